@@ -1,0 +1,140 @@
+"""The deterministic bundle (§6, §7): a staged folder in, one zip with ``bundle.json`` out.
+
+The zip's bytes are a function of the staged files alone: entries sorted by path, every
+timestamp 1980-01-01 00:00, permissions 0644, one compression level, no extra fields. Files
+are streamed from disk in chunks, so a bundle is never whole in memory.
+
+Runs in the CPU pool: everything here is blocking and pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import EXPORTER_NAME, __version__
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+CHUNK = 1 << 20
+COMPRESS_LEVEL = 6
+BUNDLE_JSON = "bundle.json"
+README = "README.txt"
+ZIP64_THRESHOLD = (1 << 31) - 1
+
+README_TEXT = """\
+{name} ({project_id}), exported by {exporter} {version}
+
+Each folder is a project for one engine:
+
+  godot/   Godot 4.3 or newer: Project Manager > Import > choose godot/project.godot.
+  unity/   Unity 6 (6000.0 LTS): Unity Hub > Add > Add project from disk > choose unity/.
+           On first open Unity resolves glTFast from Packages/manifest.json; the scene is
+           in Assets/Scenes.
+  ue5/     Unreal Engine 5.4 or newer: open ue5/{uproject}. On first open the Python
+           bootstrap imports SourceArt/ and builds the level once.
+
+bundle.json lists every file with its size and SHA-256.
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class BundleMeta:
+    """What ``bundle.json`` says about the export, beside its file list."""
+
+    project_id: str
+    project_name: str
+    engines: tuple[str, ...]
+    quality: str
+    include_assets: bool
+    seed: str
+    left_out: tuple[dict[str, str], ...] = ()
+    uproject: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class PackedBundle:
+    path: Path
+    bytes: int
+    sha256: str
+    files: int
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def staged_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Every regular file under ``root`` as (POSIX path, file), sorted by path."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in filenames:
+            full = Path(dirpath, name)
+            found.append((full.relative_to(root).as_posix(), full))
+    return iter(sorted(found))
+
+
+def render_readme(meta: BundleMeta) -> bytes:
+    return README_TEXT.format(
+        name=meta.project_name, project_id=meta.project_id, exporter=EXPORTER_NAME,
+        version=__version__, uproject=meta.uproject or "<Project>.uproject",
+    ).encode()
+
+
+def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
+    doc = {
+        "exporter": {"name": EXPORTER_NAME, "version": __version__},
+        "project": {"id": meta.project_id, "name": meta.project_name},
+        "engines": list(meta.engines),
+        "quality": meta.quality,
+        "include_assets": meta.include_assets,
+        "seed": meta.seed,
+        "files": listing,
+        "left_out": list(meta.left_out),
+    }
+    return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
+
+
+def pack(stage_dir: Path, meta: BundleMeta, out: Path) -> PackedBundle:
+    """Write ``stage_dir`` plus README.txt and bundle.json as a deterministic zip at ``out``."""
+    readme = stage_dir / README
+    readme.write_bytes(render_readme(meta))
+    entries = list(staged_files(stage_dir))
+    listing = [{"path": name, "size": path.stat().st_size, "sha256": sha256_file(path)}
+               for name, path in entries]
+    (stage_dir / BUNDLE_JSON).write_bytes(bundle_json(meta, listing))
+    entries = list(staged_files(stage_dir))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
+        for name, path in entries:
+            _add(zf, name, path)
+    return PackedBundle(path=out, bytes=out.stat().st_size, sha256=sha256_file(out),
+                        files=len(entries))
+
+
+def _add(zf: zipfile.ZipFile, name: str, path: Path) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # Unix, so the permission bits below are read by unzip
+    info.external_attr = (0o100644 & 0xFFFF) << 16
+    size = path.stat().st_size
+    with path.open("rb") as src, zf.open(info, "w", force_zip64=size > ZIP64_THRESHOLD) as dst:
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+
+
+def describe(path: Path) -> PackedBundle:
+    """Size, hash and entry count of a stored bundle (for reuse of an existing key)."""
+    with zipfile.ZipFile(path) as zf:
+        files = len(zf.infolist())
+    return PackedBundle(path=path, bytes=path.stat().st_size, sha256=sha256_file(path),
+                        files=files)

@@ -1,0 +1,187 @@
+"""``pacai-export``: thin commands over the programmatic API (§9.2).
+
+Each command parses its arguments, configures logging, reads settings once and calls one
+function. Bad configuration prints one line naming the variable and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ConfigError, ExportError, InvalidInput
+from .jobs import ENGINES, QUALITIES
+from .logs import configure
+from .settings import Settings
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+DESCRIPTION = """\
+PacAI Export Worker: turns manifest v1 game projects into Godot 4, Unity 6 and Unreal 5
+project bundles. Configuration comes from the environment (see README: Configuration)."""
+
+
+def _engines(value: str) -> list[str]:
+    engines = [e.strip() for e in value.split(",") if e.strip()]
+    bad = [e for e in engines if e not in ENGINES]
+    if not engines or bad:
+        raise argparse.ArgumentTypeError(
+            f"{','.join(bad) or value!r}: engines are a comma list of {', '.join(ENGINES)}")
+    return engines
+
+
+def _job_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engines", type=_engines, default=list(ENGINES),
+                   help="comma list of godot, unity, ue5 (default: all three)")
+    p.add_argument("--quality", choices=QUALITIES, default="high",
+                   help="texture/mesh detail tier (default: high)")
+    p.add_argument("--include-assets", action="store_true",
+                   help="ship the manifest's textures, models and sounds")
+    p.add_argument("--seed", help="drives every generated id (default: the project id)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pacai-export", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser(
+        "worker", help="consume export jobs from the BullMQ queue",
+        description="Run the export worker: consume jobs from EXPORT_QUEUE in REDIS_URL, store "
+        "bundles, send callbacks, and serve /health, /ready and /metrics on HEALTH_PORT. "
+        "SIGTERM or SIGINT drains active jobs within SHUTDOWN_TIMEOUT, then exits 0.")
+
+    p = sub.add_parser(
+        "export", help="export one manifest offline, without Redis",
+        description="Run the export pipeline on a manifest file and write OUT/<project_id>.zip. "
+        "Prints the result (download_url a file:// URL) as one JSON line, the last of stdout.")
+    p.add_argument("manifest", type=Path, help="manifest v1 JSON file")
+    _job_arguments(p)
+    p.add_argument("--out", type=Path, required=True, help="folder for the bundle")
+    p.add_argument("--assets", type=Path,
+                   help="root of relative asset URIs (default: the manifest's folder)")
+
+    p = sub.add_parser(
+        "enqueue", help="add an export job to the queue, as the API does",
+        description="Add an export job to EXPORT_QUEUE with the contract's default job options. "
+        "Prints the job id; with --wait, follows the job with a progress bar and prints its "
+        "result (or error) as JSON.")
+    p.add_argument("project_id", help="project id (the manifest is loaded from PROJECTS_DIR "
+                   "by the worker unless --manifest is given)")
+    _job_arguments(p)
+    p.add_argument("--manifest", type=Path, help="send this manifest file inline with the job")
+    p.add_argument("--job-id", help="explicit BullMQ job id (a repeated id is not enqueued twice)")
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends")
+
+    sub.add_parser(
+        "demo", help="the whole flow on embedded defaults, ending with a real bundle",
+        description="Start a Redis server (embedded when REDIS_URL is unset), a worker, enqueue "
+        "the bundled example project to all three engines with its assets, wait for it, and "
+        "print the path of the bundle (under EXPORTS_DIR, default ./exports).")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        configure(settings.log_level, settings.log_format)
+        return int(asyncio.run(_dispatch(args, settings)) or 0)
+    except ConfigError as exc:
+        print(f"pacai-export: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "worker":
+        from .worker import WorkerService
+
+        settings.require_redis()
+        return await WorkerService(settings).run()
+    if args.command == "export":
+        return await _export(args, settings)
+    if args.command == "enqueue":
+        return await _enqueue(args, settings)
+    from .demo import run_demo
+
+    return await run_demo(settings)
+
+
+def _job_data(args: argparse.Namespace, project_id: str, manifest: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"project_id": project_id, "engines": args.engines,
+                            "include_assets": args.include_assets, "quality": args.quality}
+    if args.seed is not None:
+        data["seed"] = args.seed
+    if manifest is not None:
+        data["manifest"] = manifest
+    return data
+
+
+def _read_manifest(path: Path, settings: Settings) -> Any:
+    from .manifest import decode_manifest_bytes
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"pacai-export: cannot read {path}: {exc.strerror}") from None
+    return decode_manifest_bytes(raw, settings.limits, str(path))
+
+
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from .jobs import ExportJob
+    from .pipeline import Exporter
+    from .pool import CpuPool
+    from .progress import TerminalProgress
+    from .storage import FileStorage
+
+    try:
+        manifest = _read_manifest(args.manifest, settings)
+        project_id = manifest.get("project", {}).get("id") if isinstance(manifest, dict) else None
+        job, _ = ExportJob.parse(_job_data(args, str(project_id), manifest))
+        storage = FileStorage(args.out / f"{job.project_id}.zip")
+        pool = CpuPool(2)
+        try:
+            with TerminalProgress(f"export {job.project_id}") as progress:
+                result = await Exporter(settings, storage, pool).export(
+                    job, "offline", progress.report,
+                    asset_root=args.assets or args.manifest.resolve().parent)
+        finally:
+            await asyncio.to_thread(pool.close)
+    except ExportError as exc:
+        print(f"pacai-export: export failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(result.model_dump_json())
+    return 0
+
+
+async def _enqueue(args: argparse.Namespace, settings: Settings) -> int:
+    from .client import ExportClient
+    from .progress import TerminalProgress
+
+    settings.require_redis()
+    manifest = _read_manifest(args.manifest, settings) if args.manifest else None
+    client = ExportClient(settings)
+    try:
+        try:
+            job_id = await client.enqueue(_job_data(args, args.project_id, manifest), args.job_id)
+        except InvalidInput as exc:
+            print(f"pacai-export: invalid job: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        if not args.wait:
+            print(json.dumps({"id": job_id}))
+            return 0
+        with TerminalProgress(f"job {job_id}") as progress:
+            status = await client.wait(job_id, progress.update)
+        print(json.dumps(status, default=str))
+        return 0 if status["state"] == "completed" else EXIT_FAILED
+    finally:
+        await client.aclose()

@@ -1,0 +1,59 @@
+"""Python producer: enqueue exports the way the API does, read their status, wait for them.
+
+Interchangeable with a Node producer using npm ``bullmq``: same queue, same job options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .jobs import ExportJob
+from .queues import DEFAULT_JOB_OPTIONS, add_job, get_job, job_state, make_queue
+from .settings import Settings
+
+TERMINAL = ("completed", "failed")
+
+
+class ExportClient:
+    def __init__(self, settings: Settings) -> None:
+        self.queue = make_queue(settings, settings.queue_name)
+
+    async def enqueue(self, data: dict[str, Any], job_id: str | None = None) -> str:
+        """Validate ``data`` as an ExportJob (raising ``InvalidJob``) and add it."""
+        ExportJob.parse(data)
+        opts = dict(DEFAULT_JOB_OPTIONS)
+        if job_id is not None:
+            opts["jobId"] = job_id
+        return await add_job(self.queue, "export", data, opts)
+
+    async def status(self, job_id: str) -> dict[str, Any] | None:
+        job = await get_job(self.queue, job_id)
+        if job is None:
+            return None
+        state = await job_state(self.queue, job_id)
+        status: dict[str, Any] = {"id": job_id, "state": state, "progress": job.progress,
+                                  "attempts_made": job.attemptsMade}
+        if state == "completed":
+            status["result"] = job.returnvalue
+        if job.failedReason:
+            status["error"] = job.failedReason
+        return status
+
+    async def wait(self, job_id: str, on_progress: Callable[[int], Awaitable[None]] | None = None,
+                   poll: float = 0.25) -> dict[str, Any]:
+        """Poll until the job completes or fails; report numeric progress on the way."""
+        while True:
+            status = await self.status(job_id)
+            if status is None:
+                raise LookupError(f"job {job_id!r} not found in the queue")
+            progress = status["progress"]
+            if on_progress is not None and isinstance(progress, int | float):
+                await on_progress(int(progress))
+            if status["state"] in TERMINAL:
+                return status
+            await asyncio.sleep(poll)
+
+    async def aclose(self) -> None:
+        await self.queue.close()

@@ -1,0 +1,70 @@
+"""The one exception tree of the export worker.
+
+    ExportError                      root: everything the worker raises on purpose
+    ├── InvalidInput                 the job or its manifest is wrong: fail once, never retry
+    │   ├── InvalidJob               job data breaks §2 (field and rule in the message)
+    │   ├── InvalidManifest          manifest breaks §10 (JSON path in the message)
+    │   ├── ManifestNotFound         no manifest for the project (§10.4)
+    │   └── LimitExceeded            a §13 limit was hit
+    ├── TransientError               worth retrying: network, storage, Redis
+    │   └── StorageError             a storage backend failed
+    └── ConfigError                  bad settings; the CLI exits 2 with the message
+
+Anything else escaping a job is a bug: it is retried like a transient error (the job may
+still succeed on another worker) and logged with its traceback.
+
+The mapping to BullMQ's ``UnrecoverableError`` happens in one place: ``worker.py``.
+"""
+
+from __future__ import annotations
+
+
+class ExportError(Exception):
+    """Root of every error the export worker raises on purpose."""
+
+    code = "export_error"
+
+
+class InvalidInput(ExportError):
+    """The input can never succeed: the job fails on its first attempt."""
+
+    code = "invalid_input"
+
+
+class InvalidJob(InvalidInput):
+    code = "invalid_job"
+
+
+class InvalidManifest(InvalidInput):
+    code = "invalid_manifest"
+
+
+class ManifestNotFound(InvalidInput):
+    code = "manifest_not_found"
+
+
+class LimitExceeded(InvalidInput):
+    code = "limit_exceeded"
+
+
+class TransientError(ExportError):
+    """A failure that another attempt may not meet (network, storage, Redis)."""
+
+    code = "transient"
+
+
+class StorageError(TransientError):
+    code = "storage_error"
+
+
+class ConfigError(ExportError):
+    """A setting is missing or malformed; the message names the variable."""
+
+    code = "config_error"
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable machine-readable code of an error, for callbacks and metrics."""
+    if isinstance(exc, ExportError):
+        return exc.code
+    return "internal_error"

@@ -1,0 +1,185 @@
+"""One export, start to end: load → validate → gather assets → write engines → pack → store.
+
+The worker and the offline CLI both call ``Exporter.export``; they differ only in how they
+report progress (``Reporter``) and where relative assets live. CPU-bound steps run in the
+``CpuPool``, blocking file I/O in threads; the event loop only waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import __version__
+from .assets import GatheredAssets, gather
+from .bundle import BundleMeta, PackedBundle, describe, pack
+from .engines import write_engine
+from .engines.base import BuildContext, Files
+from .errors import InvalidManifest, LimitExceeded, ManifestNotFound
+from .jobs import ExportJob, ExportResult
+from .manifest import Manifest, decode_manifest_bytes, parse_manifest
+from .pool import CpuPool
+from .settings import Limits, Settings
+from .storage import Storage
+
+UPROJECT_HINT = "ue5/{name}.uproject"
+
+
+class Reporter(Protocol):
+    """Receives the export's progress: an integer percent that never goes down, and a stage."""
+
+    async def __call__(self, percent: int, stage: str, **fields: Any) -> None: ...
+
+
+class Exporter:
+    """Runs exports with one storage backend and one CPU pool, shared by every job."""
+
+    def __init__(self, settings: Settings, storage: Storage, pool: CpuPool) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.pool = pool
+
+    async def export(self, job: ExportJob, job_id: str, report: Reporter, *,
+                     asset_root: Path | None = None) -> ExportResult:
+        started = time.monotonic()
+        limits = self.settings.limits
+        raw = await self._load_manifest(job)
+        await report(10, "validating")
+        manifest, manifest_digest = await self.pool.run(_validate, raw, limits, job.project_id)
+        if asset_root is None and self.settings.projects_dir is not None:
+            asset_root = self.settings.projects_dir / job.project_id
+        work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"pacai-{job.project_id}-"))
+        try:
+            assets = await self._gather(job, manifest, asset_root, work, report)
+            key = bundle_key(job, manifest_digest, assets.digests)
+            packed, reused = await self._build_or_reuse(job, manifest, assets, key, work, report)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+        return ExportResult(
+            project_id=job.project_id, job_id=job_id, engines=list(job.engines),
+            quality=job.quality, include_assets=job.include_assets,
+            download_url=self.storage.url(key), key=key, bytes=packed.bytes, sha256=packed.sha256,
+            files=packed.files, signed=False, reused=reused,
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+
+    async def _load_manifest(self, job: ExportJob) -> dict[str, Any]:
+        limits = self.settings.limits
+        if job.manifest is not None:
+            size = len(json.dumps(job.manifest, separators=(",", ":")))
+            if size > limits.manifest_bytes:
+                raise LimitExceeded(f"manifest: {size} bytes exceed the limit of "
+                                    f"{limits.manifest_bytes}")
+            return job.manifest
+        if self.settings.projects_dir is None:
+            raise ManifestNotFound(f"project {job.project_id!r}: the job has no manifest and "
+                                   "PROJECTS_DIR is not set")
+        path = self.settings.projects_dir / job.project_id / "manifest.json"
+        try:
+            raw = await asyncio.to_thread(_read_limited, path, limits.manifest_bytes)
+        except FileNotFoundError:
+            raise ManifestNotFound(f"project {job.project_id!r}: manifest not found "
+                                   f"(PROJECTS_DIR/{job.project_id}/manifest.json)") from None
+        data = decode_manifest_bytes(raw, limits, f"PROJECTS_DIR/{job.project_id}/manifest.json")
+        if not isinstance(data, dict):
+            raise InvalidManifest("manifest: must be a JSON object")
+        return data
+
+    async def _gather(self, job: ExportJob, manifest: Manifest, root: Path | None, work: Path,
+                      report: Reporter) -> GatheredAssets:
+        if not job.include_assets or not manifest.assets:
+            return GatheredAssets(files={}, digests={})
+        await report(20, "fetching", assets=len(manifest.assets))
+        return await asyncio.to_thread(gather, manifest, root, work / "assets",
+                                       self.settings.limits)
+
+    async def _build_or_reuse(self, job: ExportJob, manifest: Manifest, assets: GatheredAssets,
+                              key: str, work: Path, report: Reporter) -> tuple[PackedBundle, bool]:
+        if await self.storage.exists(key) is not None:
+            local = await self.storage.local_copy(key)
+            if local is not None:
+                await report(90, "reusing", key=key)
+                return await asyncio.to_thread(describe, local), True
+        ctx = BuildContext(manifest=manifest, seed=job.effective_seed, quality=job.quality,
+                           include_assets=job.include_assets, assets=assets.files)
+        stage = work / "stage"
+        for index, engine in enumerate(job.engines):
+            await report(30 + 50 * index // len(job.engines), "building", engine=engine)
+            await self.pool.run(stage_engine, engine, ctx, stage / engine)
+        await report(80, "packing")
+        out = work / f"{job.project_id}.zip"
+        packed = await self.pool.run(pack, stage, bundle_meta(job, manifest), out)
+        await report(90, "storing", key=key)
+        await self.storage.put_file(key, out)
+        return packed, False
+
+
+def bundle_meta(job: ExportJob, manifest: Manifest) -> BundleMeta:
+    left_out: tuple[dict[str, str], ...] = ()
+    if not job.include_assets:
+        left_out = tuple({"asset": a.id, "type": a.type, "uri": a.uri,
+                          "reason": "include_assets is false"} for a in manifest.assets)
+    return BundleMeta(project_id=job.project_id, project_name=manifest.project.name,
+                      engines=job.engines, quality=job.quality,
+                      include_assets=job.include_assets, seed=job.effective_seed,
+                      left_out=left_out)
+
+
+def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str, str]) -> str:
+    """``<project_id>/<16 hex of the input hash>/<project_id>.zip`` (§3).
+
+    The hash covers everything that decides the bundle's bytes, so equal inputs share a key.
+    """
+    inputs = {
+        "exporter": __version__,
+        "manifest": manifest_digest,
+        "engines": list(job.engines),
+        "include_assets": job.include_assets,
+        "quality": job.quality,
+        "seed": job.effective_seed,
+        "assets": dict(sorted(asset_digests.items())),
+    }
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    return f"{job.project_id}/{digest[:16]}/{job.project_id}.zip"
+
+
+# --- run in the CPU pool ------------------------------------------------------------------
+
+
+def _validate(raw: dict[str, Any], limits: Limits, project_id: str) -> tuple[Manifest, str]:
+    manifest = parse_manifest(raw, limits, expected_id=project_id)
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return manifest, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stage_engine(engine: str, ctx: BuildContext, dest: Path) -> int:
+    """Write one engine's files under ``dest``; return how many."""
+    return write_files(write_engine(engine, ctx), dest)
+
+
+def write_files(files: Files, dest: Path) -> int:
+    for rel, content in files.items():
+        target = dest.joinpath(*rel.split("/"))
+        if not target.resolve().is_relative_to(dest.resolve()):
+            raise ValueError(f"engine file {rel!r} would land outside its folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            try:
+                target.hardlink_to(content)
+            except OSError:
+                shutil.copyfile(content, target)
+    return len(files)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(limit + 1)

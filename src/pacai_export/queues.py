@@ -1,0 +1,148 @@
+"""The BullMQ adapter: the only module that speaks ``bullmq`` and its camelCase options.
+
+Everything else sees ``QueueJob`` (a typed view of a job) and plain functions. The Python
+``bullmq`` package runs the same Lua scripts and key layout as npm ``bullmq``, so jobs added
+by a Node producer are consumed here unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import bullmq
+from bullmq import UnrecoverableError
+
+from .metrics import QUEUE_STATES
+from .settings import Settings
+
+# The contract's default job options for our producers (§2).
+DEFAULT_JOB_OPTIONS: dict[str, Any] = {
+    "attempts": 3,
+    "backoff": {"type": "exponential", "delay": 2000},
+    "removeOnComplete": {"age": 86400, "count": 10000},
+    "removeOnFail": {"age": 604800},
+}
+CALLBACK_BACKOFF = "webhook"
+CALLBACK_BASE_DELAY_MS = 1000
+CALLBACK_MAX_DELAY_MS = 3_600_000
+
+
+@dataclasses.dataclass
+class QueueJob:
+    """What the worker needs of a BullMQ job, without BullMQ's spelling."""
+
+    raw: bullmq.Job
+
+    @property
+    def id(self) -> str:
+        return str(self.raw.id)
+
+    @property
+    def data(self) -> Any:
+        return self.raw.data
+
+    @property
+    def attempts_made(self) -> int:
+        return int(self.raw.attemptsMade or 0)
+
+    @property
+    def attempts(self) -> int:
+        return max(1, int(self.raw.opts.get("attempts") or 1))
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempts_made + 1 >= self.attempts
+
+    @property
+    def progress(self) -> int:
+        value = self.raw.progress
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+    async def update_progress(self, percent: int) -> None:
+        await self.raw.updateProgress(percent)
+
+    async def log(self, line: str) -> None:
+        await self.raw.log(line)
+
+
+def connection(settings: Settings) -> dict[str, Any]:
+    return {"connection": settings.require_redis(), "prefix": settings.queue_prefix}
+
+
+def make_queue(settings: Settings, name: str) -> bullmq.Queue:
+    return bullmq.Queue(name, connection(settings))
+
+
+def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awaitable[Any]],
+                *, concurrency: int) -> bullmq.Worker:
+    """A BullMQ worker with our lock/stall timing (docs/decisions.md explains the values)."""
+
+    async def processor(job: bullmq.Job, token: str) -> Any:
+        return await process(QueueJob(job))
+
+    opts: dict[str, Any] = {
+        **connection(settings),
+        "concurrency": concurrency,
+        "lockDuration": settings.lock_duration_ms,
+        "stalledInterval": settings.stalled_interval_ms,
+        "maxStalledCount": settings.max_stalled_count,
+        # While Redis is away, try again every 2 s instead of BullMQ's 15 s default, so a
+        # worker resumes promptly after an outage without spinning.
+        "runRetryDelay": 2000,
+        "autorun": False,
+        "settings": {"backoffStrategy": _callback_backoff},
+    }
+    return bullmq.Worker(name, processor, opts)
+
+
+def _callback_backoff(attempts_made: int, backoff_type: str, err: Any, job: Any) -> int:
+    """Exponential backoff with full jitter for callback deliveries (BullMQ's has no jitter)."""
+    ceiling = min(CALLBACK_MAX_DELAY_MS, CALLBACK_BASE_DELAY_MS * 2 ** max(0, attempts_made - 1))
+    return int(ceiling // 2 + random.random() * ceiling / 2)
+
+
+def callback_job_options(job_id: str, attempts: int) -> dict[str, Any]:
+    return {
+        "jobId": job_id,
+        "attempts": attempts,
+        "backoff": {"type": CALLBACK_BACKOFF, "delay": CALLBACK_BASE_DELAY_MS},
+        # Kept a week after delivery: re-adding the same webhook-id within that time (a
+        # re-run after a crash) is a no-op, so an event is delivered at most once.
+        "removeOnComplete": {"age": 7 * 86400},
+        "removeOnFail": {"age": 30 * 86400},
+    }
+
+
+async def add_job(queue: bullmq.Queue, name: str, data: Any, opts: dict[str, Any]) -> str:
+    job = await queue.add(name, data, opts)
+    return str(job.id)
+
+
+async def job_counts(queue: bullmq.Queue) -> dict[str, int]:
+    counts = await queue.getJobCounts(*QUEUE_STATES)
+    return {state: int(counts.get(state, 0)) for state in QUEUE_STATES}
+
+
+async def get_job(queue: bullmq.Queue, job_id: str) -> bullmq.Job | None:
+    return await queue.getJob(job_id)
+
+
+async def job_state(queue: bullmq.Queue, job_id: str) -> str:
+    return str(await queue.getJobState(job_id))
+
+
+def unrecoverable(message: str) -> Exception:
+    """The error that tells BullMQ to fail a job now, spending no retry."""
+    error: Exception = UnrecoverableError(message)
+    return error
+
+
+def on(worker: bullmq.Worker, event: str, handler: Callable[..., Any]) -> None:
+    worker.on(event, handler)
+
+
+def is_running(worker: bullmq.Worker) -> bool:
+    return bool(worker.running) and not worker.closing

@@ -1,0 +1,174 @@
+"""Environment → typed settings, read once at the edge (contract §12).
+
+Everything below the CLI takes a ``Settings`` (or a part of it) as an explicit argument.
+A missing or malformed variable raises ``ConfigError`` naming the variable; the CLI turns
+that into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-{}]+$")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Hostile-input limits (§13), each enforced before the work it guards."""
+
+    manifest_bytes: int = 5 * 1024 * 1024
+    nodes: int = 100_000
+    assets: int = 5_000
+    asset_bytes: int = 256 * 1024 * 1024
+    job_fetch_bytes: int = 2 * 1024 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    exports_dir: Path = Path("exports")
+    export_bucket_url: str = ""
+    storage_url: str | None = None
+    callback_url: str | None = None
+    callback_secret: str | None = None
+    callback_max_attempts: int = 10
+    concurrency: int = 4
+    queue_name: str = "exportQueue"
+    queue_prefix: str = "bull"
+    health_port: int = 8080
+    shutdown_timeout: float = 25.0
+    # Lock and stall timing (ms); see docs/decisions.md for the choice.
+    lock_duration_ms: int = 30_000
+    stalled_interval_ms: int = 15_000
+    max_stalled_count: int = 2
+    projects_dir: Path | None = None
+    project_manifest_url: str | None = None
+    asset_base_url: str | None = None
+    asset_http_allowlist: tuple[str, ...] = ()
+    signing_key_file: Path | None = None
+    api_port: int = 8000
+    api_tokens: tuple[str, ...] = ()
+    log_level: str = "info"
+    log_format: str = "json"
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+    @property
+    def callback_queue_name(self) -> str:
+        """The durable callback-delivery queue that sits beside the export queue."""
+        return f"{self.queue_name}-callbacks"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every variable of §12; raise ``ConfigError`` on the first bad one."""
+        e = _Env(os.environ if env is None else env)
+        exports_dir = Path(e.text("EXPORTS_DIR", "./exports")).resolve()
+        settings = cls(
+            redis_url=e.url("REDIS_URL", ("redis", "rediss", "unix")),
+            exports_dir=exports_dir,
+            export_bucket_url=(e.text("EXPORT_BUCKET_URL", "") or exports_dir.as_uri()).rstrip("/"),
+            storage_url=e.url("STORAGE_URL", ("s3", "file")),
+            callback_url=e.url("CALLBACK_URL", ("http", "https")),
+            callback_secret=e.text("WORKER_CALLBACK_SECRET", "") or None,
+            callback_max_attempts=e.integer("CALLBACK_MAX_ATTEMPTS", 10, 1, 100),
+            concurrency=e.integer("WORKER_CONCURRENCY", 4, 1, 256),
+            queue_name=e.match("EXPORT_QUEUE", "exportQueue", QUEUE_NAME_RE),
+            queue_prefix=e.match("QUEUE_PREFIX", "bull", QUEUE_NAME_RE),
+            health_port=e.integer("HEALTH_PORT", 8080, 0, 65535),
+            shutdown_timeout=float(e.integer("SHUTDOWN_TIMEOUT", 25, 0, 3600)),
+            lock_duration_ms=e.integer("LOCK_DURATION_MS", 30_000, 1_000, 600_000),
+            stalled_interval_ms=e.integer("STALLED_INTERVAL_MS", 15_000, 500, 600_000),
+            max_stalled_count=e.integer("MAX_STALLED_COUNT", 2, 0, 100),
+            projects_dir=e.path("PROJECTS_DIR"),
+            project_manifest_url=e.url("PROJECT_MANIFEST_URL", ("http", "https")),
+            asset_base_url=e.url("ASSET_BASE_URL", ("http", "https")),
+            asset_http_allowlist=e.items("ASSET_HTTP_ALLOWLIST"),
+            signing_key_file=e.path("SIGNING_KEY_FILE"),
+            api_port=e.integer("API_PORT", 8000, 0, 65535),
+            api_tokens=e.items("API_TOKENS"),
+            log_level=e.choice("LOG_LEVEL", "info", LOG_LEVELS),
+            log_format=e.choice("LOG_FORMAT", "json" if not sys.stderr.isatty() else "console",
+                                ("json", "console")),
+            limits=Limits(
+                manifest_bytes=e.integer("LIMIT_MANIFEST_BYTES", Limits.manifest_bytes, 1,
+                                         1 << 40),
+                nodes=e.integer("LIMIT_NODES", Limits.nodes, 1, 1 << 31),
+                assets=e.integer("LIMIT_ASSETS", Limits.assets, 0, 1 << 31),
+                asset_bytes=e.integer("LIMIT_ASSET_BYTES", Limits.asset_bytes, 1, 1 << 40),
+                job_fetch_bytes=e.integer("LIMIT_JOB_FETCH_BYTES", Limits.job_fetch_bytes, 1,
+                                          1 << 44),
+            ),
+        )
+        if settings.callback_url and not settings.callback_secret:
+            raise ConfigError("WORKER_CALLBACK_SECRET: required when CALLBACK_URL is set")
+        if settings.storage_url and settings.storage_url.startswith("s3:"):
+            raise ConfigError("STORAGE_URL: s3:// storage is not available in this version; "
+                              "unset it to store on local disk")
+        return settings
+
+    def require_redis(self) -> str:
+        if not self.redis_url:
+            raise ConfigError("REDIS_URL: required (e.g. redis://127.0.0.1:6379)")
+        return self.redis_url
+
+
+class _Env:
+    """Typed reads of environment variables, each error naming its variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str) -> str:
+        return str(self._env.get(name, default)).strip()
+
+    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
+        raw = self.text(name, "")
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: must be an integer, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ConfigError(f"{name}: must be between {lo} and {hi}, got {value}")
+        return value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower() or default
+        if value not in choices:
+            raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def match(self, name: str, default: str, pattern: re.Pattern[str]) -> str:
+        value = self.text(name, default) or default
+        if not pattern.match(value):
+            raise ConfigError(f"{name}: {value!r} may only contain letters, digits, '_', '-', '.', "
+                              "'{' and '}'")
+        return value
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        value = self.text(name, "")
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in schemes:
+            raise ConfigError(f"{name}: must be a {'/'.join(s + '://' for s in schemes)} URL, "
+                              f"got {value!r}")
+        if parts.scheme in ("http", "https", "s3") and not parts.netloc:
+            raise ConfigError(f"{name}: has no host: {value!r}")
+        return value
+
+    def path(self, name: str) -> Path | None:
+        value = self.text(name, "")
+        return Path(value).resolve() if value else None
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.text(name, "").split(",") if item.strip())

@@ -1,0 +1,278 @@
+"""The worker process: consume export jobs, report progress, send callbacks, drain on signals.
+
+``ExportProcessor`` turns one BullMQ job into one export (the error → BullMQ mapping lives
+here, in ``process``). ``WorkerService`` owns the process's resources — the two BullMQ
+workers, the CPU pool, storage, the health server — and its lifecycle: start, stay up
+through Redis outages, drain on SIGTERM/SIGINT within ``SHUTDOWN_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
+from .errors import ExportError, InvalidInput, error_code
+from .jobs import ExportJob
+from .logs import get_logger
+from .metrics import Metrics, QueueGauges
+from .pipeline import Exporter
+from .pool import CpuPool
+from .queues import QueueJob, is_running, job_counts, make_queue, make_worker, on, unrecoverable
+from .server import HealthServer
+from .settings import Settings
+from .storage import open_storage
+
+log = get_logger("pacai_export.worker")
+PING_INTERVAL = 2.0
+
+
+class JobProgress:
+    """Reports a job's progress to BullMQ: numeric percent that never goes down, stage in
+    the job's log and in the structured log."""
+
+    def __init__(self, job: QueueJob) -> None:
+        self.job = job
+        self.percent = job.progress  # a re-run after a stall continues from here
+
+    async def __call__(self, percent: int, stage: str, **fields: Any) -> None:
+        details = "".join(f" {k}={v}" for k, v in fields.items())
+        await self.job.log(f"stage={stage}{details}")
+        log.info("stage", stage=stage, percent=max(percent, self.percent), **fields)
+        if percent > self.percent:
+            self.percent = percent
+            await self.job.update_progress(percent)
+
+
+class ExportProcessor:
+    def __init__(self, exporter: Exporter, outbox: CallbackOutbox | None, metrics: Metrics) -> None:
+        self.exporter = exporter
+        self.outbox = outbox
+        self.metrics = metrics
+
+    async def process(self, job: QueueJob) -> dict[str, Any]:
+        data = job.data if isinstance(job.data, dict) else {}
+        structlog.contextvars.bind_contextvars(job_id=job.id, project_id=data.get("project_id"))
+        started = time.monotonic()
+        self.metrics.active.inc()
+        try:
+            return await self._run(job)
+        except InvalidInput as exc:
+            self.metrics.failed.labels(retryable="false").inc()
+            log.warning("job is invalid; failing it without retry", error=str(exc),
+                        code=exc.code)
+            await self._send_failed(job, exc)
+            raise unrecoverable(str(exc)) from exc
+        except Exception as exc:
+            final = job.is_last_attempt
+            self.metrics.failed.labels(retryable=str(not final).lower()).inc()
+            if isinstance(exc, ExportError):
+                log.warning("job attempt failed", error=str(exc), code=exc.code, final=final)
+            else:
+                log.exception("job attempt failed with an unexpected error", final=final)
+            if final:
+                await self._send_failed(job, exc)
+            raise
+        finally:
+            self.metrics.active.dec()
+            self.metrics.duration.observe(time.monotonic() - started)
+            structlog.contextvars.unbind_contextvars("job_id", "project_id")
+
+    async def _run(self, job: QueueJob) -> dict[str, Any]:
+        report = JobProgress(job)
+        export_job, extras = ExportJob.parse(job.data)
+        if extras:
+            log.warning("job data has unknown keys; ignored", keys=extras)
+        await report(5, "accepted", engines=",".join(export_job.engines))
+        result = await self.exporter.export(export_job, job.id, report)
+        value = result.model_dump(mode="json")
+        if self.outbox is not None:
+            # Enqueued before the job completes: if this process dies now, the re-run adds
+            # the same webhook-id again, which BullMQ ignores. Nothing lost, nothing doubled.
+            await self.outbox.send(job.id, COMPLETED, value)
+        await report(100, "done", key=result.key, reused=result.reused)
+        self.metrics.completed.inc()
+        log.info("job completed", key=result.key, bytes=result.bytes,
+                 duration_ms=result.duration_ms, reused=result.reused)
+        return value
+
+    async def _send_failed(self, job: QueueJob, exc: BaseException) -> None:
+        if self.outbox is None:
+            return
+        data = job.data if isinstance(job.data, dict) else {}
+        project_id = data.get("project_id")
+        message = str(exc) if isinstance(exc, ExportError) else f"{type(exc).__name__}: {exc}"
+        await self.outbox.send(job.id, FAILED, failed_data(
+            job.id, project_id if isinstance(project_id, str) else None, error_code(exc),
+            message, job.attempts_made + 1))
+
+
+class WorkerService:
+    """One worker process: export jobs, callback deliveries, health server, lifecycle."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.redis_ok = False
+        self.draining = False
+        self._stop = asyncio.Event()
+        self._signals = 0
+        self._loop_tick = time.monotonic()
+
+    # --- state the health server reads ---------------------------------------------------
+
+    def alive(self) -> bool:
+        """The loop ticked recently (a blocked loop could not answer at all)."""
+        return time.monotonic() - self._loop_tick < 10.0
+
+    def ready(self) -> bool:
+        return self.redis_ok and not self.draining and is_running(self.worker)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def run(self, *, install_signals: bool = True) -> int:
+        """Run until a signal (or ``stop()``); return the exit code (0 after a clean drain)."""
+        s = self.settings
+        self.redis = aioredis.from_url(s.require_redis(), socket_connect_timeout=2,
+                                       socket_timeout=5)
+        self.pool = CpuPool(min(s.concurrency, 8))
+        self.storage = open_storage(s)
+        self.queue = make_queue(s, s.queue_name)
+        outbox, delivery = self._callbacks()
+        processor = ExportProcessor(Exporter(s, self.storage, self.pool), outbox, self.metrics)
+        self.worker = make_worker(s, s.queue_name, processor.process, concurrency=s.concurrency)
+        self.callback_worker = (
+            make_worker(s, s.callback_queue_name, delivery.deliver, concurrency=8)
+            if delivery else None)
+        self._watch(self.worker, "export")
+        gauges = QueueGauges(self.metrics, lambda: job_counts(self.queue))
+        server = HealthServer(self, self.metrics, gauges, s.health_port)
+        if install_signals:
+            self._install_signals()
+        await server.start()
+        tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._ping())]
+        await self._check_redis_policy()
+        runners = [asyncio.create_task(self.worker.run())]
+        if self.callback_worker is not None:
+            runners.append(asyncio.create_task(self.callback_worker.run()))
+        log.info("worker started", queue=s.queue_name, prefix=s.queue_prefix,
+                 concurrency=s.concurrency, health_port=server.port)
+        await self._stop.wait()
+        clean = await self._drain()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+        await server.stop()
+        await self._close_resources(delivery)
+        log.info("worker stopped", clean=clean)
+        return 0 if clean else 1
+
+    def stop(self) -> None:
+        """Begin a graceful drain; a second call forces it."""
+        self._signals += 1
+        self.draining = True
+        self._stop.set()
+        if self._signals > 1:
+            log.warning("second stop signal: closing now; active jobs go to stall recovery")
+            self.worker.cancelProcessing()
+
+    def _callbacks(self) -> tuple[CallbackOutbox | None, CallbackDelivery | None]:
+        s = self.settings
+        if not s.callback_url or not s.callback_secret:
+            return None, None
+        self.callback_queue = make_queue(s, s.callback_queue_name)
+        return (CallbackOutbox(self.callback_queue, s.callback_max_attempts),
+                CallbackDelivery(s.callback_url, s.callback_secret, self.metrics))
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("signal received; draining", signal=sig.name,
+                 timeout=self.settings.shutdown_timeout)
+        self.stop()
+
+    async def _drain(self) -> bool:
+        """Stop taking jobs, let active ones finish within SHUTDOWN_TIMEOUT."""
+        self.draining = True
+        closing = [self.worker]
+        if self.callback_worker is not None:
+            closing.append(self.callback_worker)
+        close = asyncio.gather(*(w.close() for w in closing))
+        try:
+            await asyncio.wait_for(asyncio.shield(close), self.settings.shutdown_timeout)
+            return True
+        except TimeoutError:
+            log.warning("shutdown timeout: leaving unfinished jobs to stall recovery",
+                        active=len(self.worker.jobs))
+            for w in closing:
+                w.forceClosing = True
+                w.cancelProcessing()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close, 5)
+            return False
+
+    async def _close_resources(self, delivery: CallbackDelivery | None) -> None:
+        with contextlib.suppress(Exception):
+            await self.queue.close()
+        if delivery is not None:
+            await delivery.aclose()
+            with contextlib.suppress(Exception):
+                await self.callback_queue.close()
+        await self.storage.aclose()
+        await asyncio.to_thread(self.pool.close)
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
+
+    # --- background checks ----------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self._loop_tick = time.monotonic()
+            await asyncio.sleep(1.0)
+
+    async def _ping(self) -> None:
+        """Track Redis reachability for /ready, logging each change once."""
+        while True:
+            try:
+                ok = bool(await asyncio.wait_for(self.redis.ping(), 2.0))
+            except Exception:
+                ok = False
+            if ok != self.redis_ok:
+                (log.info if ok else log.error)("redis reachable" if ok else "redis unreachable")
+            self.redis_ok = ok
+            self.metrics.redis_up.set(1 if ok else 0)
+            await asyncio.sleep(PING_INTERVAL)
+
+    async def _check_redis_policy(self) -> None:
+        try:
+            policy = (await self.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
+        except Exception as exc:  # managed Redis may forbid CONFIG; Redis may be down
+            log.warning("could not read Redis maxmemory-policy; it must be noeviction",
+                        error=str(exc))
+            return
+        if policy != "noeviction":
+            log.warning("REDIS MISCONFIGURED: maxmemory-policy is not noeviction; Redis may "
+                        "evict queue keys and lose jobs", maxmemory_policy=policy)
+
+    def _watch(self, worker: Any, name: str) -> None:
+        last: dict[str, float] = {}
+
+        def on_error(err: Exception, *_: Any) -> None:
+            # BullMQ retries its own Redis calls; log each kind of error at most every 10 s.
+            kind = type(err).__name__
+            if time.monotonic() - last.get(kind, float("-inf")) > 10:
+                last[kind] = time.monotonic()
+                log.warning("bullmq worker error", worker=name, error=f"{kind}: {err}")
+
+        on(worker, "error", on_error)
+        on(worker, "stalled", lambda job_id, *_: log.warning("job stalled; requeued",
+                                                             stalled_job_id=job_id))

@@ -1,0 +1,247 @@
+"""Shared fixtures: a real Redis, unique queues, settings, a real webhook receiver, and
+worker processes started the way operators start them."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from pacai_export.demo import example_manifest
+from pacai_export.redis_server import EmbeddedRedis, free_port
+from pacai_export.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+WORKER_CMD = [str(VENV_BIN / "pacai-export"), "worker"]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The machine's Redis on 127.0.0.1:6379 when it answers, else an embedded one."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        with EmbeddedRedis() as server:
+            yield server.url
+        return
+    yield url
+
+
+@pytest.fixture
+def queue_name(redis_url: str) -> Iterator[str]:
+    name = f"test{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"bull:{name}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, queue_name: str) -> Settings:
+    exports = tmp_path / "exports"
+    return Settings(redis_url=redis_url, queue_name=queue_name, exports_dir=exports,
+                    export_bucket_url="https://downloads.example.test/exports",
+                    projects_dir=tmp_path / "projects", health_port=0, concurrency=2,
+                    shutdown_timeout=10, log_format="json")
+
+
+def small_manifest(project_id: str = "test-arena", name: str = "Test Arena") -> dict[str, Any]:
+    """The example project without its assets, renamed."""
+    manifest = copy.deepcopy(example_manifest())
+    manifest["project"] = {"id": project_id, "name": name, "version": "1.0.0"}
+    return manifest
+
+
+def job_data(project_id: str = "test-arena", **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"project_id": project_id, "engines": ["godot", "unity", "ue5"],
+                            "include_assets": True, "quality": "medium",
+                            "manifest": small_manifest(project_id)}
+    data.update(overrides)
+    return data
+
+
+# --- a real Standard Webhooks receiver on loopback -------------------------------------------
+
+
+@dataclasses.dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """Records every POST; answers with the next status of ``statuses`` (then 200)."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.statuses: list[int] = []
+        self.secret = "test-secret-" + uuid.uuid4().hex
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's spelling)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.deliveries.append(Delivery(dict(self.headers.items()), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v5/export/callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Delivery]:
+        deadline = time.monotonic() + timeout
+        while len(self.deliveries) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.deliveries)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+# --- worker processes -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class WorkerProcess:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.base + path, timeout=5)
+
+    def status(self, path: str) -> int:
+        try:
+            return self.get(path).status_code
+        except httpx.HTTPError:
+            return 0
+
+    def wait_status(self, path: str, code: int, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.status(path) == code:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def logs(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.log.read_text().splitlines():
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return lines
+
+
+def settings_env(s: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PACAI_", "LIMIT_"))}
+    env.update({
+        "REDIS_URL": s.redis_url or "", "EXPORT_QUEUE": s.queue_name,
+        "QUEUE_PREFIX": s.queue_prefix, "EXPORTS_DIR": str(s.exports_dir),
+        "EXPORT_BUCKET_URL": s.export_bucket_url, "WORKER_CONCURRENCY": str(s.concurrency),
+        "SHUTDOWN_TIMEOUT": str(int(s.shutdown_timeout)), "LOG_FORMAT": "json",
+        "LOCK_DURATION_MS": str(s.lock_duration_ms),
+        "STALLED_INTERVAL_MS": str(s.stalled_interval_ms),
+        "MAX_STALLED_COUNT": str(s.max_stalled_count),
+    })
+    if s.projects_dir is not None:
+        env["PROJECTS_DIR"] = str(s.projects_dir)
+    if s.callback_url:
+        env["CALLBACK_URL"] = s.callback_url
+        env["WORKER_CALLBACK_SECRET"] = s.callback_secret or ""
+    return env
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(s: Settings, *, wait_ready: bool = True, **extra_env: str) -> WorkerProcess:
+        port = free_port()
+        log = tmp_path / f"worker-{len(started)}.log"
+        env = {**settings_env(s), "HEALTH_PORT": str(port), **extra_env}
+        with log.open("wb") as out:
+            proc = subprocess.Popen(WORKER_CMD, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    cwd=tmp_path)
+        worker = WorkerProcess(proc, port, log)
+        started.append(worker)
+        if wait_ready and not worker.wait_status("/ready", 200):
+            raise AssertionError(f"worker not ready; log:\n{log.read_text()[-3000:]}")
+        return worker
+
+    yield start
+    for w in started:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait(10)
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Any]:
+    from pacai_export.client import ExportClient
+
+    c = ExportClient(settings)
+    yield c
+    await c.aclose()
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")

@@ -1,0 +1,40 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from pacai_export.errors import StorageError
+from pacai_export.storage import LocalStorage
+
+
+async def test_put_is_atomic_and_reusable(tmp_path: Path) -> None:
+    src = tmp_path / "src.zip"
+    src.write_bytes(b"PK" + b"x" * 1000)
+    storage = LocalStorage(tmp_path / "exports", "https://cdn.example.test/exports/")
+    key = "proj/0123456789abcdef/proj.zip"
+    assert await storage.exists(key) is None
+    stored = await storage.put_file(key, src)
+    assert stored.bytes == 1002
+    assert (tmp_path / "exports" / key).read_bytes() == src.read_bytes()
+    assert oct((tmp_path / "exports" / key).stat().st_mode & 0o777) == "0o644"
+    assert await storage.exists(key) == stored
+    assert storage.url(key) == "https://cdn.example.test/exports/proj/0123456789abcdef/proj.zip"
+    # no temp files left beside it
+    assert os.listdir(tmp_path / "exports" / "proj" / "0123456789abcdef") == ["proj.zip"]
+
+
+@pytest.mark.parametrize("key", ["../x.zip", "/etc/x.zip", "a/../../x.zip", "a//b.zip"])
+async def test_keys_cannot_escape(tmp_path: Path, key: str) -> None:
+    storage = LocalStorage(tmp_path, "file:///")
+    with pytest.raises(ValueError, match="is not a relative path"):
+        await storage.exists(key)
+
+
+async def test_unwritable_root_is_a_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    src = tmp_path / "src"
+    src.write_bytes(b"x")
+    storage = LocalStorage(blocker, "file:///")
+    with pytest.raises(StorageError, match="could not store 'k/x.zip'"):
+        await storage.put_file("k/x.zip", src)
