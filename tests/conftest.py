@@ -99,7 +99,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's spelling)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.deliveries.append(Delivery(dict(self.headers.items()), body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -245,3 +245,22 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> Any
             return value
         await asyncio.sleep(0.1)
     raise AssertionError("condition not met in time")
+
+
+def stress_manifest(project_id: str, nodes: int) -> dict[str, Any]:
+    """A large scene (boxes and spheres in groups of 100): a CPU-heavy but valid export."""
+    manifest = small_manifest(project_id, f"Stress {nodes}")
+    scene_nodes: list[dict[str, Any]] = [{"id": "sun", "light": {"type": "directional"}}]
+    for i in range(nodes):
+        group = f"group_{i // 100:04d}"
+        if i % 100 == 0:
+            scene_nodes.append({"id": group, "name": f"Group {i // 100}"})
+        scene_nodes.append({
+            "id": f"n{i:06d}", "name": f"Node {i}", "parent": group,
+            "mesh": {"primitive": "box" if i % 2 else "sphere"}, "material": "mat_gold",
+            "transform": {"translation": [i % 50, (i // 50) % 10, i // 500]},
+        })
+    manifest["scenes"][0]["nodes"] = scene_nodes
+    manifest["assets"] = []
+    manifest["materials"] = [m for m in manifest["materials"] if "base_color_texture" not in m]
+    return manifest

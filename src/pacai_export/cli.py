@@ -33,7 +33,7 @@ def _engines(value: str) -> list[str]:
     bad = [e for e in engines if e not in ENGINES]
     if not engines or bad:
         raise argparse.ArgumentTypeError(
-            f"{','.join(bad) or value!r}: engines are a comma list of {', '.join(ENGINES)}")
+            f"{','.join(bad) or value}: engines are a comma list of {', '.join(ENGINES)}")
     return engines
 
 

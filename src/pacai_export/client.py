@@ -29,10 +29,11 @@ class ExportClient:
         return await add_job(self.queue, "export", data, opts)
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
+        # State first: a job read before its state could predate the completion it reports.
+        state = await job_state(self.queue, job_id)
         job = await get_job(self.queue, job_id)
         if job is None:
             return None
-        state = await job_state(self.queue, job_id)
         status: dict[str, Any] = {"id": job_id, "state": state, "progress": job.progress,
                                   "attempts_made": job.attemptsMade}
         if state == "completed":

@@ -298,6 +298,7 @@ def parse_manifest(data: object, limits: Limits, *, expected_id: str | None = No
         manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
         raise InvalidManifest(_format(exc)) from None
+    _check_depth(manifest, limits)
     if expected_id is not None and manifest.project.id != expected_id:
         raise InvalidManifest(f"manifest.project.id: {manifest.project.id!r} does not match the "
                               f"job's project_id {expected_id!r}")
@@ -315,6 +316,26 @@ def _check_counts(data: dict[str, Any], limits: Limits) -> None:
         if nodes > limits.nodes:
             raise LimitExceeded(f"manifest.scenes: {nodes} nodes exceed the limit of "
                                 f"{limits.nodes}")
+
+
+def _check_depth(manifest: Manifest, limits: Limits) -> None:
+    """Writers walk the hierarchy recursively: bound its depth (cycles are already refused)."""
+    for s, scene in enumerate(manifest.scenes):
+        parent = {n.id: n.parent for n in scene.nodes}
+        depth: dict[str, int] = {}
+        for i, node in enumerate(scene.nodes):
+            chain: list[str] = []
+            current: str | None = node.id
+            while current is not None and current not in depth:
+                chain.append(current)
+                current = parent[current]
+            base = depth[current] if current is not None else 0
+            for offset, item in enumerate(reversed(chain), start=1):
+                depth[item] = base + offset
+            if depth[node.id] > limits.hierarchy_depth:
+                raise LimitExceeded(
+                    f"manifest.scenes[{s}].nodes[{i}].parent: the hierarchy is deeper than "
+                    f"{limits.hierarchy_depth} levels")
 
 
 def _format(exc: pydantic.ValidationError) -> str:

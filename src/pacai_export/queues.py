@@ -8,6 +8,7 @@ by a Node producer are consumed here unchanged.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -61,11 +62,27 @@ class QueueJob:
         value = self.raw.progress
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
-    async def update_progress(self, percent: int) -> None:
-        await self.raw.updateProgress(percent)
+    async def write_progress(self, lines: list[str], percent: int | None) -> None:
+        """Append ``lines`` to the job's log and set its progress, in one Redis round trip.
 
-    async def log(self, line: str) -> None:
-        await self.raw.log(line)
+        The same writes as ``job.log`` and ``job.updateProgress`` (the Lua script, so
+        QueueEvents listeners still get their ``progress`` event), pipelined.
+        """
+        backend = self.raw.backend
+        scripts = backend.scripts
+        pipe = backend.connection.conn.pipeline(transaction=False)
+        if lines:
+            logs_key = scripts.toKey(f"{self.raw.id}:logs")
+            pipe.rpush(logs_key, *lines)
+            keep = int(self.raw.opts.get("keepLogs") or 0)
+            if keep:
+                pipe.ltrim(logs_key, -keep, -1)
+        if percent is not None:
+            self.raw.progress = percent
+            await scripts.commands["updateProgress"](
+                keys=[scripts.toKey(self.raw.id), scripts.keys["events"], scripts.keys["meta"]],
+                args=[self.raw.id, json.dumps(percent)], client=pipe)
+        await pipe.execute()
 
 
 def connection(settings: Settings) -> dict[str, Any]:

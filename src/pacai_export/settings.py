@@ -30,6 +30,7 @@ class Limits:
     assets: int = 5_000
     asset_bytes: int = 256 * 1024 * 1024
     job_fetch_bytes: int = 2 * 1024 * 1024 * 1024
+    hierarchy_depth: int = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,19 +106,32 @@ class Settings:
                 asset_bytes=e.integer("LIMIT_ASSET_BYTES", Limits.asset_bytes, 1, 1 << 40),
                 job_fetch_bytes=e.integer("LIMIT_JOB_FETCH_BYTES", Limits.job_fetch_bytes, 1,
                                           1 << 44),
+                hierarchy_depth=e.integer("LIMIT_HIERARCHY_DEPTH", Limits.hierarchy_depth, 1,
+                                          512),
             ),
         )
         if settings.callback_url and not settings.callback_secret:
             raise ConfigError("WORKER_CALLBACK_SECRET: required when CALLBACK_URL is set")
-        if settings.storage_url and settings.storage_url.startswith("s3:"):
-            raise ConfigError("STORAGE_URL: s3:// storage is not available in this version; "
-                              "unset it to store on local disk")
+        _refuse_unavailable(settings)
         return settings
 
     def require_redis(self) -> str:
         if not self.redis_url:
             raise ConfigError("REDIS_URL: required (e.g. redis://127.0.0.1:6379)")
         return self.redis_url
+
+
+def _refuse_unavailable(s: Settings) -> None:
+    """Settings of features this version does not have: refusing them beats ignoring them."""
+    unavailable = {
+        "STORAGE_URL": s.storage_url if s.storage_url and s.storage_url.startswith("s3:") else None,
+        "PROJECT_MANIFEST_URL": s.project_manifest_url,
+        "ASSET_BASE_URL": s.asset_base_url,
+        "SIGNING_KEY_FILE": s.signing_key_file,
+    }
+    for name, value in unavailable.items():
+        if value:
+            raise ConfigError(f"{name}: not available in this version of the worker; unset it")
 
 
 class _Env:

@@ -34,20 +34,42 @@ PING_INTERVAL = 2.0
 
 
 class JobProgress:
-    """Reports a job's progress to BullMQ: numeric percent that never goes down, stage in
-    the job's log and in the structured log."""
+    """Reports a job's progress to BullMQ: a numeric percent that never goes down, and the
+    stage as a job log line and a structured log line.
+
+    Reports are buffered and written by one background task per job, a batch per Redis
+    round trip, so the export never waits on Redis to say how far it got. ``close`` writes
+    what is left and must be awaited before the job completes.
+    """
 
     def __init__(self, job: QueueJob) -> None:
         self.job = job
         self.percent = job.progress  # a re-run after a stall continues from here
+        self._lines: list[str] = []
+        self._dirty = False
+        self._writer: asyncio.Task[None] | None = None
 
     async def __call__(self, percent: int, stage: str, **fields: Any) -> None:
         details = "".join(f" {k}={v}" for k, v in fields.items())
-        await self.job.log(f"stage={stage}{details}")
-        log.info("stage", stage=stage, percent=max(percent, self.percent), **fields)
+        self._lines.append(f"stage={stage}{details}")
         if percent > self.percent:
             self.percent = percent
-            await self.job.update_progress(percent)
+            self._dirty = True
+        log.info("stage", stage=stage, percent=self.percent, **fields)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._lines or self._dirty:
+            lines, self._lines = self._lines, []
+            percent, self._dirty = (self.percent if self._dirty else None), False
+            await self.job.write_progress(lines, percent)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer
+        if self._lines or self._dirty:  # the writer failed or was never started
+            await self._write()
 
 
 class ExportProcessor:
@@ -86,17 +108,20 @@ class ExportProcessor:
 
     async def _run(self, job: QueueJob) -> dict[str, Any]:
         report = JobProgress(job)
-        export_job, extras = ExportJob.parse(job.data)
-        if extras:
-            log.warning("job data has unknown keys; ignored", keys=extras)
-        await report(5, "accepted", engines=",".join(export_job.engines))
-        result = await self.exporter.export(export_job, job.id, report)
-        value = result.model_dump(mode="json")
-        if self.outbox is not None:
-            # Enqueued before the job completes: if this process dies now, the re-run adds
-            # the same webhook-id again, which BullMQ ignores. Nothing lost, nothing doubled.
-            await self.outbox.send(job.id, COMPLETED, value)
-        await report(100, "done", key=result.key, reused=result.reused)
+        try:
+            export_job, extras = ExportJob.parse(job.data)
+            if extras:
+                log.warning("job data has unknown keys; ignored", keys=extras)
+            await report(5, "accepted", engines=",".join(export_job.engines))
+            result = await self.exporter.export(export_job, job.id, report)
+            value = result.model_dump(mode="json")
+            if self.outbox is not None:
+                # Enqueued before the job completes: if this process dies now, the re-run
+                # adds the same webhook-id again, which BullMQ ignores: nothing lost or doubled.
+                await self.outbox.send(job.id, COMPLETED, value)
+            await report(100, "done", key=result.key, reused=result.reused)
+        finally:
+            await report.close()
         self.metrics.completed.inc()
         log.info("job completed", key=result.key, bytes=result.bytes,
                  duration_ms=result.duration_ms, reused=result.reused)

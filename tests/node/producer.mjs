@@ -24,3 +24,4 @@ console.log(JSON.stringify({
   waited: state,
 }));
 await events.close(); await queue.close(); await connection.quit();
+process.exit(0);  // the QueueEvents connection we passed in is ours to drop

@@ -16,10 +16,12 @@ def test_engines_are_deduplicated_in_canonical_order() -> None:
 
 
 @pytest.mark.parametrize(("patch", "message"), [
-    ({"engines": ["godot", "cryengine"]}, "engines[1]: 'cryengine' is not one of ue5, unity, godot"),
+    ({"engines": ["godot", "cryengine"]},
+     "engines[1]: 'cryengine' is not one of ue5, unity, godot"),
     ({"engines": []}, "engines: must name at least one of ue5, unity, godot"),
     ({"quality": "ultra"}, "quality: 'ultra' is not one of low, medium, high"),
-    ({"project_id": "../../etc"}, "project_id: '../../etc' must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
+    ({"project_id": "../../etc"},
+     "project_id: '../../etc' must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
     ({"include_assets": "yes"}, "include_assets: Input should be a valid boolean"),
     ({"project_id": None}, "project_id: Input should be a valid string"),
 ])
@@ -37,5 +39,5 @@ def test_missing_field() -> None:
 
 
 def test_non_object() -> None:
-    with pytest.raises(InvalidJob, match="^job data must be a JSON object, got list$"):
+    with pytest.raises(InvalidJob, match=r"^job data must be a JSON object, got list$"):
         ExportJob.parse([1, 2])

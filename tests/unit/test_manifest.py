@@ -30,7 +30,8 @@ def test_example_is_valid() -> None:
 def test_unknown_parent_names_the_path() -> None:
     def mutate(m: dict[str, Any]) -> None:
         m["scenes"][0]["nodes"][2]["parent"] = "missing"
-    assert bad(mutate) == "manifest.scenes[0].nodes[2].parent: 'missing' is not a node of scene 'main'"
+    assert bad(mutate) == ("manifest.scenes[0].nodes[2].parent: 'missing' is not a node of "
+                           "scene 'main'")
 
 
 def test_every_reference_problem_is_reported_at_once() -> None:
@@ -86,3 +87,13 @@ def test_published_schema_is_the_models_schema() -> None:
 def test_schema_accepts_the_example() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(copy.deepcopy(small_manifest()), json_schema())
+
+
+def test_hierarchy_depth_is_limited() -> None:
+    m = small_manifest()
+    chain = [{"id": f"n{i}", **({"parent": f"n{i - 1}"} if i else {})} for i in range(300)]
+    m["scenes"][0]["nodes"] = chain
+    with pytest.raises(LimitExceeded, match=r"^manifest.scenes\[0\].nodes\[256\].parent: the "
+                       r"hierarchy is deeper than 256 levels$"):
+        parse_manifest(m, Limits())
+    assert parse_manifest(m, Limits(hierarchy_depth=300)).main.nodes[-1].id == "n299"

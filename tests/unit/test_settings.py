@@ -28,6 +28,8 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
      "WORKER_CALLBACK_SECRET: required when CALLBACK_URL is set"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: must be one of debug, info, warning, error, got 'loud'"),
     ({"EXPORT_QUEUE": "a:b"}, "EXPORT_QUEUE: 'a:b' may only contain"),
+    ({"STORAGE_URL": "s3://bucket/prefix"},
+     "STORAGE_URL: not available in this version of the worker; unset it"),
 ])
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as info:

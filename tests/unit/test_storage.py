@@ -36,5 +36,5 @@ async def test_unwritable_root_is_a_storage_error(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.write_bytes(b"x")
     storage = LocalStorage(blocker, "file:///")
-    with pytest.raises(StorageError, match="could not store 'k/x.zip'"):
+    with pytest.raises(StorageError, match=r"^could not store 'k/x\.zip'"):
         await storage.put_file("k/x.zip", src)

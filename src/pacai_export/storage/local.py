@@ -29,6 +29,8 @@ class LocalStorage:
             size = (await asyncio.to_thread(path.stat)).st_size
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StorageError(f"could not check {key!r} under {self.root}: {exc}") from exc
         return StoredObject(key=key, bytes=size)
 
     async def put_file(self, key: str, path: Path) -> StoredObject:

@@ -1,0 +1,266 @@
+"""Frame conversion from the manifest's glTF frame to each engine, plus shared geometry.
+
+The manifest uses glTF's frame (§10.2): right-handed, +Y up, +Z toward the viewer, metres,
+quaternions ``[x, y, z, w]``. Godot uses the very same frame, so its conversion is the
+identity. Unity and Unreal follow what their glTF importers do, so that a ``.glb`` placed
+under a converted node lands exactly where the same node would be inside the glTF.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..manifest import Asset, Node, Transform
+
+Vec3 = tuple[float, float, float]
+Quat = tuple[float, float, float, float]
+Matrix3 = tuple[Vec3, Vec3, Vec3]  # rows
+
+UE_CM_PER_M = 100.0
+
+# Unity lights and cameras look along local +Z, glTF's along -Z: glTFast puts them on a child
+# turned 180° about Y; we do the same (x, y, z, w).
+UNITY_FORWARD_FIX: Quat = (0.0, 1.0, 0.0, 0.0)
+# Unreal lights and cameras look along local +X. glTF's forward -Z becomes UE's -Y after
+# ConvertVec3, so the actor gets an extra yaw of -90° (about +Z) after the node's rotation.
+UE_FORWARD_FIX: Quat = (0.0, 0.0, -math.sqrt(0.5), math.sqrt(0.5))
+
+
+# --- Godot: identity ---------------------------------------------------------------------
+
+
+def godot_basis(rotation: Quat, scale: Vec3) -> Matrix3:
+    """Rows of Godot's ``Basis`` for rotation * scale (Godot's frame is glTF's)."""
+    m = quat_to_matrix(rotation)
+    return (
+        (m[0][0] * scale[0], m[0][1] * scale[1], m[0][2] * scale[2]),
+        (m[1][0] * scale[0], m[1][1] * scale[1], m[1][2] * scale[2]),
+        (m[2][0] * scale[0], m[2][1] * scale[1], m[2][2] * scale[2]),
+    )
+
+
+# --- Unity: as glTFast ---------------------------------------------------------------------
+# Unity-Technologies/com.unity.cloud.gltfast,
+# Packages/com.unity.cloud.gltfast/Runtime/Scripts/NodeExtension.cs, GetTransform():
+#   position = new Vector3(-translation[0], translation[1], translation[2]);
+#   rotation = new Quaternion(rotation[0], -rotation[1], -rotation[2], rotation[3]);
+#   scale    = new Vector3(scale[0], scale[1], scale[2]);
+# i.e. a mirror of X (right-handed → left-handed) that keeps metres and +Y up.
+
+
+def unity_position(t: Vec3) -> Vec3:
+    """glTF translation → Unity ``m_LocalPosition`` (X negated, as glTFast)."""
+    return (-t[0], t[1], t[2])
+
+
+def unity_rotation(q: Quat) -> Quat:
+    """glTF rotation → Unity ``m_LocalRotation`` (y and z negated, as glTFast)."""
+    return (q[0], -q[1], -q[2], q[3])
+
+
+def unity_scale(s: Vec3) -> Vec3:
+    """glTF scale → Unity ``m_LocalScale`` (unchanged, as glTFast)."""
+    return (s[0], s[1], s[2])
+
+
+# --- Unreal: as the glTF importer (Interchange / GLTFCore) ---------------------------------
+# Epic's GLTFCore conversions (GLTF::ConvertVec3 / GLTF::ConvertQuat in GLTFConversions.h,
+# used by the Interchange glTF translator):
+#   ConvertVec3(v)  = {v.X, v.Z, v.Y}            // swap Y/Z: Y-up right-handed → Z-up left-handed
+#   ConvertQuat(q)  = {-q.X, -q.Z, -q.Y, q.W}    // same swap, handedness flip reverses the angle
+# and the translator scales lengths by 100 (metres → centimetres). Scale uses ConvertVec3.
+
+
+def ue_location(t: Vec3) -> Vec3:
+    """glTF translation (m) → Unreal location (cm): ``(x, z, y) * 100``."""
+    return (t[0] * UE_CM_PER_M, t[2] * UE_CM_PER_M, t[1] * UE_CM_PER_M)
+
+
+def ue_vector(v: Vec3) -> Vec3:
+    """A glTF direction or extent → Unreal axes, without unit change: ``(x, z, y)``."""
+    return (v[0], v[2], v[1])
+
+
+def ue_rotation(q: Quat) -> Quat:
+    """glTF rotation → Unreal ``FQuat``: ``(-x, -z, -y, w)``."""
+    return (-q[0], -q[2], -q[1], q[3])
+
+
+def ue_scale(s: Vec3) -> Vec3:
+    """glTF scale → Unreal scale: ``(x, z, y)``."""
+    return (s[0], s[2], s[1])
+
+
+def ue_rotator(q: Quat) -> tuple[float, float, float]:
+    """An Unreal ``FQuat`` → ``(pitch, yaw, roll)`` in degrees, as ``FQuat::Rotator()``."""
+    x, y, z, w = q
+    singularity = z * x - w * y
+    yaw = math.degrees(math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+    threshold = 0.4999995
+    if singularity < -threshold:
+        return (-90.0, yaw, _normalize_axis(-yaw - 2.0 * math.degrees(math.atan2(x, w))))
+    if singularity > threshold:
+        return (90.0, yaw, _normalize_axis(yaw - 2.0 * math.degrees(math.atan2(x, w))))
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * singularity))))
+    roll = math.degrees(math.atan2(-2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y)))
+    return (pitch, yaw, roll)
+
+
+def _normalize_axis(angle: float) -> float:
+    angle = math.fmod(angle, 360.0)
+    if angle > 180.0:
+        angle -= 360.0
+    elif angle < -180.0:
+        angle += 360.0
+    return angle
+
+
+# --- quaternion and transform helpers ------------------------------------------------------
+
+
+def quat_multiply(a: Quat, b: Quat) -> Quat:
+    """Hamilton product ``a * b`` (apply ``b`` first, then ``a``)."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    )
+
+
+def quat_normalize(q: Quat) -> Quat:
+    """``q`` scaled to unit length (identity for a zero quaternion)."""
+    n = math.sqrt(sum(c * c for c in q))
+    if n == 0.0:
+        return (0.0, 0.0, 0.0, 1.0)
+    return (q[0] / n, q[1] / n, q[2] / n, q[3] / n)
+
+
+def quat_to_matrix(q: Quat) -> Matrix3:
+    """Rotation matrix (rows) of a unit quaternion ``[x, y, z, w]``."""
+    x, y, z, w = quat_normalize(q)
+    return (
+        (1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)),
+        (2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)),
+        (2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)),
+    )
+
+
+def rotate(q: Quat, v: Vec3) -> Vec3:
+    """``v`` rotated by ``q``."""
+    m = quat_to_matrix(q)
+    return (
+        m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
+        m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
+        m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Trs:
+    translation: Vec3 = (0.0, 0.0, 0.0)
+    rotation: Quat = (0.0, 0.0, 0.0, 1.0)
+    scale: Vec3 = (1.0, 1.0, 1.0)
+
+
+def trs(t: Transform) -> Trs:
+    """The manifest transform as a ``Trs`` (still in glTF's frame)."""
+    return Trs(tuple(t.translation), quat_normalize(tuple(t.rotation)), tuple(t.scale))  # type: ignore[arg-type]
+
+
+def compose(parent: Trs, child: Trs) -> Trs:
+    """World TRS of ``child`` under ``parent``.
+
+    Exact for uniform parent scales and for scales aligned with the child's axes, which is
+    what scenes built from primitives use; a sheared result cannot be a TRS anyway.
+    """
+    scaled = (child.translation[0] * parent.scale[0], child.translation[1] * parent.scale[1],
+              child.translation[2] * parent.scale[2])
+    moved = rotate(parent.rotation, scaled)
+    translation = (parent.translation[0] + moved[0], parent.translation[1] + moved[1],
+                   parent.translation[2] + moved[2])
+    rotation = quat_normalize(quat_multiply(parent.rotation, child.rotation))
+    scale = (parent.scale[0] * child.scale[0], parent.scale[1] * child.scale[1],
+             parent.scale[2] * child.scale[2])
+    return Trs(translation, rotation, scale)
+
+
+def linear_to_srgb(c: float) -> float:
+    """Linear [0, 1] → sRGB-encoded [0, 1]: Godot and Unity store material/light colours encoded."""
+    if c <= 0.0031308:
+        return max(0.0, c * 12.92)
+    return min(1.0, 1.055 * math.pow(c, 1.0 / 2.4) - 0.055)
+
+
+# --- collider shapes shared by the writers ---------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """A collision shape in the node's local glTF frame (metres)."""
+
+    kind: str  # "box" | "sphere" | "capsule" | "cylinder"
+    size: Vec3 = (1.0, 1.0, 1.0)
+    radius: float = 0.5
+    height: float = 2.0
+    center: Vec3 = (0.0, 0.0, 0.0)
+
+
+PLANE_THICKNESS = 0.02
+
+
+def bounds_box(asset: Asset | None) -> Shape:
+    """The box a model occupies: its bounds when known, else a 1 m cube at the origin."""
+    if asset is None or asset.bounds is None:
+        return Shape("box")
+    lo, hi = asset.bounds.min, asset.bounds.max
+    size = tuple(max(h - low, 0.01) for low, h in zip(lo, hi, strict=True))
+    center = tuple((h + low) / 2 for low, h in zip(lo, hi, strict=True))
+    return Shape("box", size=size, center=center)  # type: ignore[arg-type]
+
+
+def mesh_shape(node: Node, asset: Asset | None) -> Shape:
+    """The primitive-matching shape of a node's visual (mesh, else model bounds)."""
+    mesh = node.mesh
+    if mesh is None:
+        return bounds_box(asset)
+    if mesh.primitive == "box":
+        return Shape("box", size=mesh.size)
+    if mesh.primitive == "sphere":
+        return Shape("sphere", radius=mesh.radius)
+    if mesh.primitive == "plane":
+        return Shape("box", size=(mesh.size[0], PLANE_THICKNESS, mesh.size[1]))
+    if mesh.primitive == "capsule":
+        return Shape("capsule", radius=mesh.radius, height=max(mesh.height, 2 * mesh.radius))
+    return Shape("cylinder", radius=mesh.radius, height=mesh.height)
+
+
+def collider_shape(node: Node, asset: Asset | None) -> Shape | None:
+    """The collision shape of a node, or None when it has neither collider nor body.
+
+    A ``mesh`` collider (or a body without collider) uses the primitive's matching shape:
+    exact mesh collision needs the triangles, which only the engines' importers have.
+    """
+    collider = node.collider
+    if collider is None:
+        return mesh_shape(node, asset) if node.body is not None else None
+    base = mesh_shape(node, asset)
+    if collider.shape == "mesh":
+        return base
+    if collider.shape == "box":
+        size = collider.size or (base.size if base.kind == "box" else _extent(base))
+        return Shape("box", size=size)
+    radius = collider.radius or base.radius
+    if collider.shape == "sphere":
+        return Shape("sphere", radius=radius)
+    height = collider.height or (base.height if base.kind in ("capsule", "cylinder") else 2.0)
+    return Shape("capsule", radius=radius, height=max(height, 2 * radius))
+
+
+def _extent(shape: Shape) -> Vec3:
+    if shape.kind == "sphere":
+        return (2 * shape.radius,) * 3
+    return (2 * shape.radius, shape.height, 2 * shape.radius)

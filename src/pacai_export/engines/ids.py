@@ -1,0 +1,67 @@
+"""Deterministic identifiers derived from ``(seed, path)`` (contract §7).
+
+Every id is a slice of ``sha256`` over a JSON array ``["pacai-id/v1", kind, seed, *parts]``:
+JSON quoting makes the delimiting unambiguous (``("a/b", "c")`` and ``("a", "b/c")`` differ),
+and the ``kind`` keeps a Unity GUID and a Godot uid of the same path independent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+_VERSION = "pacai-id/v1"
+
+# Godot's ResourceUID::id_to_text alphabet: 'a'..'y' then '0'..'8' (base 34), see
+# godotengine/godot core/io/resource_uid.cpp (uuid_characters / char_count + '9' - '0').
+_GODOT_ALPHABET = "abcdefghijklmnopqrstuvwxy012345678"
+_INT63 = (1 << 63) - 1
+
+
+def _digest(kind: str, seed: str, *parts: str) -> bytes:
+    text = json.dumps([_VERSION, kind, seed, *parts], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def unity_guid(seed: str, path: str) -> str:
+    """A Unity asset GUID (32 lowercase hex digits) for the asset at ``path``."""
+    return _digest("unity-guid", seed, path)[:16].hex()
+
+
+def unity_file_id(seed: str, scene_path: str, key: str) -> int:
+    """A Unity local fileID: a positive int64 unique per (seed, scene path, object key).
+
+    Kept above 2**20 so it can never meet the small ids Unity reserves for a scene's
+    settings objects (1..4) nor the SceneRoots id (2**63 - 1).
+    """
+    value = int.from_bytes(_digest("unity-fileid", seed, scene_path, key)[:8], "big")
+    return (value % (_INT63 - (1 << 21))) + (1 << 20)
+
+
+def godot_uid_int(seed: str, path: str) -> int:
+    """The 63-bit integer behind a Godot ``uid://`` (never 0, never negative)."""
+    value = int.from_bytes(_digest("godot-uid", seed, path)[:8], "big") & _INT63
+    return value or 1
+
+
+def godot_uid_text(value: int) -> str:
+    """Godot's text form of a uid, as ``ResourceUID::id_to_text`` writes it."""
+    if value < 0:
+        raise ValueError("Godot uids are non-negative")
+    chars: list[str] = []
+    while True:
+        value, digit = divmod(value, len(_GODOT_ALPHABET))
+        chars.append(_GODOT_ALPHABET[digit])
+        if value == 0:
+            break
+    return "uid://" + "".join(reversed(chars))
+
+
+def godot_uid(seed: str, path: str) -> str:
+    """A Godot ``uid://…`` for the resource at ``res://`` + ``path``."""
+    return godot_uid_text(godot_uid_int(seed, path))
+
+
+def ue_guid(seed: str, path: str) -> str:
+    """An Unreal ``FGuid`` in its 32-digit form (uppercase hex, ``EGuidFormats::Digits``)."""
+    return _digest("ue-guid", seed, path)[:16].hex().upper()

@@ -1,0 +1,1017 @@
+"""Unity 6 (6000.0 LTS) writer (§11): a project folder with YAML scenes, materials, scripts.
+
+Transforms are converted as glTFast converts glTF nodes (coords.unity_*), so the ``.glb``
+models that the editor bootstrap places under their GameObjects line up with the rest.
+Every file and folder under ``Assets/`` gets a ``.meta`` whose GUID derives from the seed
+and the asset path (contract §7).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import PurePosixPath
+from typing import Any
+
+from ..manifest import Asset, Camera, Light, Material, Node, Scene
+from . import COMPONENTS, Param, component_params
+from .base import AssetFile, BuildContext, Files
+from .coords import (
+    UNITY_FORWARD_FIX,
+    Quat,
+    Shape,
+    Vec3,
+    bounds_box,
+    collider_shape,
+    linear_to_srgb,
+    trs,
+    unity_position,
+    unity_rotation,
+    unity_scale,
+)
+from .ids import unity_file_id, unity_guid
+from .names import pascal_case, safe_filename, unique, unity_object_name
+
+EDITOR_VERSION = "6000.0.23f1"
+EDITOR_REVISION = "1c4764c07fb4"
+GLTFAST_VERSION = "6.8.0"
+HEADER = "%YAML 1.1\n%TAG !u! tag:unity3d.com,2011:\n"
+BUILTIN_MESH_GUID = "0000000000000000e000000000000000"  # Library/unity default resources
+BUILTIN_EXTRA_GUID = "0000000000000000f000000000000000"  # Resources/unity_builtin_extra
+MESH_IDS = {"box": 10202, "cylinder": 10206, "sphere": 10207, "capsule": 10208, "plane": 10209}
+STANDARD_SHADER = f"{{fileID: 46, guid: {BUILTIN_EXTRA_GUID}, type: 0}}"
+DEFAULT_MATERIAL = f"{{fileID: 10303, guid: {BUILTIN_EXTRA_GUID}, type: 0}}"
+ASSET_FOLDERS = {"model": "Models", "texture": "Textures", "audio": "Audio"}
+LIGHT_TYPES = {"spot": 0, "directional": 1, "point": 2}  # UnityEngine.LightType
+DEFAULT_LIGHT_RANGE = 10.0
+FREEZE_ROTATION = 112  # RigidbodyConstraints.FreezeRotation
+SCENE_ROOTS_ID = 9223372036854775807
+
+
+def write(ctx: BuildContext) -> Files:
+    """The Unity project folder for ``ctx`` (paths relative to ``unity/``)."""
+    m = ctx.manifest
+    files: Files = {
+        "ProjectSettings/ProjectVersion.txt": (
+            f"m_EditorVersion: {EDITOR_VERSION}\n"
+            f"m_EditorVersionWithRevision: {EDITOR_VERSION} ({EDITOR_REVISION})\n").encode(),
+        "Packages/manifest.json": _packages(),
+    }
+    assets = _asset_paths(ctx)
+    for asset_id, path in assets.items():
+        files[path] = ctx.assets[asset_id].path
+    for material in m.materials:
+        files[_material_path(material)] = _material(ctx, material, assets)
+    scene_paths = {s.id: f"Assets/Scenes/{safe_filename(s.id, '.unity')}" for s in m.scenes}
+    placements: list[tuple[str, str, str]] = []
+    unknown = False
+    for scene in m.scenes:
+        writer = _SceneWriter(ctx, scene, scene_paths[scene.id], assets)
+        files[scene_paths[scene.id]] = writer.render()
+        placements += writer.placements
+        unknown = unknown or writer.unknown_components
+    for type_ in COMPONENTS:
+        files[f"Assets/Scripts/{pascal_case(type_)}.cs"] = SCRIPTS[type_].encode()
+    if unknown:
+        files["Assets/Scripts/PacaiComponentData.cs"] = COMPONENT_DATA_SCRIPT.encode()
+    files["Assets/Editor/PacaiBootstrap.cs"] = _bootstrap(placements)
+    ordered = [scene_paths[m.main_scene]] + [p for s, p in scene_paths.items()
+                                              if s != m.main_scene]
+    files["ProjectSettings/EditorBuildSettings.asset"] = _build_settings(ctx, ordered)
+    files.update(_metas(ctx, files))
+    return files
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def _f(x: float) -> str:
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _s(text: str) -> str:
+    """A YAML single-quoted scalar (only ``'`` needs escaping, by doubling)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _v3(v: Vec3) -> str:
+    return f"{{x: {_f(v[0])}, y: {_f(v[1])}, z: {_f(v[2])}}}"
+
+
+def _q4(q: Quat) -> str:
+    return f"{{x: {_f(q[0])}, y: {_f(q[1])}, z: {_f(q[2])}, w: {_f(q[3])}}}"
+
+
+def _rgba(rgb: tuple[float, ...], alpha: float = 1.0, scale: float = 1.0) -> str:
+    # Unity serialises colours gamma-encoded and linearises them in linear colour space.
+    r, g, b = (linear_to_srgb(c * scale) for c in rgb[:3])
+    return f"{{r: {_f(r)}, g: {_f(g)}, b: {_f(b)}, a: {_f(alpha)}}}"
+
+
+def _ref(file_id: int) -> str:
+    return f"{{fileID: {file_id}}}"
+
+
+# --- project files --------------------------------------------------------------------------
+
+
+def _packages() -> bytes:
+    dependencies = {
+        "com.unity.cloud.gltfast": GLTFAST_VERSION,
+        "com.unity.modules.animation": "1.0.0",
+        "com.unity.modules.audio": "1.0.0",
+        "com.unity.modules.imageconversion": "1.0.0",
+        "com.unity.modules.jsonserialize": "1.0.0",
+        "com.unity.modules.physics": "1.0.0",
+        "com.unity.modules.unitywebrequest": "1.0.0",
+        "com.unity.modules.unitywebrequesttexture": "1.0.0",
+    }
+    return (json.dumps({"dependencies": dependencies}, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _build_settings(ctx: BuildContext, scene_paths: list[str]) -> bytes:
+    lines = [HEADER + "--- !u!1045 &1", "EditorBuildSettings:", "  m_ObjectHideFlags: 0",
+             "  serializedVersion: 2", "  m_Scenes:"]
+    for path in scene_paths:
+        lines += ["  - enabled: 1", f"    path: {path}", f"    guid: {unity_guid(ctx.seed, path)}"]
+    lines.append("  m_configObjects: {}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _asset_paths(ctx: BuildContext) -> dict[str, str]:
+    """``Assets/…`` path of every shipped asset, by asset id (sorted for determinism)."""
+    out: dict[str, str] = {}
+    for asset_id in sorted(ctx.assets):
+        asset = ctx.manifest.asset(asset_id)
+        out[asset_id] = f"Assets/{ASSET_FOLDERS[asset.type]}/{_filename(ctx.assets[asset_id])}"
+    return out
+
+
+def _filename(af: AssetFile) -> str:
+    name = PurePosixPath(af.filename.replace("\\", "/")).name
+    stem, dot, ext = name.rpartition(".")
+    return safe_filename(stem, "." + ext.lower()) if dot else safe_filename(name)
+
+
+def _material_path(material: Material) -> str:
+    return f"Assets/Materials/{safe_filename(material.id, '.mat')}"
+
+
+def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes:
+    def tex(asset_id: str | None) -> str:
+        if asset_id is None or asset_id not in assets:
+            return "{fileID: 0}"
+        return f"{{fileID: 2800000, guid: {unity_guid(ctx.seed, assets[asset_id])}, type: 3}}"
+
+    keywords = []
+    if mat.normal_texture in assets:
+        keywords.append("_NORMALMAP")
+    emissive = any(c > 0 for c in mat.emissive)
+    if emissive:
+        keywords.append("_EMISSION")
+    tex_envs = [("_MainTex", tex(mat.base_color_texture)), ("_BumpMap", tex(mat.normal_texture))]
+    lines = [
+        HEADER + "--- !u!21 &2100000", "Material:", "  serializedVersion: 8",
+        "  m_ObjectHideFlags: 0", "  m_CorrespondingSourceObject: {fileID: 0}",
+        "  m_PrefabInstance: {fileID: 0}", "  m_PrefabAsset: {fileID: 0}",
+        f"  m_Name: {_s(mat.id)}", f"  m_Shader: {STANDARD_SHADER}", "  m_Parent: {fileID: 0}",
+        "  m_ModifiedSerializedProperties: 0",
+        "  m_ValidKeywords: " + ("[]" if not keywords else ""),
+        *[f"  - {k}" for k in keywords],
+        "  m_InvalidKeywords: []", f"  m_LightmapFlags: {2 if emissive else 4}",
+        "  m_EnableInstancingVariants: 0", "  m_DoubleSidedGI: 0",
+        "  m_CustomRenderQueue: -1", "  stringTagMap: {}", "  disabledShaderPasses: []",
+        "  m_LockedProperties: ", "  m_SavedProperties:", "    serializedVersion: 3",
+        "    m_TexEnvs:",
+    ]
+    for name, ref in tex_envs:
+        lines += [f"    - {name}:", f"        m_Texture: {ref}", "        m_Scale: {x: 1, y: 1}",
+                  "        m_Offset: {x: 0, y: 0}"]
+    lines += [
+        "    m_Ints: []", "    m_Floats:", "    - _BumpScale: 1",
+        f"    - _Glossiness: {_f(1.0 - mat.roughness)}", f"    - _Metallic: {_f(mat.metallic)}",
+        f"    - _Mode: {3 if mat.base_color[3] < 1.0 else 0}", "    m_Colors:",
+        f"    - _Color: {_rgba(mat.base_color, mat.base_color[3])}",
+        f"    - _EmissionColor: {_rgba(mat.emissive)}",
+        "  m_BuildTextureStacks: []", "  m_AllowLocking: 1",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+# --- metas ----------------------------------------------------------------------------------
+
+
+def _metas(ctx: BuildContext, files: Files) -> Files:
+    """A ``.meta`` for every file and every folder under ``Assets/``."""
+    out: Files = {}
+    folders: set[str] = set()
+    for path in files:
+        if not path.startswith("Assets/"):
+            continue
+        out[path + ".meta"] = _meta(ctx, path, folder=False)
+        parent = PurePosixPath(path).parent
+        while str(parent) != "Assets":
+            folders.add(str(parent))
+            parent = parent.parent
+    for folder in sorted(folders):
+        out[folder + ".meta"] = _meta(ctx, folder, folder=True)
+    return out
+
+
+def _meta(ctx: BuildContext, path: str, *, folder: bool) -> bytes:
+    lines = ["fileFormatVersion: 2", f"guid: {unity_guid(ctx.seed, path)}"]
+    suffix = PurePosixPath(path).suffix
+    if folder:
+        lines += ["folderAsset: yes", *_importer("DefaultImporter")]
+    elif suffix == ".cs":
+        lines += ["MonoImporter:", "  externalObjects: {}", "  serializedVersion: 2",
+                  "  defaultReferences: []", "  executionOrder: 0", "  icon: {instanceID: 0}",
+                  "  userData: ", "  assetBundleName: ", "  assetBundleVariant: "]
+    elif suffix == ".mat":
+        lines += ["NativeFormatImporter:", "  externalObjects: {}",
+                  "  mainObjectFileID: 2100000", "  userData: ", "  assetBundleName: ",
+                  "  assetBundleVariant: "]
+    elif suffix == ".unity":
+        lines += _importer("DefaultImporter")
+    # Models, textures and audio get a GUID-only meta: Unity (and glTFast's importer) fill in
+    # their default import settings on first import and keep the GUID.
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _importer(name: str) -> list[str]:
+    return [f"{name}:", "  externalObjects: {}", "  userData: ", "  assetBundleName: ",
+            "  assetBundleVariant: "]
+
+
+# --- scenes ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Go:
+    key: str
+    name: str
+    position: Vec3 = (0.0, 0.0, 0.0)
+    rotation: Quat = (0.0, 0.0, 0.0, 1.0)
+    scale: Vec3 = (1.0, 1.0, 1.0)
+    parent: str | None = None
+    tag: str = "Untagged"
+    components: list[tuple[int, str, str, list[str]]] = dataclasses.field(default_factory=list)
+    children: list[str] = dataclasses.field(default_factory=list)
+
+    def add(self, class_id: int, type_name: str, key: str, body: list[str]) -> None:
+        self.components.append((class_id, type_name, key, body))
+
+
+class _SceneWriter:
+    """Builds the GameObjects of one scene, then renders Unity's YAML."""
+
+    def __init__(self, ctx: BuildContext, scene: Scene, path: str,
+                 assets: dict[str, str]) -> None:
+        self.ctx, self.scene, self.path, self.assets = ctx, scene, path, assets
+        self.gos: dict[str, _Go] = {}
+        self.roots: list[str] = []
+        self.ids: dict[str, int] = {}
+        self.used_ids: set[int] = set()
+        self.placements: list[tuple[str, str, str]] = []
+        self.unknown_components = False
+        self.camera_done = False
+        self.children: dict[str | None, list[Node]] = {}
+        for node in scene.nodes:
+            self.children.setdefault(node.parent, []).append(node)
+
+    def fid(self, key: str) -> int:
+        if key not in self.ids:
+            salt, value = key, unity_file_id(self.ctx.seed, self.path, key)
+            while value in self.used_ids:  # astronomically unlikely; still deterministic
+                salt += "#"
+                value = unity_file_id(self.ctx.seed, self.path, salt)
+            self.ids[key] = value
+            self.used_ids.add(value)
+        return self.ids[key]
+
+    def render(self) -> bytes:
+        top = self.children.get(None, [])
+        for node, name in zip(top, unique([unity_object_name(n.display_name) for n in top]),
+                              strict=True):
+            self._node(node, name, None, ())
+        docs = _settings(self.scene)
+        for go in self.gos.values():
+            docs += self._render_go(go)
+        docs.append(f"--- !u!1660057539 &{SCENE_ROOTS_ID}\nSceneRoots:\n  m_ObjectHideFlags: 0\n"
+                    "  m_Roots:\n" + "".join(f"  - {_ref(self.fid('t:' + k))}\n"
+                                            for k in self.roots))
+        return (HEADER + "".join(d if d.endswith("\n") else d + "\n" for d in docs)).encode()
+
+    # building
+
+    def _go(self, key: str, name: str, parent: str | None) -> _Go:
+        go = _Go(key, name, parent=parent)
+        self.gos[key] = go
+        if parent is None:
+            self.roots.append(key)
+        else:
+            self.gos[parent].children.append(key)
+        return go
+
+    def _node(self, node: Node, name: str, parent: str | None, path: tuple[str, ...]) -> None:
+        go = self._go(f"n:{node.id}", name, parent)
+        t = trs(node.transform)
+        go.position, go.rotation = unity_position(t.translation), unity_rotation(t.rotation)
+        go.scale = unity_scale(t.scale)
+        path = (*path, name)
+        extra = self._features(node, go)
+        kids = self.children.get(node.id, [])
+        extra_names = unique([n for n, _ in extra])
+        kid_names = unique([unity_object_name(k.display_name) for k in kids], taken=extra_names)
+        for (_, build), extra_name in zip(extra, extra_names, strict=True):
+            build(extra_name)
+        if node.model is not None and node.model in self.assets:
+            self.placements.append((self.path, "/".join(path), self.assets[node.model]))
+        for kid, kid_name in zip(kids, kid_names, strict=True):
+            self._node(kid, kid_name, go.key, path)
+
+    def _features(self, node: Node, go: _Go) -> list[tuple[str, Any]]:
+        """Adds the node's own components; returns (name, builder) of its helper children."""
+        extra: list[tuple[str, Any]] = []
+        if node.mesh is not None:
+            mesh_scale = _mesh_scale(node)
+            if mesh_scale == (1.0, 1.0, 1.0):
+                self._renderer(go, node, MESH_IDS[node.mesh.primitive], node.material)
+            else:
+                # Primitive size goes on a child so it does not scale the node's children.
+                extra.append(("Mesh", lambda n: self._mesh_child(node, go, n, mesh_scale)))
+        if node.model is not None and node.model not in self.assets:
+            extra.append((unity_object_name(node.model), lambda n: self._placeholder(node, go, n)))
+        shape = collider_shape(node, self._model_asset(node))
+        if shape is not None:
+            self._collider(go, node, shape)
+        if node.body in ("rigid", "kinematic", "character"):
+            self._rigidbody(go, node)
+        if node.light is not None:
+            light = node.light
+            extra.append(("Light", lambda n: self._light(go, n, light)))
+        if node.camera is not None:
+            camera = node.camera
+            extra.append(("Camera", lambda n: self._camera(go, n, camera)))
+        if node.audio is not None:
+            self._audio(go, node)
+        self._behaviours(go, node)
+        return extra
+
+    def _model_asset(self, node: Node) -> Asset | None:
+        return self.ctx.manifest.asset(node.model) if node.model else None
+
+    def _header(self, go: _Go) -> list[str]:
+        return ["  m_ObjectHideFlags: 0", "  m_CorrespondingSourceObject: {fileID: 0}",
+                "  m_PrefabInstance: {fileID: 0}", "  m_PrefabAsset: {fileID: 0}",
+                f"  m_GameObject: {_ref(self.fid('g:' + go.key))}"]
+
+    def _renderer(self, go: _Go, node_key: Node | None, mesh_id: int,
+                  material_id: str | None) -> None:
+        mesh = f"{{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"
+        go.add(33, "MeshFilter", f"mf:{go.key}", [f"  m_Mesh: {mesh}"])
+        if material_id is not None:
+            mat_path = _material_path(self.ctx.manifest.material(material_id))
+            guid = unity_guid(self.ctx.seed, mat_path)
+            material = f"{{fileID: 2100000, guid: {guid}, type: 2}}"
+        else:
+            material = DEFAULT_MATERIAL
+        go.add(23, "MeshRenderer", f"mr:{go.key}", [
+            "  m_Enabled: 1", "  m_CastShadows: 1", "  m_ReceiveShadows: 1",
+            "  m_DynamicOccludee: 1", "  m_StaticShadowCaster: 0", "  m_MotionVectors: 1",
+            "  m_LightProbeUsage: 1", "  m_ReflectionProbeUsage: 1", "  m_RayTracingMode: 2",
+            "  m_RayTraceProcedural: 0", "  m_RenderingLayerMask: 1", "  m_RendererPriority: 0",
+            "  m_Materials:", f"  - {material}", "  m_StaticBatchInfo:", "    firstSubMesh: 0",
+            "    subMeshCount: 0", "  m_StaticBatchRoot: {fileID: 0}",
+            "  m_ProbeAnchor: {fileID: 0}", "  m_LightProbeVolumeOverride: {fileID: 0}",
+            "  m_ScaleInLightmap: 1", "  m_ReceiveGI: 1", "  m_PreserveUVs: 0",
+            "  m_IgnoreNormalsForChartDetection: 0", "  m_ImportantGI: 0",
+            "  m_StitchLightmapSeams: 1", "  m_SelectedEditorRenderState: 3",
+            "  m_MinimumChartSize: 4", "  m_AutoUVMaxDistance: 0.5",
+            "  m_AutoUVMaxAngle: 89", "  m_LightmapParameters: {fileID: 0}",
+            "  m_SortingLayerID: 0", "  m_SortingLayer: 0", "  m_SortingOrder: 0",
+            "  m_AdditionalVertexStreams: {fileID: 0}"])
+
+    def _mesh_child(self, node: Node, parent: _Go, name: str, scale: Vec3) -> None:
+        assert node.mesh is not None
+        child = self._go(f"mesh:{node.id}", name, parent.key)
+        child.scale = scale
+        self._renderer(child, node, MESH_IDS[node.mesh.primitive], node.material)
+
+    def _placeholder(self, node: Node, parent: _Go, name: str) -> None:
+        box = bounds_box(self._model_asset(node))
+        child = self._go(f"placeholder:{node.id}", name, parent.key)
+        child.position, child.scale = unity_position(box.center), box.size
+        self._renderer(child, None, MESH_IDS["box"], None)
+
+    def _collider(self, go: _Go, node: Node, shape: Shape) -> None:
+        trigger = any(c.type == "trigger_zone" for c in node.components) and node.body is None
+        common = ["  m_Material: {fileID: 0}",
+                  "  m_IncludeLayers: {serializedVersion: 2, m_Bits: 0}",
+                  "  m_ExcludeLayers: {serializedVersion: 2, m_Bits: 0}",
+                  "  m_LayerOverridePriority: 0", f"  m_IsTrigger: {int(trigger)}",
+                  "  m_ProvidesContacts: 0", "  m_Enabled: 1"]
+        center = f"  m_Center: {_v3(unity_position(shape.center))}"
+        if shape.kind == "box":
+            go.add(65, "BoxCollider", f"col:{go.key}", [
+                *common, "  serializedVersion: 3", f"  m_Size: {_v3(shape.size)}", center])
+        elif shape.kind == "sphere":
+            go.add(135, "SphereCollider", f"col:{go.key}", [
+                *common, "  serializedVersion: 3", f"  m_Radius: {_f(shape.radius)}", center])
+        else:
+            # Unity has no cylinder collider: a cylinder gets the capsule of the same size.
+            go.add(136, "CapsuleCollider", f"col:{go.key}", [
+                *common, "  serializedVersion: 2", f"  m_Radius: {_f(shape.radius)}",
+                f"  m_Height: {_f(max(shape.height, 2 * shape.radius))}", "  m_Direction: 1",
+                center])
+
+    def _rigidbody(self, go: _Go, node: Node) -> None:
+        kinematic = node.body == "kinematic"
+        constraints = FREEZE_ROTATION if node.body == "character" else 0
+        go.add(54, "Rigidbody", f"rb:{go.key}", [
+            "  serializedVersion: 4", "  m_Mass: 1", "  m_LinearDamping: 0",
+            "  m_AngularDamping: 0.05", "  m_CenterOfMass: {x: 0, y: 0, z: 0}",
+            "  m_InertiaTensor: {x: 1, y: 1, z: 1}",
+            "  m_InertiaRotation: {x: 0, y: 0, z: 0, w: 1}",
+            "  m_IncludeLayers: {serializedVersion: 2, m_Bits: 0}",
+            "  m_ExcludeLayers: {serializedVersion: 2, m_Bits: 0}", "  m_ImplicitCom: 1",
+            "  m_ImplicitTensor: 1", f"  m_UseGravity: {int(not kinematic)}",
+            f"  m_IsKinematic: {int(kinematic)}", "  m_Interpolate: 0",
+            f"  m_Constraints: {constraints}", "  m_CollisionDetection: 0"])
+
+    def _light(self, parent: _Go, name: str, light: Light) -> None:
+        # glTF lights shine along -Z, Unity's along +Z: glTFast's 180° child, same here.
+        child = self._go(f"light:{parent.key}", name, parent.key)
+        child.rotation = UNITY_FORWARD_FIX
+        outer = math.degrees(light.outer_cone) * 2  # Unity spot angles are full cone angles
+        child.add(108, "Light", f"light:{parent.key}", [
+            "  m_Enabled: 1", "  serializedVersion: 11", f"  m_Type: {LIGHT_TYPES[light.type]}",
+            "  m_Shape: 0", f"  m_Color: {_rgba(light.color)}",
+            f"  m_Intensity: {_f(light.intensity)}",
+            f"  m_Range: {_f(light.range or DEFAULT_LIGHT_RANGE)}",
+            f"  m_SpotAngle: {_f(max(outer, 1.0))}",
+            f"  m_InnerSpotAngle: {_f(math.degrees(light.inner_cone) * 2)}",
+            "  m_CookieSize: 10", "  m_Shadows:",
+            f"    m_Type: {2 if light.type == 'directional' else 0}",
+            "    m_Resolution: -1", "    m_CustomResolution: -1", "    m_Strength: 1",
+            "    m_Bias: 0.05", "    m_NormalBias: 0.4", "    m_NearPlane: 0.2",
+            "  m_Cookie: {fileID: 0}", "  m_DrawHalo: 0", "  m_Flare: {fileID: 0}",
+            "  m_RenderMode: 0", "  m_CullingMask:", "    serializedVersion: 2",
+            "    m_Bits: 4294967295", "  m_RenderingLayerMask: 1", "  m_Lightmapping: 4",
+            "  m_LightShadowCasterMode: 0", "  m_AreaSize: {x: 1, y: 1}",
+            "  m_BounceIntensity: 1", "  m_ColorTemperature: 6570",
+            "  m_UseColorTemperature: 0", "  m_UseBoundingSphereOverride: 0",
+            "  m_UseViewFrustumForShadowCasterCull: 1", "  m_ShadowRadius: 0",
+            "  m_ShadowAngle: 0"])
+
+    def _camera(self, parent: _Go, name: str, camera: Camera) -> None:
+        child = self._go(f"camera:{parent.key}", name, parent.key)
+        child.rotation = UNITY_FORWARD_FIX  # glTF cameras look along -Z, Unity's along +Z
+        ortho = camera.projection == "orthographic"
+        sky = self.scene.environment.sky_color
+        child.add(20, "Camera", f"camera:{parent.key}", [
+            "  m_Enabled: 1", "  serializedVersion: 2", "  m_ClearFlags: 2",
+            f"  m_BackGroundColor: {_rgba(sky, 0.0)}", "  m_projectionMatrixMode: 1",
+            "  m_GateFitMode: 2", "  m_FOVAxisMode: 0", "  m_SensorSize: {x: 36, y: 24}",
+            "  m_LensShift: {x: 0, y: 0}", "  m_FocalLength: 50",
+            "  m_NormalizedViewPortRect:", "    serializedVersion: 2", "    x: 0", "    y: 0",
+            "    width: 1", "    height: 1", f"  near clip plane: {_f(camera.znear)}",
+            f"  far clip plane: {_f(camera.zfar)}",
+            f"  field of view: {_f(math.degrees(camera.yfov))}",  # vertical in both
+            f"  orthographic: {int(ortho)}",
+            f"  orthographic size: {_f(camera.ymag)}",  # both are half the view height
+            "  m_Depth: -1", "  m_CullingMask:", "    serializedVersion: 2",
+            "    m_Bits: 4294967295", "  m_RenderingPath: -1", "  m_TargetTexture: {fileID: 0}",
+            "  m_TargetDisplay: 0", "  m_TargetEye: 3", "  m_HDR: 1", "  m_AllowMSAA: 1",
+            "  m_AllowDynamicResolution: 0", "  m_ForceIntoRT: 0", "  m_OcclusionCulling: 1",
+            "  m_StereoConvergence: 10", "  m_StereoSeparation: 0.022"])
+        if not self.camera_done:
+            # The first camera is the main one and carries the scene's AudioListener.
+            self.camera_done = True
+            child.tag = "MainCamera"
+            child.add(81, "AudioListener", f"listener:{parent.key}", ["  m_Enabled: 1"])
+
+    def _audio(self, go: _Go, node: Node) -> None:
+        audio = node.audio
+        assert audio is not None
+        clip = "{fileID: 0}"
+        if audio.asset in self.assets:
+            guid = unity_guid(self.ctx.seed, self.assets[audio.asset])
+            clip = f"{{fileID: 8300000, guid: {guid}, type: 3}}"
+        go.add(82, "AudioSource", f"audio:{go.key}", [
+            "  m_Enabled: 1", "  serializedVersion: 4", "  OutputAudioMixerGroup: {fileID: 0}",
+            f"  m_audioClip: {clip}", "  m_Resource: " + clip,
+            f"  m_PlayOnAwake: {int(audio.autoplay)}", f"  m_Volume: {_f(min(audio.volume, 1.0))}",
+            "  m_Pitch: 1", f"  Loop: {int(audio.loop)}", "  Mute: 0", "  Spatialize: 0",
+            "  SpatializePostEffects: 0", "  Priority: 128", "  DopplerLevel: 1",
+            "  MinDistance: 1", "  MaxDistance: 500", "  Pan2D: 0", "  rolloffMode: 0",
+            "  BypassEffects: 0", "  BypassListenerEffects: 0", "  BypassReverbZones: 0",
+            *_curve("rolloffCustomCurve", [(0.0, 1.0), (1.0, 0.0)]),
+            *_curve("panLevelCustomCurve", [(0.0, 1.0)]),  # spatial blend 1: a 3D source
+            *_curve("spreadCustomCurve", [(0.0, 0.0)]),
+            *_curve("reverbZoneMixCustomCurve", [(0.0, 1.0)])])
+
+    def _behaviours(self, go: _Go, node: Node) -> None:
+        for index, comp in enumerate(node.components):
+            key = f"mb{index}:{go.key}"
+            if comp.type in COMPONENTS:
+                path = f"Assets/Scripts/{pascal_case(comp.type)}.cs"
+                fields = [f"  {name}: {_field(comp.type, name, value)}"
+                          for name, value in component_params(comp.type, comp.params).items()]
+            else:
+                self.unknown_components = True
+                path = "Assets/Scripts/PacaiComponentData.cs"
+                params = json.dumps(comp.params, sort_keys=True, ensure_ascii=False, default=str)
+                fields = [f"  type: {_s(comp.type)}", f"  params_json: {_s(params)}"]
+            script = f"{{fileID: 11500000, guid: {unity_guid(self.ctx.seed, path)}, type: 3}}"
+            go.add(114, "MonoBehaviour", key, [
+                "  m_Enabled: 1", "  m_EditorHideFlags: 0", f"  m_Script: {script}",
+                "  m_Name: ", "  m_EditorClassIdentifier: ", *fields])
+
+    # rendering
+
+    def _render_go(self, go: _Go) -> list[str]:
+        gid, tid = self.fid("g:" + go.key), self.fid("t:" + go.key)
+        comp_ids = [tid] + [self.fid(key) for _, _, key, _ in go.components]
+        docs = ["\n".join([
+            f"--- !u!1 &{gid}", "GameObject:", "  m_ObjectHideFlags: 0",
+            "  m_CorrespondingSourceObject: {fileID: 0}", "  m_PrefabInstance: {fileID: 0}",
+            "  m_PrefabAsset: {fileID: 0}", "  serializedVersion: 6", "  m_Component:",
+            *[f"  - component: {_ref(c)}" for c in comp_ids], "  m_Layer: 0",
+            f"  m_Name: {_s(go.name)}", f"  m_TagString: {go.tag}", "  m_Icon: {fileID: 0}",
+            "  m_NavMeshLayer: 0", "  m_StaticEditorFlags: 0", "  m_IsActive: 1"])]
+        children = [f"  - {_ref(self.fid('t:' + c))}" for c in go.children]
+        father = self.fid("t:" + go.parent) if go.parent else 0
+        docs.append("\n".join([
+            f"--- !u!4 &{tid}", "Transform:", *self._header(go), "  serializedVersion: 2",
+            f"  m_LocalRotation: {_q4(go.rotation)}", f"  m_LocalPosition: {_v3(go.position)}",
+            f"  m_LocalScale: {_v3(go.scale)}", "  m_ConstrainProportionsScale: 0",
+            "  m_Children:" + ("" if children else " []"), *children,
+            f"  m_Father: {_ref(father)}"]))
+        for class_id, type_name, key, body in go.components:
+            docs.append("\n".join([f"--- !u!{class_id} &{self.fid(key)}", f"{type_name}:",
+                                   *self._header(go), *body]))
+        return docs
+
+
+def _mesh_scale(node: Node) -> Vec3:
+    """Scale turning Unity's built-in primitive into the manifest's primitive size."""
+    mesh = node.mesh
+    assert mesh is not None
+    if mesh.primitive == "box":
+        return mesh.size
+    if mesh.primitive == "sphere":
+        return (2 * mesh.radius,) * 3
+    if mesh.primitive == "plane":
+        return (mesh.size[0] / 10, 1.0, mesh.size[1] / 10)  # Unity's plane is 10 m by 10 m
+    # Unity's capsule and cylinder are 2 m tall with a 0.5 m radius.
+    height = max(mesh.height, 2 * mesh.radius) if mesh.primitive == "capsule" else mesh.height
+    return (2 * mesh.radius, height / 2, 2 * mesh.radius)
+
+
+def _field(type_: str, name: str, value: Param) -> str:
+    if isinstance(value, tuple):
+        if type_ == "spin" and name == "axis":
+            # An axis is a pseudo-vector: under glTFast's X mirror it maps like a quaternion's
+            # vector part, (x, -y, -z), keeping the angle's sign.
+            return _v3((value[0], -value[1], -value[2]))
+        return _v3(value)  # sizes/extents: positive, unchanged by the mirror
+    if isinstance(value, str):
+        return _s(value)
+    if isinstance(value, int):
+        return str(value)
+    return _f(value)
+
+
+def _curve(name: str, keys: list[tuple[float, float]]) -> list[str]:
+    lines = [f"  {name}:", "    serializedVersion: 2", "    m_Curve:"]
+    for time, value in keys:
+        lines += ["    - serializedVersion: 3", f"      time: {_f(time)}",
+                  f"      value: {_f(value)}", "      inSlope: 0", "      outSlope: 0",
+                  "      tangentMode: 0", "      weightedMode: 0",
+                  "      inWeight: 0.33333334", "      outWeight: 0.33333334"]
+    return [*lines, "    m_PreInfinity: 2", "    m_PostInfinity: 2", "    m_RotationOrder: 4"]
+
+
+def _settings(scene: Scene) -> list[str]:
+    """The four settings objects every Unity scene file starts with (fileIDs 1 to 4)."""
+    env = scene.environment
+    ambient = _rgba(env.ambient_color, 1.0, env.ambient_intensity)
+    return [
+        "--- !u!29 &1\nOcclusionCullingSettings:\n  m_ObjectHideFlags: 0\n  serializedVersion: 2\n"
+        "  m_OcclusionBakeSettings:\n    smallestOccluder: 5\n    smallestHole: 0.25\n"
+        "    backfaceThreshold: 100\n  m_SceneGUID: 00000000000000000000000000000000\n"
+        "  m_OcclusionCullingData: {fileID: 0}\n",
+        "--- !u!104 &2\nRenderSettings:\n  m_ObjectHideFlags: 0\n  serializedVersion: 10\n"
+        "  m_Fog: 0\n  m_FogColor: {r: 0.5, g: 0.5, b: 0.5, a: 1}\n  m_FogMode: 3\n"
+        "  m_FogDensity: 0.01\n  m_LinearFogStart: 0\n  m_LinearFogEnd: 300\n"
+        f"  m_AmbientSkyColor: {ambient}\n  m_AmbientEquatorColor: {ambient}\n"
+        f"  m_AmbientGroundColor: {ambient}\n  m_AmbientIntensity: 1\n"
+        "  m_AmbientMode: 3\n"  # Flat: one ambient colour, as the manifest has
+        f"  m_SubtractiveShadowColor: {{r: 0.42, g: 0.478, b: 0.627, a: 1}}\n"
+        "  m_SkyboxMaterial: {fileID: 0}\n  m_HaloStrength: 0.5\n  m_FlareStrength: 1\n"
+        "  m_FlareFadeSpeed: 3\n  m_HaloTexture: {fileID: 0}\n"
+        f"  m_SpotCookie: {{fileID: 10001, guid: {BUILTIN_MESH_GUID}, type: 0}}\n"
+        "  m_DefaultReflectionMode: 0\n  m_DefaultReflectionResolution: 128\n"
+        "  m_ReflectionBounces: 1\n  m_ReflectionIntensity: 1\n"
+        "  m_CustomReflection: {fileID: 0}\n  m_Sun: {fileID: 0}\n"
+        "  m_UseRadianceAmbientProbe: 0\n",
+        "--- !u!157 &3\nLightmapSettings:\n  m_ObjectHideFlags: 0\n  serializedVersion: 12\n"
+        "  m_GIWorkflowMode: 1\n  m_GISettings:\n    serializedVersion: 2\n"
+        "    m_BounceScale: 1\n    m_IndirectOutputScale: 1\n    m_AlbedoBoost: 1\n"
+        "    m_EnvironmentLightingMode: 0\n    m_EnableBakedLightmaps: 0\n"
+        "    m_EnableRealtimeLightmaps: 0\n  m_LightingDataAsset: {fileID: 0}\n"
+        "  m_LightingSettings: {fileID: 0}\n",
+        "--- !u!196 &4\nNavMeshSettings:\n  serializedVersion: 2\n  m_ObjectHideFlags: 0\n"
+        "  m_BuildSettings:\n    serializedVersion: 3\n    agentTypeID: 0\n"
+        "    agentRadius: 0.5\n    agentHeight: 2\n    agentSlope: 45\n    agentClimb: 0.4\n"
+        "    ledgeDropHeight: 0\n    maxJumpAcrossDistance: 0\n    minRegionArea: 2\n"
+        "    manualCellSize: 0\n    cellSize: 0.16666667\n    manualTileSize: 0\n"
+        "    tileSize: 256\n    buildHeightMesh: 0\n    maxJobWorkers: 0\n"
+        "    preserveTilesOutsideBounds: 0\n    debug:\n      m_Flags: 0\n"
+        "  m_NavMeshData: {fileID: 0}\n",
+    ]
+
+
+# --- editor bootstrap -----------------------------------------------------------------------
+
+
+def _cs_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) > 0x7E:
+            out.append(f"\\u{ord(ch):04x}")  # keep the file ASCII whatever the names are
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _bootstrap(placements: list[tuple[str, str, str]]) -> bytes:
+    rows = "\n".join(f"            new[] {{ {_cs_string(s)}, {_cs_string(p)}, {_cs_string(m)} }},"
+                     for s, p, m in placements)
+    return BOOTSTRAP.replace("            // PLACEMENTS\n", rows + "\n" if rows else "").encode()
+
+
+BOOTSTRAP = '''// Generated by pacai-export. Places each glTF model under its GameObject once, after
+// glTFast has imported it, then saves the scene and writes a marker so it never runs again.
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using UnityEditor;
+using UnityEditor.SceneManagement;
+using UnityEngine;
+using UnityEngine.SceneManagement;
+
+namespace Pacai.EditorTools
+{
+    [InitializeOnLoad]
+    internal static class PacaiBootstrap
+    {
+        private const string Marker = "ProjectSettings/PacaiBootstrap.done";
+
+        // scene path, GameObject path inside the scene, model asset path
+        private static readonly string[][] Placements =
+        {
+            // PLACEMENTS
+        };
+
+        private enum Outcome { Placed, Present, Pending, Missing }
+
+        static PacaiBootstrap()
+        {
+            EditorApplication.delayCall += Run;
+        }
+
+        internal static void Run()
+        {
+            if (File.Exists(Marker) || EditorApplication.isPlayingOrWillChangePlaymode)
+            {
+                return;
+            }
+            var pending = 0;
+            foreach (var scenePath in Placements.Select(p => p[0]).Distinct())
+            {
+                pending += PlaceInScene(scenePath);
+            }
+            if (pending == 0)
+            {
+                File.WriteAllText(Marker, "pacai bootstrap done\\n");
+            }
+        }
+
+        private static int PlaceInScene(string scenePath)
+        {
+            var scene = SceneManager.GetSceneByPath(scenePath);
+            var opened = false;
+            if (!scene.isLoaded)
+            {
+                scene = EditorSceneManager.OpenScene(scenePath, OpenSceneMode.Additive);
+                opened = true;
+            }
+            var pending = 0;
+            var changed = false;
+            foreach (var row in Placements.Where(p => p[0] == scenePath))
+            {
+                var outcome = Place(scene, row[1], row[2]);
+                pending += outcome == Outcome.Pending ? 1 : 0;
+                changed |= outcome == Outcome.Placed;
+            }
+            if (changed)
+            {
+                EditorSceneManager.SaveScene(scene);
+            }
+            if (opened)
+            {
+                EditorSceneManager.CloseScene(scene, true);
+            }
+            return pending;
+        }
+
+        private static Outcome Place(Scene scene, string objectPath, string modelPath)
+        {
+            var parent = Find(scene, objectPath);
+            if (parent == null)
+            {
+                Debug.LogWarning($"pacai: no GameObject {objectPath} in {scene.path}");
+                return Outcome.Missing;
+            }
+            var name = Path.GetFileNameWithoutExtension(modelPath);
+            if (Child(parent, name) != null)
+            {
+                return Outcome.Present;
+            }
+            var model = AssetDatabase.LoadAssetAtPath<GameObject>(modelPath);
+            if (model == null)
+            {
+                return Outcome.Pending; // not imported yet: the postprocessor calls Run again
+            }
+            var instance = (GameObject)PrefabUtility.InstantiatePrefab(model, scene);
+            instance.name = name;
+            instance.transform.SetParent(parent, false);
+            return Outcome.Placed;
+        }
+
+        private static Transform Find(Scene scene, string path)
+        {
+            var parts = path.Split('/');
+            foreach (var root in scene.GetRootGameObjects())
+            {
+                if (root.name != parts[0])
+                {
+                    continue;
+                }
+                var current = root.transform;
+                for (var i = 1; i < parts.Length && current != null; i++)
+                {
+                    current = Child(current, parts[i]);
+                }
+                if (current != null)
+                {
+                    return current;
+                }
+            }
+            return null;
+        }
+
+        private static Transform Child(Transform parent, string name)
+        {
+            for (var i = 0; i < parent.childCount; i++)
+            {
+                if (parent.GetChild(i).name == name)
+                {
+                    return parent.GetChild(i);
+                }
+            }
+            return null;
+        }
+    }
+
+    internal sealed class PacaiBootstrapPostprocessor : AssetPostprocessor
+    {
+        private static void OnPostprocessAllAssets(string[] imported, string[] deleted,
+            string[] moved, string[] movedFrom)
+        {
+            if (imported.Any(p => p.EndsWith(".glb", System.StringComparison.OrdinalIgnoreCase)))
+            {
+                EditorApplication.delayCall += PacaiBootstrap.Run;
+            }
+        }
+    }
+}
+'''
+
+# --- MonoBehaviours -------------------------------------------------------------------------
+
+SCRIPTS: dict[str, str] = {
+    "spin": '''using UnityEngine;
+
+/// <summary>Spins the GameObject about a local axis (generated by pacai-export).</summary>
+public class Spin : MonoBehaviour
+{
+    public float degrees_per_second = 90f;
+    public Vector3 axis = Vector3.up;
+
+    private void Update()
+    {
+        if (axis.sqrMagnitude > 0f)
+        {
+            transform.Rotate(axis.normalized, degrees_per_second * Time.deltaTime, Space.Self);
+        }
+    }
+}
+''',
+    "bob": '''using UnityEngine;
+
+/// <summary>Moves the GameObject up and down around its start position.</summary>
+public class Bob : MonoBehaviour
+{
+    public float amplitude = 0.25f;
+    public float frequency = 0.5f;
+
+    private Vector3 origin;
+
+    private void Start()
+    {
+        origin = transform.localPosition;
+    }
+
+    private void Update()
+    {
+        var offset = Mathf.Sin(Time.time * 2f * Mathf.PI * frequency) * amplitude;
+        transform.localPosition = origin + Vector3.up * offset;
+    }
+}
+''',
+    "player_controller": '''using UnityEngine;
+
+/// <summary>WASD / arrow keys to move (camera-relative), Space to jump.</summary>
+public class PlayerController : MonoBehaviour
+{
+    public float speed = 5f;
+    public float jump_velocity = 4.5f;
+
+    private Rigidbody body;
+    private bool jumpRequested;
+
+    private void Awake()
+    {
+        body = GetComponent<Rigidbody>();
+        gameObject.tag = "Player";
+    }
+
+    private void Update()
+    {
+        if (Input.GetKeyDown(KeyCode.Space))
+        {
+            jumpRequested = true;
+        }
+    }
+
+    private void FixedUpdate()
+    {
+        var move = Direction() * speed;
+        if (body != null && !body.isKinematic)
+        {
+            var velocity = body.linearVelocity;
+            velocity.x = move.x;
+            velocity.z = move.z;
+            if (jumpRequested && Grounded())
+            {
+                velocity.y = jump_velocity;
+            }
+            body.linearVelocity = velocity;
+        }
+        else if (body != null)
+        {
+            body.MovePosition(body.position + move * Time.fixedDeltaTime);
+        }
+        else
+        {
+            transform.position += move * Time.fixedDeltaTime;
+        }
+        jumpRequested = false;
+    }
+
+    private Vector3 Direction()
+    {
+        var x = Key(KeyCode.D, KeyCode.RightArrow) - Key(KeyCode.A, KeyCode.LeftArrow);
+        var z = Key(KeyCode.W, KeyCode.UpArrow) - Key(KeyCode.S, KeyCode.DownArrow);
+        var cam = Camera.main;
+        var forward = Vector3.forward;
+        var right = Vector3.right;
+        if (cam != null)
+        {
+            forward = Vector3.ProjectOnPlane(cam.transform.forward, Vector3.up).normalized;
+            right = Vector3.ProjectOnPlane(cam.transform.right, Vector3.up).normalized;
+        }
+        return Vector3.ClampMagnitude(forward * z + right * x, 1f);
+    }
+
+    private static float Key(KeyCode a, KeyCode b)
+    {
+        return Input.GetKey(a) || Input.GetKey(b) ? 1f : 0f;
+    }
+
+    private bool Grounded()
+    {
+        var col = GetComponent<Collider>();
+        var half = col != null ? col.bounds.extents.y : 0.5f;
+        return Physics.Raycast(transform.position, Vector3.down, half + 0.1f);
+    }
+}
+''',
+    "pickup": '''using UnityEngine;
+
+/// <summary>Disappears when the player comes within radius; raises PickedUp.</summary>
+public class Pickup : MonoBehaviour
+{
+    public static event System.Action<int> PickedUp;
+
+    public int value = 1;
+    public float radius = 1f;
+
+    private void Update()
+    {
+        var player = GameObject.FindWithTag("Player");
+        if (player == null)
+        {
+            return;
+        }
+        if (Vector3.Distance(player.transform.position, transform.position) <= radius)
+        {
+            PickedUp?.Invoke(value);
+            gameObject.SetActive(false);
+        }
+    }
+}
+''',
+    "spawn_point": '''using UnityEngine;
+
+/// <summary>Marks a place where players spawn.</summary>
+public class SpawnPoint : MonoBehaviour
+{
+    public int index;
+
+    private void OnDrawGizmos()
+    {
+        Gizmos.color = Color.green;
+        Gizmos.DrawWireSphere(transform.position, 0.5f);
+    }
+}
+''',
+    "trigger_zone": '''using UnityEngine;
+
+/// <summary>Raises Entered/Exited when the player enters or leaves a local box.</summary>
+public class TriggerZone : MonoBehaviour
+{
+    public event System.Action<GameObject, string> Entered;
+    public event System.Action<GameObject, string> Exited;
+
+    public Vector3 size = new Vector3(2f, 2f, 2f);
+    public string @event = "triggered";
+
+    private bool inside;
+
+    private void Update()
+    {
+        var player = GameObject.FindWithTag("Player");
+        if (player == null)
+        {
+            return;
+        }
+        var local = transform.InverseTransformPoint(player.transform.position);
+        var now = Mathf.Abs(local.x) <= size.x / 2f && Mathf.Abs(local.y) <= size.y / 2f
+            && Mathf.Abs(local.z) <= size.z / 2f;
+        if (now && !inside)
+        {
+            Entered?.Invoke(player, @event);
+        }
+        else if (!now && inside)
+        {
+            Exited?.Invoke(player, @event);
+        }
+        inside = now;
+    }
+
+    private void OnDrawGizmos()
+    {
+        Gizmos.matrix = transform.localToWorldMatrix;
+        Gizmos.DrawWireCube(Vector3.zero, size);
+    }
+}
+''',
+}
+
+COMPONENT_DATA_SCRIPT = '''using UnityEngine;
+
+/// <summary>A manifest component with no generated behaviour, kept as data.</summary>
+public class PacaiComponentData : MonoBehaviour
+{
+    public string type;
+    [TextArea] public string params_json;
+}
+'''

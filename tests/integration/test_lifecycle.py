@@ -1,0 +1,131 @@
+"""Worker processes under signals, crashes, Redis outages and long CPU-bound jobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import time
+from typing import Any
+
+import psutil
+import pytest
+
+from pacai_export.client import ExportClient
+from pacai_export.redis_server import EmbeddedRedis
+from pacai_export.settings import Settings
+from tests.conftest import Receiver, job_data, stress_manifest, wait_until
+from tests.integration.test_end_to_end import finished, with_callbacks
+
+# Big enough that an export takes seconds of CPU in the pool on this machine.
+HEAVY_NODES = 10_000
+
+
+def heavy_job(project_id: str) -> dict[str, Any]:
+    return job_data(project_id, include_assets=False,
+                    manifest=stress_manifest(project_id, HEAVY_NODES))
+
+
+async def wait_active(client: ExportClient, job_id: str) -> None:
+    async def active() -> bool:
+        status = await client.status(job_id)
+        return bool(status and status["state"] == "active" and 0 < status["progress"] < 100)
+    await wait_until(active, 60)
+
+
+async def test_sigterm_drains_the_running_job_then_exits_0(
+        settings: Settings, start_worker: Any, client: ExportClient) -> None:
+    worker = start_worker(dataclasses.replace(settings, shutdown_timeout=120))
+    job_id = await client.enqueue(heavy_job("drain-me"))
+    await wait_active(client, job_id)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait_status("/ready", 503, timeout=10), "ready did not turn 503 while draining"
+    assert worker.status("/health") == 200
+    assert worker.proc.wait(150) == 0
+    status = await client.status(job_id)
+    assert status is not None and status["state"] == "completed", status
+    events = [line["event"] for line in worker.logs()]
+    assert events.index("signal received; draining") < events.index("job completed")
+    assert events[-1] == "worker stopped"
+
+
+async def test_sigterm_when_idle_exits_0_quickly(settings: Settings, start_worker: Any) -> None:
+    worker = start_worker(settings)
+    started = time.monotonic()
+    worker.signal(signal.SIGINT)
+    assert worker.proc.wait(30) == 0
+    assert time.monotonic() - started < 15
+
+
+async def test_sigkill_mid_job_is_recovered_by_another_worker(
+        settings: Settings, receiver: Receiver, start_worker: Any, client: ExportClient) -> None:
+    s = with_callbacks(settings, receiver, lock_duration_ms=3000, stalled_interval_ms=1000)
+    first = start_worker(s)
+    job_id = await client.enqueue(heavy_job("crashy"))
+    await wait_active(client, job_id)
+    first.proc.kill()
+    first.proc.wait(10)
+    second = start_worker(s)
+    status = await finished(client, job_id, timeout=240)
+    assert status["state"] == "completed", status
+    bundles = sorted(p.relative_to(s.exports_dir).as_posix() for p in s.exports_dir.rglob("*")
+                     if p.is_file())
+    assert bundles == [status["result"]["key"]]
+    time.sleep(2)  # any duplicate delivery would arrive now
+    ids = [d.headers["webhook-id"] for d in receiver.wait_for(1)]
+    assert ids == [f"{job_id}.export.completed"]
+    assert any(line.get("event") == "job completed" for line in second.logs())
+
+
+async def test_long_cpu_job_keeps_its_lock(settings: Settings, receiver: Receiver,
+                                           start_worker: Any, client: ExportClient) -> None:
+    # A 1 s lock renewed every 0.5 s: a blocked event loop would lose it within a second,
+    # and the stall checker (every 0.5 s) would hand the job to "another worker".
+    s = with_callbacks(settings, receiver, lock_duration_ms=1000, stalled_interval_ms=500,
+                       max_stalled_count=0)
+    worker = start_worker(s)
+    job_id = await client.enqueue(heavy_job("long-cpu"))
+    status = await finished(client, job_id, timeout=240)
+    assert status["state"] == "completed", status
+    assert status["attempts_made"] == 1
+    assert status["result"]["duration_ms"] > 2000, "the job was too short to prove anything"
+    assert not [line for line in worker.logs() if "stalled" in line.get("event", "")]
+    assert [d.headers["webhook-id"] for d in receiver.wait_for(1)] == [
+        f"{job_id}.export.completed"]
+
+
+@pytest.fixture
+def own_redis() -> Any:
+    with EmbeddedRedis() as server:
+        yield server
+
+
+async def test_redis_outage_worker_stays_up_idle_and_resumes(
+        settings: Settings, start_worker: Any, own_redis: EmbeddedRedis) -> None:
+    s = dataclasses.replace(settings, redis_url=own_redis.url)
+    worker = start_worker(s)
+    client = ExportClient(s)
+    try:
+        before = await finished(client, await client.enqueue(job_data("before", engines=["godot"])))
+        assert before["state"] == "completed"
+    finally:
+        await client.aclose()
+
+    own_redis.stop()
+    assert worker.wait_status("/ready", 503, timeout=15)
+    proc = psutil.Process(worker.proc.pid)
+    cpu_start = sum(proc.cpu_times()[:2])
+    time.sleep(5)
+    cpu_used = sum(proc.cpu_times()[:2]) - cpu_start
+    assert worker.proc.poll() is None
+    assert worker.status("/health") == 200
+    assert cpu_used < 1.0, f"worker used {cpu_used:.2f} s of CPU in 5 s without Redis"
+
+    own_redis.start()
+    assert worker.wait_status("/ready", 200, timeout=30)
+    client = ExportClient(s)
+    try:
+        after = await finished(client, await client.enqueue(job_data("after", engines=["godot"])),
+                               timeout=60)
+        assert after["state"] == "completed", after
+    finally:
+        await client.aclose()

@@ -1,0 +1,52 @@
+"""A Node producer on npm bullmq 6.x adds jobs; our Python worker completes them; Node sees
+the result through ``job.returnvalue`` and ``QueueEvents``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pacai_export.settings import Settings
+from tests.conftest import job_data
+
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
+
+
+def node_add(settings: Settings, data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
+    if not (NODE_DIR / "node_modules" / "bullmq").is_dir():
+        pytest.fail("tests/node/node_modules missing: run `make setup` (npm ci in tests/node)")
+    out = subprocess.run(
+        [shutil.which("node") or "node", str(NODE_DIR / "producer.mjs"), settings.redis_url or "",
+         settings.queue_prefix, settings.queue_name, json.dumps(data), json.dumps(opts), "90000"],
+        capture_output=True, text=True, timeout=120, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_node_producer_job_completes_and_node_sees_the_result(
+        settings: Settings, start_worker: Any) -> None:
+    start_worker(settings)
+    seen = node_add(settings, job_data("from-node", engines=["ue5", "godot"]),
+                    {"attempts": 3, "backoff": {"type": "exponential", "delay": 2000}})
+    assert seen["waited"] == "completed"
+    assert seen["state"] == "completed"
+    assert seen["progress"] == 100
+    rv = seen["returnvalue"]
+    assert rv["project_id"] == "from-node"
+    assert rv["job_id"] == str(seen["id"])
+    assert rv["engines"] == ["godot", "ue5"]
+    assert (settings.exports_dir / rv["key"]).is_file()
+
+
+def test_node_producer_invalid_job_fails_once(settings: Settings, start_worker: Any) -> None:
+    start_worker(settings)
+    seen = node_add(settings, job_data("x", quality="ultra"),
+                    {"attempts": 3, "backoff": {"type": "exponential", "delay": 500}})
+    assert seen["state"] == "failed"
+    assert seen["attemptsMade"] == 1
+    assert seen["failedReason"] == "quality: 'ultra' is not one of low, medium, high"
