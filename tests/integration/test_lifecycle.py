@@ -129,3 +129,36 @@ async def test_redis_outage_worker_stays_up_idle_and_resumes(
         assert after["state"] == "completed", after
     finally:
         await client.aclose()
+
+
+async def test_eviction_policy_warning_at_start_up(settings: Settings, start_worker: Any,
+                                                   own_redis: EmbeddedRedis) -> None:
+    import redis as redis_sync
+
+    redis_sync.Redis.from_url(own_redis.url).config_set("maxmemory-policy", "allkeys-lru")
+    worker = start_worker(dataclasses.replace(settings, redis_url=own_redis.url))
+    warnings = [line for line in worker.logs() if line.get("level") == "warning"]
+    assert {"event": "REDIS MISCONFIGURED: maxmemory-policy is not noeviction; Redis may evict "
+            "queue keys and lose jobs", "maxmemory_policy": "allkeys-lru"}.items() <= \
+        warnings[0].items()
+
+
+async def test_callback_outlives_a_worker_restart(settings: Settings, receiver: Receiver,
+                                                  start_worker: Any,
+                                                  client: ExportClient) -> None:
+    # The receiver fails while the first worker runs; the second worker delivers the event
+    # from Redis without re-running the export.
+    receiver.statuses = [503] * 1000
+    s = with_callbacks(settings, receiver)
+    first = start_worker(s)
+    status = await finished(client, await client.enqueue(job_data("cb-restart",
+                                                                  engines=["godot"])))
+    assert receiver.wait_for(1) and status["state"] == "completed"
+    first.signal(signal.SIGTERM)
+    assert first.proc.wait(30) == 0
+    receiver.statuses = []
+    delivered_before = len(receiver.deliveries)
+    second = start_worker(s)
+    deliveries = receiver.wait_for(delivered_before + 1, timeout=60)
+    assert deliveries[-1].headers["webhook-id"] == f"{status['id']}.export.completed"
+    assert not [line for line in second.logs() if line.get("event") == "job completed"]
