@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 ## lint: ruff and mypy (strict) over the package, tests and benchmarks
 lint: setup
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/mypy
 
 ## test: set up, lint, then the whole test suite (CI runs exactly this)

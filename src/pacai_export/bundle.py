@@ -130,11 +130,3 @@ def _add(zf: zipfile.ZipFile, name: str, path: Path) -> None:
     with path.open("rb") as src, zf.open(info, "w", force_zip64=size > ZIP64_THRESHOLD) as dst:
         while chunk := src.read(CHUNK):
             dst.write(chunk)
-
-
-def describe(path: Path) -> PackedBundle:
-    """Size, hash and entry count of a stored bundle (for reuse of an existing key)."""
-    with zipfile.ZipFile(path) as zf:
-        files = len(zf.infolist())
-    return PackedBundle(path=path, bytes=path.stat().st_size, sha256=sha256_file(path),
-                        files=files)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from . import __version__
 from .assets import GatheredAssets, gather
-from .bundle import BundleMeta, PackedBundle, describe, pack
+from .bundle import BundleMeta, pack
 from .engines import write_engine
 from .engines.base import BuildContext, Files
 from .errors import InvalidManifest, LimitExceeded, ManifestNotFound
@@ -27,7 +27,7 @@ from .jobs import ExportJob, ExportResult
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
 from .settings import Limits, Settings
-from .storage import Storage
+from .storage import Storage, StoredObject
 
 UPROJECT_HINT = "ue5/{name}.uproject"
 
@@ -59,14 +59,14 @@ class Exporter:
         try:
             assets = await self._gather(job, manifest, asset_root, work, report)
             key = bundle_key(job, manifest_digest, assets.digests)
-            packed, reused = await self._build_or_reuse(job, manifest, assets, key, work, report)
+            stored, reused = await self._build_or_reuse(job, manifest, assets, key, work, report)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
         return ExportResult(
             project_id=job.project_id, job_id=job_id, engines=list(job.engines),
             quality=job.quality, include_assets=job.include_assets,
-            download_url=self.storage.url(key), key=key, bytes=packed.bytes, sha256=packed.sha256,
-            files=packed.files, signed=False, reused=reused,
+            download_url=self.storage.url(key), key=key, bytes=stored.bytes,
+            sha256=stored.sha256 or "", files=stored.files or 0, signed=False, reused=reused,
             duration_ms=round((time.monotonic() - started) * 1000),
         )
 
@@ -101,24 +101,35 @@ class Exporter:
                                        self.settings.limits)
 
     async def _build_or_reuse(self, job: ExportJob, manifest: Manifest, assets: GatheredAssets,
-                              key: str, work: Path, report: Reporter) -> tuple[PackedBundle, bool]:
-        if await self.storage.exists(key) is not None:
-            local = await self.storage.local_copy(key)
-            if local is not None:
-                await report(90, "reusing", key=key)
-                return await asyncio.to_thread(describe, local), True
+                              key: str, work: Path, report: Reporter) -> tuple[StoredObject, bool]:
+        existing = await self.storage.stat(key)
+        if existing is not None and existing.complete:
+            await report(90, "reusing", key=key)
+            return existing, True
         ctx = BuildContext(manifest=manifest, seed=job.effective_seed, quality=job.quality,
                            include_assets=job.include_assets, assets=assets.files)
         stage = work / "stage"
-        for index, engine in enumerate(job.engines):
-            await report(30 + 50 * index // len(job.engines), "building", engine=engine)
+        built = 0
+
+        async def build(engine: str) -> None:
+            nonlocal built
+            await report(30, "building", engine=engine)
             await self.pool.run(stage_engine, engine, ctx, stage / engine)
+            built += 1
+            await report(30 + 50 * built // len(job.engines), "built", engine=engine)
+
+        # The engines are independent: write them side by side in the pool. Wait for all
+        # before raising, so no writer is still filling the folder that cleanup removes.
+        outcomes = await asyncio.gather(*(build(e) for e in job.engines), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         await report(80, "packing")
         out = work / f"{job.project_id}.zip"
         packed = await self.pool.run(pack, stage, bundle_meta(job, manifest), out)
         await report(90, "storing", key=key)
-        await self.storage.put_file(key, out)
-        return packed, False
+        info = StoredObject(key=key, bytes=packed.bytes, sha256=packed.sha256, files=packed.files)
+        return await self.storage.put_file(key, out, info), False
 
 
 def bundle_meta(job: ExportJob, manifest: Manifest) -> BundleMeta:

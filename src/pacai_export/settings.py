@@ -39,6 +39,11 @@ class Settings:
     exports_dir: Path = Path("exports")
     export_bucket_url: str = ""
     storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_checksum: bool = True
+    s3_multipart_threshold: int = 16 * 1024 * 1024
+    download_url_mode: str = "public"
+    download_url_expiry: int = 86_400
     callback_url: str | None = None
     callback_secret: str | None = None
     callback_max_attempts: int = 10
@@ -56,6 +61,10 @@ class Settings:
     asset_base_url: str | None = None
     asset_http_allowlist: tuple[str, ...] = ()
     signing_key_file: Path | None = None
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_pin: str | None = None
+    pkcs11_key_label: str | None = None
     api_port: int = 8000
     api_tokens: tuple[str, ...] = ()
     log_level: str = "info"
@@ -75,8 +84,14 @@ class Settings:
         settings = cls(
             redis_url=e.url("REDIS_URL", ("redis", "rediss", "unix")),
             exports_dir=exports_dir,
-            export_bucket_url=(e.text("EXPORT_BUCKET_URL", "") or exports_dir.as_uri()).rstrip("/"),
-            storage_url=e.url("STORAGE_URL", ("s3", "file")),
+            export_bucket_url=e.text("EXPORT_BUCKET_URL", "").rstrip("/"),
+            storage_url=e.url("STORAGE_URL", ("s3",)),
+            s3_endpoint_url=e.url("S3_ENDPOINT_URL", ("http", "https")),
+            s3_checksum=e.choice("S3_CHECKSUM", "sha256", ("sha256", "off")) == "sha256",
+            s3_multipart_threshold=e.integer("S3_MULTIPART_THRESHOLD", 16 * 1024 * 1024,
+                                             5 * 1024 * 1024, 5 * 1024**3),
+            download_url_mode=e.choice("DOWNLOAD_URL_MODE", "public", ("public", "presigned")),
+            download_url_expiry=e.integer("DOWNLOAD_URL_EXPIRY", 86_400, 1, 604_800),
             callback_url=e.url("CALLBACK_URL", ("http", "https")),
             callback_secret=e.text("WORKER_CALLBACK_SECRET", "") or None,
             callback_max_attempts=e.integer("CALLBACK_MAX_ATTEMPTS", 10, 1, 100),
@@ -93,6 +108,10 @@ class Settings:
             asset_base_url=e.url("ASSET_BASE_URL", ("http", "https")),
             asset_http_allowlist=e.items("ASSET_HTTP_ALLOWLIST"),
             signing_key_file=e.path("SIGNING_KEY_FILE"),
+            pkcs11_module=e.path("PKCS11_MODULE"),
+            pkcs11_token_label=e.text("PKCS11_TOKEN_LABEL", "") or None,
+            pkcs11_pin=e.text("PKCS11_PIN", "") or None,
+            pkcs11_key_label=e.text("PKCS11_KEY_LABEL", "") or None,
             api_port=e.integer("API_PORT", 8000, 0, 65535),
             api_tokens=e.items("API_TOKENS"),
             log_level=e.choice("LOG_LEVEL", "info", LOG_LEVELS),
@@ -110,10 +129,7 @@ class Settings:
                                           512),
             ),
         )
-        if settings.callback_url and not settings.callback_secret:
-            raise ConfigError("WORKER_CALLBACK_SECRET: required when CALLBACK_URL is set")
-        _refuse_unavailable(settings)
-        return settings
+        return _check_combinations(settings)
 
     def require_redis(self) -> str:
         if not self.redis_url:
@@ -121,17 +137,28 @@ class Settings:
         return self.redis_url
 
 
-def _refuse_unavailable(s: Settings) -> None:
-    """Settings of features this version does not have: refusing them beats ignoring them."""
-    unavailable = {
-        "STORAGE_URL": s.storage_url if s.storage_url and s.storage_url.startswith("s3:") else None,
-        "PROJECT_MANIFEST_URL": s.project_manifest_url,
-        "ASSET_BASE_URL": s.asset_base_url,
-        "SIGNING_KEY_FILE": s.signing_key_file,
-    }
+def _check_combinations(s: Settings) -> Settings:
+    """Rules that involve several variables; returns the settings with derived defaults."""
+    if s.callback_url and not s.callback_secret:
+        raise ConfigError("WORKER_CALLBACK_SECRET: required when CALLBACK_URL is set")
+    unavailable = {"PROJECT_MANIFEST_URL": s.project_manifest_url,
+                   "ASSET_BASE_URL": s.asset_base_url}
     for name, value in unavailable.items():
         if value:
             raise ConfigError(f"{name}: not available in this version of the worker; unset it")
+    if s.signing_key_file and s.pkcs11_module:
+        raise ConfigError("SIGNING_KEY_FILE: set either it or PKCS11_MODULE, not both")
+    if s.pkcs11_module:
+        for name, value in (("PKCS11_TOKEN_LABEL", s.pkcs11_token_label),
+                            ("PKCS11_PIN", s.pkcs11_pin), ("PKCS11_KEY_LABEL", s.pkcs11_key_label)):
+            if not value:
+                raise ConfigError(f"{name}: required when PKCS11_MODULE is set")
+    if s.export_bucket_url:
+        return s
+    if s.storage_url and s.download_url_mode == "public":
+        raise ConfigError("EXPORT_BUCKET_URL: required with s3:// storage and "
+                          "DOWNLOAD_URL_MODE=public (the bucket's or CDN's public URL)")
+    return dataclasses.replace(s, export_bucket_url=s.exports_dir.as_uri())
 
 
 class _Env:

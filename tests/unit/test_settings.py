@@ -29,7 +29,12 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: must be one of debug, info, warning, error, got 'loud'"),
     ({"EXPORT_QUEUE": "a:b"}, "EXPORT_QUEUE: 'a:b' may only contain"),
     ({"STORAGE_URL": "s3://bucket/prefix"},
-     "STORAGE_URL: not available in this version of the worker; unset it"),
+     "EXPORT_BUCKET_URL: required with s3:// storage and DOWNLOAD_URL_MODE=public"),
+    ({"STORAGE_URL": "file:///x"}, "STORAGE_URL: must be a s3:// URL, got 'file:///x'"),
+    ({"PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so", "PKCS11_TOKEN_LABEL": "t"},
+     "PKCS11_PIN: required when PKCS11_MODULE is set"),
+    ({"DOWNLOAD_URL_MODE": "signed"},
+     "DOWNLOAD_URL_MODE: must be one of public, presigned, got 'signed'"),
 ])
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as info:

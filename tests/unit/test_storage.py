@@ -1,23 +1,33 @@
+import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from pacai_export.errors import StorageError
-from pacai_export.storage import LocalStorage
+from pacai_export.storage import LocalStorage, StoredObject
+
+
+def a_zip(path: Path) -> StoredObject:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.txt", "a")
+        zf.writestr("b.txt", "b" * 1000)
+    data = path.read_bytes()
+    return StoredObject(key="", bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), files=2)
 
 
 async def test_put_is_atomic_and_reusable(tmp_path: Path) -> None:
     src = tmp_path / "src.zip"
-    src.write_bytes(b"PK" + b"x" * 1000)
+    info = a_zip(src)
     storage = LocalStorage(tmp_path / "exports", "https://cdn.example.test/exports/")
     key = "proj/0123456789abcdef/proj.zip"
-    assert await storage.exists(key) is None
-    stored = await storage.put_file(key, src)
-    assert stored.bytes == 1002
+    assert await storage.stat(key) is None
+    stored = await storage.put_file(key, src, info)
+    assert stored.key == key and stored.bytes == info.bytes
     assert (tmp_path / "exports" / key).read_bytes() == src.read_bytes()
     assert oct((tmp_path / "exports" / key).stat().st_mode & 0o777) == "0o644"
-    assert await storage.exists(key) == stored
+    assert await storage.stat(key) == stored
     assert storage.url(key) == "https://cdn.example.test/exports/proj/0123456789abcdef/proj.zip"
     # no temp files left beside it
     assert os.listdir(tmp_path / "exports" / "proj" / "0123456789abcdef") == ["proj.zip"]
@@ -27,7 +37,7 @@ async def test_put_is_atomic_and_reusable(tmp_path: Path) -> None:
 async def test_keys_cannot_escape(tmp_path: Path, key: str) -> None:
     storage = LocalStorage(tmp_path, "file:///")
     with pytest.raises(ValueError, match="is not a relative path"):
-        await storage.exists(key)
+        await storage.stat(key)
 
 
 async def test_unwritable_root_is_a_storage_error(tmp_path: Path) -> None:
@@ -37,4 +47,4 @@ async def test_unwritable_root_is_a_storage_error(tmp_path: Path) -> None:
     src.write_bytes(b"x")
     storage = LocalStorage(blocker, "file:///")
     with pytest.raises(StorageError, match=r"^could not store 'k/x\.zip'"):
-        await storage.put_file("k/x.zip", src)
+        await storage.put_file("k/x.zip", src, StoredObject(key="k/x.zip", bytes=1))

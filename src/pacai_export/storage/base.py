@@ -9,21 +9,27 @@ from typing import Protocol
 
 @dataclasses.dataclass(frozen=True)
 class StoredObject:
+    """A stored bundle: its key, size, and (when the backend knows them) hash and entry count."""
+
     key: str
     bytes: int
+    sha256: str | None = None
+    files: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Everything a result needs is known, so the object can be reused as it is."""
+        return self.sha256 is not None and self.files is not None
 
 
 class Storage(Protocol):
     """Keeps bundles under content-addressed keys; writes appear whole or not at all."""
 
-    async def exists(self, key: str) -> StoredObject | None:
-        """The stored object under ``key``, or None."""
+    async def stat(self, key: str) -> StoredObject | None:
+        """The object under ``key`` (None when absent)."""
 
-    async def put_file(self, key: str, path: Path) -> StoredObject:
-        """Store the file at ``path`` under ``key`` atomically."""
-
-    async def local_copy(self, key: str) -> Path | None:
-        """A readable local path of the object when the backend has one (local disk)."""
+    async def put_file(self, key: str, path: Path, info: StoredObject) -> StoredObject:
+        """Store the file at ``path`` under ``key`` atomically, with ``info``'s hash and count."""
 
     def url(self, key: str) -> str:
         """The download URL of ``key``."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
+from ..bundle import sha256_file
 from ..errors import StorageError
 from .base import StoredObject
 
@@ -23,32 +26,36 @@ class LocalStorage:
             raise ValueError(f"storage key {key!r} is not a relative path")
         return self.root.joinpath(*parts)
 
-    async def exists(self, key: str) -> StoredObject | None:
+    async def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
-            size = (await asyncio.to_thread(path.stat)).st_size
+            return await asyncio.to_thread(_describe, key, path)
         except FileNotFoundError:
             return None
-        except OSError as exc:
+        except (OSError, zipfile.BadZipFile) as exc:
             raise StorageError(f"could not check {key!r} under {self.root}: {exc}") from exc
-        return StoredObject(key=key, bytes=size)
 
-    async def put_file(self, key: str, path: Path) -> StoredObject:
+    async def put_file(self, key: str, path: Path, info: StoredObject) -> StoredObject:
         target = self._path(key)
         try:
             await asyncio.to_thread(_atomic_copy, path, target)
         except OSError as exc:
             raise StorageError(f"could not store {key!r} under {self.root}: {exc}") from exc
-        return StoredObject(key=key, bytes=target.stat().st_size)
-
-    async def local_copy(self, key: str) -> Path | None:
-        return self._path(key)
+        return dataclasses.replace(info, key=key)
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/{key}"
 
     async def aclose(self) -> None:
         return None
+
+
+def _describe(key: str, path: Path) -> StoredObject:
+    """Size, hash and entry count of a stored bundle, read back from the disk."""
+    with zipfile.ZipFile(path) as zf:
+        files = len(zf.infolist())
+    return StoredObject(key=key, bytes=path.stat().st_size, sha256=sha256_file(path),
+                        files=files)
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
@@ -81,18 +88,15 @@ class FileStorage:
     def __init__(self, target: Path) -> None:
         self.target = target
 
-    async def exists(self, key: str) -> StoredObject | None:
+    async def stat(self, key: str) -> StoredObject | None:
         return None  # the offline command always builds
 
-    async def put_file(self, key: str, path: Path) -> StoredObject:
+    async def put_file(self, key: str, path: Path, info: StoredObject) -> StoredObject:
         try:
             await asyncio.to_thread(_atomic_copy, path, self.target)
         except OSError as exc:
             raise StorageError(f"could not write {self.target}: {exc}") from exc
-        return StoredObject(key=key, bytes=self.target.stat().st_size)
-
-    async def local_copy(self, key: str) -> Path | None:
-        return self.target
+        return dataclasses.replace(info, key=key)
 
     def url(self, key: str) -> str:
         return self.target.resolve().as_uri()
