@@ -105,20 +105,31 @@ def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
 
 
-def pack(stage_dir: Path, meta: BundleMeta, out: Path) -> PackedBundle:
-    """Write ``stage_dir`` plus README.txt and bundle.json as a deterministic zip at ``out``."""
-    readme = stage_dir / README
-    readme.write_bytes(render_readme(meta))
-    entries = list(staged_files(stage_dir))
+def prepare(stage_dir: Path, meta: BundleMeta) -> bytes:
+    """Write README.txt and bundle.json (listing every staged file) into ``stage_dir``;
+    return bundle.json's bytes, the document a signature covers."""
+    (stage_dir / README).write_bytes(render_readme(meta))
     listing = [{"path": name, "size": path.stat().st_size, "sha256": sha256_file(path)}
-               for name, path in entries]
-    (stage_dir / BUNDLE_JSON).write_bytes(bundle_json(meta, listing))
+               for name, path in staged_files(stage_dir)]
+    document = bundle_json(meta, listing)
+    (stage_dir / BUNDLE_JSON).write_bytes(document)
+    return document
+
+
+def zip_stage(stage_dir: Path, out: Path) -> PackedBundle:
+    """Zip everything staged, deterministically, at ``out``."""
     entries = list(staged_files(stage_dir))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
         for name, path in entries:
             _add(zf, name, path)
     return PackedBundle(path=out, bytes=out.stat().st_size, sha256=sha256_file(out),
                         files=len(entries))
+
+
+def pack(stage_dir: Path, meta: BundleMeta, out: Path) -> PackedBundle:
+    """``prepare`` then ``zip_stage``: an unsigned bundle in one call."""
+    prepare(stage_dir, meta)
+    return zip_stage(stage_dir, out)
 
 
 def _add(zf: zipfile.ZipFile, name: str, path: Path) -> None:

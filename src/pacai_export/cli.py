@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ConfigError, ExportError, InvalidInput
+from .errors import ConfigError, ExportError, InvalidInput, VerificationFailed
 from .jobs import ENGINES, QUALITIES
 from .logs import configure
 from .settings import Settings
@@ -80,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--job-id", help="explicit BullMQ job id (a repeated id is not enqueued twice)")
     p.add_argument("--wait", action="store_true", help="follow the job until it ends")
 
+    p = sub.add_parser(
+        "verify", help="check a bundle's files against bundle.json and its signature",
+        description="Check that every file of BUNDLE matches its size and SHA-256 in "
+        "bundle.json, that none is missing or added, and, with --public-key, that "
+        "bundle.json.sig is a valid signature by one of the keys. Exit 0 only when all hold.")
+    p.add_argument("bundle", type=Path, help="the bundle zip")
+    p.add_argument("--public-key", type=Path, action="append", default=[],
+                   help="Ed25519 public key (PEM); repeat for several (key rotation)")
+
+    p = sub.add_parser(
+        "keygen", help="write an Ed25519 key pair for signing bundles",
+        description="Write NAME.key (PKCS#8 PEM, mode 0600; use as SIGNING_KEY_FILE) and "
+        "NAME.pub (for verify --public-key) into OUT, and print the key id.")
+    p.add_argument("--out", type=Path, default=Path("."), help="folder (default: .)")
+    p.add_argument("--name", default="pacai-signing", help="file name stem")
+
     sub.add_parser(
         "demo", help="the whole flow on embedded defaults, ending with a real bundle",
         description="Start a Redis server (embedded when REDIS_URL is unset), a worker, enqueue "
@@ -90,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "verify":  # needs no settings: it runs where bundles are downloaded
+        return main_verify(args)
+    if args.command == "keygen":
+        return main_keygen(args)
     try:
         settings = Settings.from_env()
         configure(settings.log_level, settings.log_format)
@@ -99,6 +119,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+
+
+def main_verify(args: argparse.Namespace) -> int:
+    from .signing.keys import load_public
+    from .signing.verify import verify_bundle
+
+    try:
+        keys = [load_public(path.read_bytes(), str(path)) for path in args.public_key]
+    except (OSError, ValueError) as exc:
+        print(f"pacai-export: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        verified = verify_bundle(args.bundle, keys)
+    except VerificationFailed as exc:
+        for problem in exc.problems:
+            print(f"FAIL {problem}", file=sys.stderr)
+        print(f"pacai-export: {args.bundle}: verification failed "
+              f"({len(exc.problems)} problem{'s' if len(exc.problems) > 1 else ''})",
+              file=sys.stderr)
+        return EXIT_FAILED
+    signed = f", signature by {verified.keyid}" if verified.keyid else ", signature not checked"
+    print(f"OK {args.bundle}: {verified.files} files match bundle.json{signed}")
+    return 0
+
+
+def main_keygen(args: argparse.Namespace) -> int:
+    from .signing.keys import generate
+
+    try:
+        private, public, key_id = generate(args.out, args.name)
+    except FileExistsError as exc:
+        print(f"pacai-export: {exc.filename} exists; not overwriting a key", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps({"keyid": key_id, "private_key": str(private), "public_key": str(public)}))
+    return 0
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -141,6 +196,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import Exporter
     from .pool import CpuPool
     from .progress import TerminalProgress
+    from .signing import open_signer
     from .storage import FileStorage
 
     try:
@@ -149,13 +205,18 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         job, _ = ExportJob.parse(_job_data(args, str(project_id), manifest))
         storage = FileStorage(args.out / f"{job.project_id}.zip")
         pool = CpuPool(2)
+        signer = open_signer(settings)
         try:
             with TerminalProgress(f"export {job.project_id}") as progress:
-                result = await Exporter(settings, storage, pool).export(
+                result = await Exporter(settings, storage, pool, signer).export(
                     job, "offline", progress.report,
                     asset_root=args.assets or args.manifest.resolve().parent)
         finally:
             await asyncio.to_thread(pool.close)
+            if signer is not None:
+                await signer.aclose()
+    except ConfigError:
+        raise
     except ExportError as exc:
         print(f"pacai-export: export failed: {exc}", file=sys.stderr)
         return EXIT_FAILED

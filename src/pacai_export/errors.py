@@ -8,7 +8,8 @@
     │   └── LimitExceeded            a §13 limit was hit
     ├── TransientError               worth retrying: network, storage, Redis
     │   └── StorageError             a storage backend failed
-    └── ConfigError                  bad settings; the CLI exits 2 with the message
+    ├── ConfigError                  bad settings; the CLI exits 2 with the message
+    └── VerificationFailed           a bundle does not match its bundle.json or signature
 
 Anything else escaping a job is a bug: it is retried like a transient error (the job may
 still succeed on another worker) and logged with its traceback.
@@ -68,3 +69,13 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, ExportError):
         return exc.code
     return "internal_error"
+
+
+class VerificationFailed(ExportError):
+    """``verify`` found problems; ``problems`` lists each one."""
+
+    code = "verification_failed"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from . import __version__
 from .assets import GatheredAssets, gather
-from .bundle import BundleMeta, pack
+from .bundle import BundleMeta, prepare, zip_stage
 from .engines import write_engine
 from .engines.base import BuildContext, Files
 from .errors import InvalidManifest, LimitExceeded, ManifestNotFound
@@ -27,6 +27,8 @@ from .jobs import ExportJob, ExportResult
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
 from .settings import Limits, Settings
+from .signing import Signer, dsse
+from .signing.verify import SIGNATURE
 from .storage import Storage, StoredObject
 
 UPROJECT_HINT = "ue5/{name}.uproject"
@@ -41,10 +43,12 @@ class Reporter(Protocol):
 class Exporter:
     """Runs exports with one storage backend and one CPU pool, shared by every job."""
 
-    def __init__(self, settings: Settings, storage: Storage, pool: CpuPool) -> None:
+    def __init__(self, settings: Settings, storage: Storage, pool: CpuPool,
+                 signer: Signer | None = None) -> None:
         self.settings = settings
         self.storage = storage
         self.pool = pool
+        self.signer = signer
 
     async def export(self, job: ExportJob, job_id: str, report: Reporter, *,
                      asset_root: Path | None = None) -> ExportResult:
@@ -58,7 +62,8 @@ class Exporter:
         work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"pacai-{job.project_id}-"))
         try:
             assets = await self._gather(job, manifest, asset_root, work, report)
-            key = bundle_key(job, manifest_digest, assets.digests)
+            key = bundle_key(job, manifest_digest, assets.digests,
+                             self.signer.keyid if self.signer else None)
             stored, reused = await self._build_or_reuse(job, manifest, assets, key, work, report)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
@@ -66,7 +71,8 @@ class Exporter:
             project_id=job.project_id, job_id=job_id, engines=list(job.engines),
             quality=job.quality, include_assets=job.include_assets,
             download_url=self.storage.url(key), key=key, bytes=stored.bytes,
-            sha256=stored.sha256 or "", files=stored.files or 0, signed=False, reused=reused,
+            sha256=stored.sha256 or "", files=stored.files or 0, signed=self.signer is not None,
+            reused=reused,
             duration_ms=round((time.monotonic() - started) * 1000),
         )
 
@@ -125,8 +131,14 @@ class Exporter:
             if isinstance(outcome, BaseException):
                 raise outcome
         await report(80, "packing")
+        document = await self.pool.run(prepare, stage, bundle_meta(job, manifest))
+        if self.signer is not None:
+            await report(82, "signing", keyid=self.signer.keyid)
+            signature = await self.signer.sign(dsse.pae(dsse.PAYLOAD_TYPE, document))
+            await asyncio.to_thread((stage / SIGNATURE).write_bytes,
+                                    dsse.envelope(document, self.signer.keyid, signature))
         out = work / f"{job.project_id}.zip"
-        packed = await self.pool.run(pack, stage, bundle_meta(job, manifest), out)
+        packed = await self.pool.run(zip_stage, stage, out)
         await report(90, "storing", key=key)
         info = StoredObject(key=key, bytes=packed.bytes, sha256=packed.sha256, files=packed.files)
         return await self.storage.put_file(key, out, info), False
@@ -143,7 +155,8 @@ def bundle_meta(job: ExportJob, manifest: Manifest) -> BundleMeta:
                       left_out=left_out)
 
 
-def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str, str]) -> str:
+def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str, str],
+               signing_keyid: str | None = None) -> str:
     """``<project_id>/<16 hex of the input hash>/<project_id>.zip`` (§3).
 
     The hash covers everything that decides the bundle's bytes, so equal inputs share a key.
@@ -156,6 +169,7 @@ def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str,
         "quality": job.quality,
         "seed": job.effective_seed,
         "assets": dict(sorted(asset_digests.items())),
+        "signing_key": signing_keyid,
     }
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return f"{job.project_id}/{digest[:16]}/{job.project_id}.zip"

@@ -27,6 +27,7 @@ from .pool import CpuPool
 from .queues import QueueJob, is_running, job_counts, make_queue, make_worker, on, unrecoverable
 from .server import HealthServer
 from .settings import Settings
+from .signing import open_signer
 from .storage import open_storage
 
 log = get_logger("pacai_export.worker")
@@ -164,13 +165,15 @@ class WorkerService:
     async def run(self, *, install_signals: bool = True) -> int:
         """Run until a signal (or ``stop()``); return the exit code (0 after a clean drain)."""
         s = self.settings
+        self.signer = open_signer(s)  # a bad key or token stops start-up here (exit 2)
         self.redis = aioredis.from_url(s.require_redis(), socket_connect_timeout=2,
                                        socket_timeout=5)
         self.pool = CpuPool(min(s.concurrency, 8))
         self.storage = open_storage(s)
         self.queue = make_queue(s, s.queue_name)
         outbox, delivery = self._callbacks()
-        processor = ExportProcessor(Exporter(s, self.storage, self.pool), outbox, self.metrics)
+        processor = ExportProcessor(Exporter(s, self.storage, self.pool, self.signer), outbox,
+                                    self.metrics)
         self.worker = make_worker(s, s.queue_name, processor.process, concurrency=s.concurrency)
         self.callback_worker = (
             make_worker(s, s.callback_queue_name, delivery.deliver, concurrency=8)
@@ -253,6 +256,8 @@ class WorkerService:
             with contextlib.suppress(Exception):
                 await self.callback_queue.close()
         await self.storage.aclose()
+        if self.signer is not None:
+            await self.signer.aclose()
         await asyncio.to_thread(self.pool.close)
         with contextlib.suppress(Exception):
             await self.redis.aclose()

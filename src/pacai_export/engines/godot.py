@@ -370,8 +370,7 @@ class _SceneWriter:
             assert node.model is not None
             return _Block(f"{head}{tail} instance={self._asset_ref(node.model)}]")
         if kind == "body":
-            type_ = BODY_TYPES[node.body or "static"]
-            return _Block(f'{head} type="{type_}"{tail}]')
+            return _Block(f'{head} type="{_body_type(node)}"{tail}]')
         if kind is None:
             return _Block(f'{head} type="Node3D"{tail}]')
         return self._typed_block(node, kind, head, tail)
@@ -460,6 +459,17 @@ class _SceneWriter:
 
 
 _PRIMARY = ("body", "mesh", "instance", "light", "camera", "audio")
+
+
+def _body_type(node: Node) -> str:
+    """The physics class of a node with a body or collider.
+
+    A trigger zone with a collider but no body is an ``Area3D`` (Unity makes that collider a
+    trigger): a ``StaticBody3D`` would stop the player from ever entering the zone.
+    """
+    if node.body is None and any(c.type == "trigger_zone" for c in node.components):
+        return "Area3D"
+    return BODY_TYPES[node.body or "static"]
 
 
 def _known_components(node: Node) -> list[Component]:

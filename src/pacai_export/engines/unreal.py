@@ -52,13 +52,26 @@ def write(ctx: BuildContext) -> Files:
     maps = {s.id: safe_filename(s.id) for s in m.scenes}
     assets = {aid: f"SourceArt/{ASSET_FOLDERS[m.asset(aid).type]}/{_filename(ctx.assets[aid])}"
               for aid in sorted(ctx.assets)}
+    from .. import gltf  # the scene as glTF binary, next to scene.json (§11: SourceArt/ glb)
+
+    scene_glbs = {s.id: f"SourceArt/{maps[s.id]}.glb" for s in m.scenes}
+    scenes_data = scene_json(ctx, maps, assets)
+    for scene_data in scenes_data["scenes"]:
+        scene_data["glb"] = scene_glbs[scene_data["id"]]
     files: Files = {
         f"{name}.uproject": _uproject(m),
         "Config/DefaultEngine.ini": _engine_ini(maps[m.main_scene]),
         "Config/DefaultGame.ini": _game_ini(ctx, name),
-        SCENE_JSON: _json(scene_json(ctx, maps, assets)),
+        SCENE_JSON: _json(scenes_data),
         BOOTSTRAP_PATH: BOOTSTRAP.encode(),
     }
+    for scene in m.scenes:
+        files[scene_glbs[scene.id]] = gltf.scene_glb(m, scene)
+    if not ctx.include_assets:
+        for asset in m.assets:
+            if asset.type == "model":
+                placeholder = f"SourceArt/placeholders/{safe_filename(asset.id, '.glb')}"
+                files[placeholder] = gltf.placeholder_glb(asset.id, asset.bounds)
     for asset_id, path in assets.items():
         files[path] = ctx.assets[asset_id].path
     return files
@@ -318,7 +331,9 @@ SHAPES = {
     "capsule": "/Engine/BasicShapes/Cylinder",  # no basic capsule mesh in the engine
 }
 BASIC_MATERIAL = "/Engine/BasicShapes/BasicShapeMaterial"
-TRIGGER_BOX_CM = 64.0  # a TriggerBox's default box extent is 32 cm
+# ATriggerBox sets its box to InitBoxExtent(40, 40, 40) (Engine/Private/TriggerBox.cpp), so an
+# unscaled TriggerBox is 80 cm a side (32 cm is UBoxComponent's own default, not the trigger's).
+TRIGGER_BOX_CM = 80.0
 
 
 def plan(scene):
@@ -404,9 +419,10 @@ def _component_actions(node, world, has_actor):
     for component in node["components"]:
         if component["type"] == "trigger_zone":
             size = component["params"]["size"]
-            # glTF (x, y, z) extents -> UE (x, z, y), metres -> cm, over the default box.
-            scale = [size[0] * 100.0 / TRIGGER_BOX_CM, size[2] * 100.0 / TRIGGER_BOX_CM,
-                     size[1] * 100.0 / TRIGGER_BOX_CM]
+            # glTF (x, y, z) extents -> UE (x, z, y), metres -> cm, over the default box,
+            # times the node's world scale (already in UE axes) like every other actor.
+            extent = [size[0], size[2], size[1]]
+            scale = [e * 100.0 / TRIGGER_BOX_CM * s for e, s in zip(extent, world["scale"])]
             action = _placement(node, world, " Trigger" if has_actor or actions else "")
             action.update(kind="trigger_box", scale=scale)
             actions.append(action)

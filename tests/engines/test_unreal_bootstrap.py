@@ -1,0 +1,867 @@
+"""The UE5 bootstrap (``Content/Python/pacai_bootstrap.py``) run against a recording stand-in
+for Unreal's ``unreal`` module.
+
+``RecordingUnrealStandIn`` is NOT Unreal: it is a strict fake that knows only the UE 5.4 Python
+API names listed below (each checked against Epic's Python API reference, see ``API``), records
+every call the bootstrap makes, and keeps a tiny model of the editor (assets, levels, actors)
+so that the calls can be checked against the manifest. Any attribute the bootstrap touches that
+is not in the list is recorded as a violation and fails the test, so a call to an API that does
+not exist in UE 5.4 is noticed here rather than in the editor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from pacai_export.engines import write_engine
+from pacai_export.engines.base import AssetFile, BuildContext, Files
+from pacai_export.manifest import Manifest
+from tests.conftest import small_manifest
+
+# --- the UE 5.4 API surface the stand-in accepts ---------------------------------------------
+# Names from Epic's Python API reference (dev.epicgames.com/documentation/en-us/unreal-engine/
+# python-api/, application_version=5.4) and the C++ headers it is generated from:
+# LevelEditorSubsystem.new_level/save_current_level/load_level (LevelEditorSubsystem.h),
+# EditorActorSubsystem.spawn_actor_from_class (EditorActorSubsystem.h), AssetImportTask
+# properties (AssetImportTask.h), MaterialEditingLibrary (MaterialEditingLibrary.h),
+# Rotator(roll, pitch, yaw), Actor.set_folder_path (Actor.h), USkyLightComponent::SetLightColor,
+# ULocalLightComponent::SetAttenuationRadius, USpotLightComponent::SetInner/OuterConeAngle.
+
+# class name -> (base, methods, editor properties)
+API: dict[str, tuple[str | None, set[str], set[str]]] = {
+    "Object": (None, {"set_editor_property", "get_editor_property", "get_name",
+                      "get_path_name", "get_class"}, set()),
+    # assets
+    "StaticMesh": ("Object", set(), set()),
+    "Texture2D": ("Object", set(), set()),
+    "SoundWave": ("Object", set(), {"looping", "volume"}),
+    "MaterialInterface": ("Object", set(), set()),
+    "Material": ("MaterialInterface", set(), set()),
+    "MaterialInstanceConstant": ("MaterialInterface", set(), {"parent"}),
+    "Factory": ("Object", set(), set()),
+    "MaterialInstanceConstantFactoryNew": ("Factory", set(), {"initial_parent"}),
+    "AssetImportTask": ("Object", set(), {"filename", "destination_path", "destination_name",
+                                          "automated", "replace_existing",
+                                          "replace_existing_settings", "save", "options",
+                                          "factory", "imported_object_paths", "result"}),
+    "AssetTools": ("Object", {"import_asset_tasks", "create_asset", "import_assets_automated"},
+                   set()),
+    # subsystems
+    "EditorSubsystem": ("Object", set(), set()),
+    "LevelEditorSubsystem": ("EditorSubsystem", {"new_level", "save_current_level",
+                                                 "load_level", "save_all_dirty_levels",
+                                                 "get_current_level"}, set()),
+    "EditorActorSubsystem": ("EditorSubsystem", {"spawn_actor_from_class",
+                                                 "spawn_actor_from_object",
+                                                 "get_all_level_actors", "destroy_actor"},
+                             set()),
+    # actors
+    "Actor": ("Object", {"set_actor_scale3d", "set_actor_label", "get_actor_label",
+                         "set_folder_path", "get_folder_path", "get_component_by_class",
+                         "set_actor_location", "set_actor_rotation", "get_actor_location",
+                         "get_actor_rotation", "get_actor_scale3d", "set_actor_hidden_in_game"},
+              {"tags", "root_component"}),
+    "StaticMeshActor": ("Actor", set(), {"static_mesh_component"}),
+    "Light": ("Actor", set(), {"light_component"}),
+    "DirectionalLight": ("Light", set(), set()),
+    "PointLight": ("Light", set(), set()),
+    "SpotLight": ("Light", set(), set()),
+    "SkyLight": ("Actor", set(), {"light_component"}),
+    "CameraActor": ("Actor", set(), {"camera_component"}),
+    "PlayerStart": ("Actor", set(), set()),
+    "TriggerBase": ("Actor", set(), set()),
+    "TriggerBox": ("TriggerBase", set(), set()),
+    "TargetPoint": ("Actor", set(), set()),
+    "AmbientSound": ("Actor", set(), {"audio_component"}),
+    # components
+    "ActorComponent": ("Object", {"activate", "deactivate"}, {"auto_activate"}),
+    "SceneComponent": ("ActorComponent", {"set_mobility"}, {"mobility"}),
+    "PrimitiveComponent": ("SceneComponent", {"set_collision_profile_name",
+                                              "set_collision_enabled", "set_simulate_physics",
+                                              "set_material", "set_generate_overlap_events"},
+                           set()),
+    "MeshComponent": ("PrimitiveComponent", set(), set()),
+    "StaticMeshComponent": ("MeshComponent", {"set_static_mesh"}, {"static_mesh"}),
+    "ShapeComponent": ("PrimitiveComponent", set(), set()),
+    "BoxComponent": ("ShapeComponent", {"set_box_extent"}, set()),
+    "CapsuleComponent": ("ShapeComponent", set(), set()),
+    "LightComponentBase": ("SceneComponent", {"set_cast_shadows"}, {"intensity", "light_color"}),
+    "LightComponent": ("LightComponentBase", {"set_intensity", "set_light_color"}, set()),
+    "LocalLightComponent": ("LightComponent", {"set_attenuation_radius"},
+                            {"attenuation_radius"}),
+    "PointLightComponent": ("LocalLightComponent", set(), set()),
+    "SpotLightComponent": ("PointLightComponent", {"set_inner_cone_angle",
+                                                   "set_outer_cone_angle"}, set()),
+    "DirectionalLightComponent": ("LightComponent", set(), set()),
+    "SkyLightComponent": ("LightComponentBase", {"set_intensity", "set_light_color"}, set()),
+    "CameraComponent": ("SceneComponent", {"set_field_of_view", "set_projection_mode",
+                                           "set_ortho_width"},
+                        {"field_of_view", "projection_mode", "ortho_width"}),
+    "AudioComponent": ("SceneComponent", {"set_sound", "play"},
+                       {"sound", "volume_multiplier"}),
+}
+# static function libraries: class name -> functions
+LIBRARIES: dict[str, set[str]] = {
+    "EditorAssetLibrary": {"does_asset_exist", "list_assets", "load_asset", "save_loaded_asset",
+                           "save_asset", "make_directory", "does_directory_exist"},
+    "AssetToolsHelpers": {"get_asset_tools"},
+    "MaterialEditingLibrary": {"set_material_instance_parent",
+                               "set_material_instance_vector_parameter_value",
+                               "set_material_instance_scalar_parameter_value",
+                               "set_material_instance_texture_parameter_value",
+                               "update_material_instance"},
+    "Paths": {"project_dir", "project_saved_dir", "project_content_dir",
+              "convert_relative_path_to_full"},
+}
+ENUMS: dict[str, set[str]] = {
+    "ComponentMobility": {"STATIC", "STATIONARY", "MOVABLE"},
+    "CameraProjectionMode": {"PERSPECTIVE", "ORTHOGRAPHIC"},
+}
+FUNCTIONS = {"get_editor_subsystem", "log", "log_warning", "log_error",
+             "register_slate_post_tick_callback", "unregister_slate_post_tick_callback"}
+STRUCTS = {"Vector": ("x", "y", "z"), "Rotator": ("roll", "pitch", "yaw"),
+           "Quat": ("x", "y", "z", "w"), "LinearColor": ("r", "g", "b", "a")}
+# the components each actor class comes with (what get_component_by_class can find)
+ACTOR_COMPONENTS = {
+    "StaticMeshActor": ["StaticMeshComponent"], "DirectionalLight": ["DirectionalLightComponent"],
+    "PointLight": ["PointLightComponent"], "SpotLight": ["SpotLightComponent"],
+    "SkyLight": ["SkyLightComponent"], "CameraActor": ["CameraComponent"],
+    "PlayerStart": ["CapsuleComponent"], "TriggerBox": ["BoxComponent"],
+    "TargetPoint": ["SceneComponent"], "AmbientSound": ["AudioComponent"],
+}
+ENGINE_ASSETS = {"/Engine/BasicShapes/Cube": "StaticMesh",
+                 "/Engine/BasicShapes/Sphere": "StaticMesh",
+                 "/Engine/BasicShapes/Plane": "StaticMesh",
+                 "/Engine/BasicShapes/Cylinder": "StaticMesh",
+                 "/Engine/BasicShapes/BasicShapeMaterial": "Material"}
+
+
+@dataclasses.dataclass
+class Call:
+    target: str  # "unreal", a class/library name, or "<Class #n>" for an instance
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+class _Struct:
+    """A UE struct value (Vector, Rotator, LinearColor, Quat) with named fields."""
+
+    type_name: ClassVar[str] = ""
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: float, **kwargs: float) -> None:
+        assert len(args) <= len(self.fields), f"{self.type_name}{args}: too many arguments"
+        unknown = set(kwargs) - set(self.fields)
+        assert not unknown, f"{self.type_name} has no field {unknown}"
+        values = dict.fromkeys(self.fields, 0.0)
+        values.update(zip(self.fields, args, strict=False))
+        values.update(kwargs)
+        for key, value in values.items():
+            assert isinstance(value, int | float) and math.isfinite(value), (self.type_name, key)
+            setattr(self, key, float(value))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f):g}" for f in self.fields)
+        return f"{self.type_name}({inner})"
+
+
+class Name(str):
+    """unreal.Name: a string-like value."""
+
+
+class RecordingUnrealStandIn(types.ModuleType):
+    """A recording stand-in for the ``unreal`` module (not Unreal; see the module docstring)."""
+
+    def __init__(self, project: Path) -> None:
+        super().__init__("unreal")
+        self._project = project
+        self.calls: list[Call] = []
+        self.used: set[str] = set()
+        self.violations: list[str] = []
+        self.assets: dict[str, Any] = {}  # asset path (no object suffix) -> object
+        self.levels: dict[str, list[Any]] = {}
+        self.saved_levels: list[str] = []
+        self.current_level: str | None = None
+        self.loaded_level: str | None = None
+        self.tick_callbacks: dict[int, Callable[[float], None]] = {}
+        self.logs: list[tuple[str, str]] = []
+        self._classes: dict[str, type[_UObject]] = {}
+        self._counter = 0
+        for name in API:
+            self._class(name)
+        for path, cls in ENGINE_ASSETS.items():
+            self.assets[path] = self._new(cls, path=path)
+
+    # -- strict attribute access on the module ---------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self.used.add(f"unreal.{name}")
+        if name in API:
+            return self._class(name)
+        if name in LIBRARIES:
+            return _Library(self, name)
+        if name in ENUMS:
+            return _Enum(self, name)
+        if name in STRUCTS:
+            fields = STRUCTS[name]
+            return type(name, (_Struct,), {"type_name": name, "fields": fields})
+        if name == "Name":
+            return Name
+        if name in FUNCTIONS:
+            return self._recorder("unreal", name, getattr(self, "_fn_" + name))
+        self.violations.append(f"unreal.{name}")
+        raise AttributeError(f"module 'unreal' has no attribute {name!r} (not in UE 5.4's API)")
+
+    def _recorder(self, target: str, name: str, impl: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(Call(target, name, args, kwargs))
+            return impl(*args, **kwargs)
+        return call
+
+    # -- the classes -------------------------------------------------------------------------
+
+    def _class(self, name: str) -> type[_UObject]:
+        if name not in self._classes:
+            base_name, _, _ = API[name]
+            base = self._class(base_name) if base_name else _UObject
+            self._classes[name] = type(name, (base,), {"ue_name": name, "standin": self})
+        return self._classes[name]
+
+    def _new(self, cls_name: str, **state: Any) -> Any:
+        self._counter += 1
+        cls = self._class(cls_name)
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "_id", self._counter)
+        object.__setattr__(obj, "props", {})
+        object.__setattr__(obj, "state", dict(state))
+        return obj
+
+    # -- module functions ------------------------------------------------------------------
+
+    def _fn_get_editor_subsystem(self, cls: type[_UObject]) -> Any:
+        assert isinstance(cls, type) and issubclass(cls, self._class("EditorSubsystem")), cls
+        key = "subsystem:" + cls.ue_name
+        if key not in self.assets:
+            self.assets[key] = self._new(cls.ue_name)
+        return self.assets[key]
+
+    def _fn_log(self, message: str) -> None:
+        self.logs.append(("log", str(message)))
+
+    def _fn_log_warning(self, message: str) -> None:
+        self.logs.append(("warning", str(message)))
+
+    def _fn_log_error(self, message: str) -> None:
+        self.logs.append(("error", str(message)))
+
+    def _fn_register_slate_post_tick_callback(self, callback: Callable[[float], None]) -> int:
+        handle = len(self.tick_callbacks) + 1
+        self.tick_callbacks[handle] = callback
+        return handle
+
+    def _fn_unregister_slate_post_tick_callback(self, handle: int) -> None:
+        assert handle in self.tick_callbacks, "unregistering an unknown handle"
+        del self.tick_callbacks[handle]
+
+    def tick(self) -> None:
+        """One editor frame: run the registered post-tick callbacks."""
+        for callback in list(self.tick_callbacks.values()):
+            callback(0.016)
+
+    # -- library functions -----------------------------------------------------------------
+
+    def lib(self, library: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        if library == "Paths":
+            if name == "convert_relative_path_to_full":
+                return args[0]
+            return {"project_dir": str(self._project) + "/",
+                    "project_saved_dir": str(self._project / "Saved") + "/",
+                    "project_content_dir": str(self._project / "Content") + "/"}[name]
+        if library == "AssetToolsHelpers":
+            return self._fn_get_editor_subsystem_like("AssetTools")
+        if library == "EditorAssetLibrary":
+            if name in ("save_loaded_asset", "save_asset"):
+                assert isinstance(args[0], _UObject if name == "save_loaded_asset" else str)
+                return True
+            path = _asset_path(args[0])
+            if name == "does_asset_exist":
+                return path in self.assets
+            if name == "load_asset":
+                return self.assets.get(path)
+            if name == "list_assets":
+                recursive = args[1] if len(args) > 1 else kwargs.get("recursive", True)
+                assert recursive in (True, False)
+                return [f"{p}.{p.rsplit('/', 1)[1]}" for p in sorted(self.assets)
+                        if p.startswith(path.rstrip("/") + "/")]
+            return None
+        return None  # MaterialEditingLibrary: recorded only
+
+    def _fn_get_editor_subsystem_like(self, cls_name: str) -> Any:
+        key = "singleton:" + cls_name
+        if key not in self.assets:
+            self.assets[key] = self._new(cls_name)
+        return self.assets[key]
+
+    # -- instance methods with behaviour ---------------------------------------------------
+
+    def method(self, obj: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        cls = obj.ue_name
+        if cls == "AssetTools" and name == "import_asset_tasks":
+            for task in args[0]:
+                self._import(task)
+            return None
+        if cls == "AssetTools" and name == "create_asset":
+            asset_name, package, asset_cls, _factory = args
+            assert isinstance(asset_cls, type) and issubclass(asset_cls, _UObject), asset_cls
+            created = self._new(asset_cls.ue_name)
+            self.assets[f"{package.rstrip('/')}/{asset_name}"] = created
+            return created
+        if cls == "LevelEditorSubsystem":
+            if name == "new_level":
+                path = args[0]
+                assert path.startswith("/Game/") and path not in self.assets, path
+                self.assets[path] = self._new("Object", level=path)
+                self.levels[path] = []
+                self.current_level = path
+            elif name == "save_current_level":
+                assert self.current_level is not None
+                self.saved_levels.append(self.current_level)
+            elif name == "load_level":
+                assert _asset_path(args[0]) in self.levels, args[0]
+                self.loaded_level = _asset_path(args[0])
+            return True
+        if cls == "EditorActorSubsystem" and name == "spawn_actor_from_class":
+            actor_cls, location, rotation = args[:3]
+            assert isinstance(actor_cls, type) and issubclass(actor_cls, self._class("Actor"))
+            assert type(location).__name__ == "Vector", location
+            assert type(rotation).__name__ == "Rotator", rotation
+            assert self.current_level is not None, "spawning with no level open"
+            actor = self._new(actor_cls.ue_name, location=location, rotation=rotation,
+                              level=self.current_level)
+            actor.state["components"] = [self._new(c, owner=actor)
+                                         for c in ACTOR_COMPONENTS[actor_cls.ue_name]]
+            self.levels[self.current_level].append(actor)
+            return actor
+        if name == "get_component_by_class":
+            wanted = args[0]
+            return next((c for c in obj.state["components"] if isinstance(c, wanted)), None)
+        if name == "set_actor_scale3d":
+            assert type(args[0]).__name__ == "Vector"
+            obj.state["scale"] = args[0]
+        elif name == "set_actor_label":
+            obj.state["label"] = args[0]
+        elif name == "set_folder_path":
+            obj.state["folder"] = str(args[0])
+        elif name.startswith("set_") and name != "set_editor_property":
+            obj.state.setdefault("set", {})[name] = args
+        return None
+
+    def _import(self, task: Any) -> None:
+        filename = task.props.get("filename")
+        destination = task.props.get("destination_path")
+        assert filename and os.path.isfile(filename), f"import of a missing file {filename}"
+        assert destination and destination.startswith("/Game/"), destination
+        assert task.props.get("automated") is True, "an import without automated=True opens dialogs"
+        stem, ext = os.path.splitext(os.path.basename(filename))
+        made = {".glb": ["StaticMesh", "MaterialInstanceConstant"], ".gltf": ["StaticMesh"],
+                ".png": ["Texture2D"], ".jpg": ["Texture2D"], ".jpeg": ["Texture2D"],
+                ".wav": ["SoundWave"], ".ogg": ["SoundWave"]}[ext.lower()]
+        for index, cls in enumerate(made):
+            name = stem if index == 0 else f"{stem}_{cls}"
+            self.assets[f"{destination.rstrip('/')}/{name}"] = self._new(cls, source=filename)
+
+    # -- reading the record ----------------------------------------------------------------
+
+    def actors(self) -> list[Any]:
+        return [a for level in self.levels.values() for a in level]
+
+
+class _UObject:
+    """Base of the stand-in's UE classes: attributes outside the class's API are refused."""
+
+    ue_name: ClassVar[str] = "Object"
+    standin: ClassVar[RecordingUnrealStandIn]
+    props: dict[str, Any]
+    state: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Constructing a UObject from Python (unreal.AssetImportTask()) is allowed.
+        assert not args and not kwargs, f"{self.ue_name}() takes no arguments here"
+        self.standin.calls.append(Call(self.ue_name, "__init__", (), {}))
+        object.__setattr__(self, "props", {})
+        object.__setattr__(self, "state", {})
+        self.standin._counter += 1
+        object.__setattr__(self, "_id", self.standin._counter)
+
+    @classmethod
+    def _lookup(cls, name: str) -> str | None:
+        found = cls._owner(name)
+        return found[0] if found else None
+
+    @classmethod
+    def _owner(cls, name: str) -> tuple[str, str] | None:
+        """("method" | "property", the UE class that declares ``name``), or None."""
+        for klass in cls.__mro__:
+            owner = klass.__dict__.get("ue_name")
+            spec = API.get(owner or "")
+            if owner is None or spec is None:
+                continue
+            if name in spec[1]:
+                return "method", owner
+            if name in spec[2]:
+                return "property", owner
+        return None
+
+    def _use(self, name: str) -> None:
+        found = self._owner(name)
+        assert found is not None
+        self.standin.used.add(f"{found[1]}.{name}")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        kind = self._lookup(name)
+        standin = self.standin
+        if kind is None:
+            standin.violations.append(f"{self.ue_name}.{name}")
+            raise AttributeError(f"{self.ue_name} has no attribute {name!r} (not in UE 5.4)")
+        self._use(name)
+        if kind == "property":  # reading a component property of an actor
+            if name.endswith("_component"):
+                return self.state["components"][0]
+            return self.props.get(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            standin.calls.append(Call(f"<{self.ue_name} #{self._id}>", name, args, kwargs))
+            if name in ("set_editor_property", "get_editor_property"):
+                prop = args[0]
+                if self._lookup(prop) != "property":
+                    standin.violations.append(f"{self.ue_name}.{prop} (editor property)")
+                    raise Exception(f"{self.ue_name} has no editor property {prop!r}")
+                self._use(prop)
+                if name == "get_editor_property":
+                    return self.props.get(prop)
+                self.props[prop] = args[1]
+                return None
+            return standin.method(self, name, *args, **kwargs)
+        return call
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._lookup(name) != "property":
+            self.standin.violations.append(f"{self.ue_name}.{name} = ...")
+            raise AttributeError(f"{self.ue_name} has no property {name!r}")
+        self._use(name)
+        self.props[name] = value
+
+
+class _Library:
+    def __init__(self, standin: RecordingUnrealStandIn, name: str) -> None:
+        self._standin, self._name = standin, name
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in LIBRARIES[self._name]:
+            self._standin.violations.append(f"{self._name}.{name}")
+            raise AttributeError(f"unreal.{self._name} has no {name!r} (not in UE 5.4)")
+        self._standin.used.add(f"{self._name}.{name}")
+        return self._standin._recorder(
+            self._name, name, lambda *a, **k: self._standin.lib(self._name, name, *a, **k))
+
+
+class _Enum:
+    def __init__(self, standin: RecordingUnrealStandIn, name: str) -> None:
+        self._standin, self._name = standin, name
+
+    def __getattr__(self, value: str) -> str:
+        if value not in ENUMS[self._name]:
+            self._standin.violations.append(f"{self._name}.{value}")
+            raise AttributeError(f"unreal.{self._name} has no {value!r}")
+        self._standin.used.add(f"{self._name}.{value}")
+        return f"{self._name}.{value}"
+
+
+def _asset_path(path: str) -> str:
+    """``/Game/A/B.B`` -> ``/Game/A/B`` (object paths and package paths name one asset)."""
+    head, _, tail = path.rpartition("/")
+    return f"{head}/{tail.split('.', 1)[0]}" if head else path
+
+
+# --- the project under test -------------------------------------------------------------------
+
+S = math.sqrt(0.5)
+
+
+def bootstrap_manifest() -> dict[str, Any]:
+    """The example project plus every kind of node the bootstrap builds."""
+    manifest = small_manifest("ue-check", "UE Check")
+    manifest["assets"] += [
+        {"id": "mdl_tree", "type": "model", "uri": "tree.glb"},
+        {"id": "mdl_rock", "type": "model", "uri": "rock.glb",
+         "bounds": {"min": [-1, 0, -2], "max": [1, 3, 2]}},
+    ]
+    manifest["scenes"][0]["nodes"] += [
+        {"id": "rig", "name": "Rig", "transform": {"translation": [10, 1, -5],
+                                                    "rotation": [0, S, 0, S],
+                                                    "scale": [2, 2, 2]}},
+        {"id": "rig_box", "name": "Rig Box", "parent": "rig", "mesh": {"primitive": "box",
+                                                                        "size": [1, 2, 3]},
+         "body": "kinematic", "transform": {"translation": [1, 0, 0],
+                                            "rotation": [0.2, 0, 0, 0.98]}},
+        {"id": "rig_spot", "name": "Spotlight", "parent": "rig",
+         "light": {"type": "spot", "range": 6, "inner_cone": 0.2, "outer_cone": 0.5},
+         "transform": {"rotation": [-0.383, 0, 0, 0.924]}},
+        {"id": "tree", "name": "Big Tree", "model": "mdl_tree",
+         "transform": {"translation": [-3, 0, 4], "rotation": [0, 0.3827, 0, 0.9239]}},
+        {"id": "rock", "name": "Rock", "model": "mdl_rock", "body": "rigid"},
+        {"id": "zone", "name": "Zone", "transform": {"translation": [0, 1, 8],
+                                                     "scale": [2, 1, 1]},
+         "components": [{"type": "trigger_zone", "params": {"size": [4, 2, 6]}}]},
+        {"id": "start", "name": "Start", "transform": {"translation": [2, 0, 2],
+                                                       "rotation": [0, 1, 0, 0]},
+         "components": [{"type": "spawn_point", "params": {"index": 1}}]},
+        {"id": "ortho", "name": "Top View", "camera": {"projection": "orthographic", "ymag": 10},
+         "transform": {"translation": [0, 30, 0], "rotation": [-S, 0, 0, S]}},
+        {"id": "orbit", "name": "Orbit", "components": [{"type": "mystery", "params": {}},
+                                                        {"type": "bob", "params": {}}]},
+    ]
+    return manifest
+
+
+@dataclasses.dataclass
+class Project:
+    root: Path
+    files: Files
+    manifest: Manifest
+    scene: dict[str, Any]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    manifest = Manifest.model_validate(bootstrap_manifest())
+    src = tmp_path / "src"
+    src.mkdir()
+    assets: dict[str, AssetFile] = {}
+    for asset in manifest.assets:
+        if asset.id == "mdl_rock":
+            continue  # not shipped: a placeholder box sized from its bounds
+        ext = {"model": ".glb", "texture": ".png", "audio": ".wav"}[asset.type]
+        (src / f"{asset.id}{ext}").write_bytes(b"stand-in bytes")
+        assets[asset.id] = AssetFile(asset.id, f"{asset.id}{ext}", src / f"{asset.id}{ext}")
+    files = write_engine("ue5", BuildContext(manifest, "ue-seed", "high", True, assets))
+    root = tmp_path / "UECheck"
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content if isinstance(content, bytes) else content.read_bytes())
+    scene = json.loads((root / "SourceArt/scene.json").read_text("utf-8"))
+    return Project(root, files, manifest, scene)
+
+
+def open_editor(project: Path, monkeypatch: pytest.MonkeyPatch) -> RecordingUnrealStandIn:
+    """What the editor does on open: import the startup script, then tick."""
+    standin = RecordingUnrealStandIn(project)
+    monkeypatch.setitem(sys.modules, "unreal", standin)
+    path = project / "Content/Python/pacai_bootstrap.py"
+    spec = importlib.util.spec_from_file_location("pacai_bootstrap_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert len(standin.tick_callbacks) == 1, "the bootstrap waits for the first editor tick"
+    standin.tick()
+    standin.tick()  # a second frame: the callback unregistered itself, nothing runs twice
+    assert not standin.tick_callbacks
+    return standin
+
+
+# --- independent geometry: manifest (glTF frame) -> UE ---------------------------------------
+
+
+def _quat_matrix(q: tuple[float, ...]) -> list[list[float]]:
+    x, y, z, w = q
+    n = math.sqrt(x * x + y * y + z * z + w * w)
+    x, y, z, w = x / n, y / n, z / n, w / n
+    return [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+
+
+def _matmul(a: list[list[float]], b: list[list[float]]) -> list[list[float]]:
+    return [[sum(a[i][k] * b[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
+
+
+def _apply(m: list[list[float]], v: tuple[float, ...]) -> tuple[float, float, float]:
+    return (sum(m[0][k] * v[k] for k in range(3)), sum(m[1][k] * v[k] for k in range(3)),
+            sum(m[2][k] * v[k] for k in range(3)))
+
+
+@dataclasses.dataclass
+class World:
+    translation: tuple[float, float, float]
+    rotation: list[list[float]]  # a pure rotation matrix (the test uses uniform parent scales)
+    scale: tuple[float, float, float]
+
+
+def world_transforms(manifest: Manifest) -> dict[str, World]:
+    nodes = {n.id: n for n in manifest.scenes[0].nodes}
+    out: dict[str, World] = {}
+
+    def world(node_id: str) -> World:
+        if node_id not in out:
+            node = nodes[node_id]
+            t = node.transform
+            local = World(tuple(t.translation), _quat_matrix(tuple(t.rotation)),  # type: ignore[arg-type]
+                          tuple(t.scale))  # type: ignore[arg-type]
+            if node.parent is None:
+                out[node_id] = local
+            else:
+                p = world(node.parent)
+                scaled = tuple(c * s for c, s in zip(local.translation, p.scale, strict=True))
+                moved = _apply(p.rotation, scaled)
+                out[node_id] = World(
+                    tuple(a + b for a, b in zip(p.translation, moved, strict=True)),  # type: ignore[arg-type]
+                    _matmul(p.rotation, local.rotation),
+                    tuple(a * b for a, b in zip(p.scale, local.scale, strict=True)))  # type: ignore[arg-type]
+        return out[node_id]
+
+    for node_id in nodes:
+        world(node_id)
+    return out
+
+
+def to_ue(v: tuple[float, ...]) -> tuple[float, float, float]:
+    """A glTF vector in UE axes (what GLTF::ConvertVec3 does): (x, z, y)."""
+    return (v[0], v[2], v[1])
+
+
+def rotator_rows(r: Any) -> list[tuple[float, float, float]]:
+    """Rows of UE's FRotationMatrix(FRotator): the actor's X (forward), Y and Z axes."""
+    sp, cp = math.sin(math.radians(r.pitch)), math.cos(math.radians(r.pitch))
+    sy, cy = math.sin(math.radians(r.yaw)), math.cos(math.radians(r.yaw))
+    sr, cr = math.sin(math.radians(r.roll)), math.cos(math.radians(r.roll))
+    return [(cp * cy, cp * sy, sp),
+            (sr * sp * cy - cr * sy, sr * sp * sy + cr * cy, -sr * cp),
+            (-(cr * sp * cy + sr * sy), cy * sr - cr * sp * sy, cr * cp)]
+
+
+def _close(a: Any, b: Any, tol: float = 1e-3) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+def _vec(v: Any) -> tuple[float, float, float]:
+    return (v.x, v.y, v.z)
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+LIGHT_CLASSES = {"directional": "DirectionalLight", "point": "PointLight", "spot": "SpotLight"}
+SHAPES = {"box": "Cube", "sphere": "Sphere", "plane": "Plane", "cylinder": "Cylinder",
+          "capsule": "Cylinder"}
+PROFILES = {"static": "BlockAll", "rigid": "PhysicsActor", "kinematic": "BlockAllDynamic",
+            "character": "Pawn"}
+SUFFIXES = ("", " Model", " Placeholder", " Light", " Camera", " Audio", " PlayerStart",
+            " Trigger")
+
+
+def test_scene_json_is_the_manifest_in_ue_units(project: Project) -> None:
+    """SourceArt/scene.json holds the manifest converted to Z-up centimetres."""
+    worlds = world_transforms(project.manifest)
+    nodes = {n["id"]: n for n in project.scene["scenes"][0]["nodes"]}
+    assert set(nodes) == set(worlds)
+    labels = [n["label"] for n in nodes.values()]
+    assert len(labels) == len({label.casefold() for label in labels})
+    for node_id, w in worlds.items():
+        data = nodes[node_id]
+        expected = tuple(c * 100.0 for c in to_ue(w.translation))
+        assert _close(data["world"]["location"], expected), (node_id, data["world"], expected)
+        assert _close(data["world"]["scale"], to_ue(w.scale))
+        # the rotator, read the way UE reads it, turns UE's axes like the node turns glTF's
+        rows = rotator_rows(types.SimpleNamespace(**{k: data["world"]["rotation"][k]
+                                                     for k in ("pitch", "yaw", "roll")}))
+        for axis, row in zip(((1, 0, 0), (0, 0, 1), (0, 1, 0)), rows, strict=True):
+            # UE axis e -> glTF axis P e, rotated, back to UE: P R P e
+            assert _close(row, to_ue(_apply(w.rotation, axis)), 1e-4), (node_id, row)
+    for asset in project.scene["assets"]:
+        assert asset["file"].startswith("SourceArt/") and asset["file"] in project.files
+
+
+def test_first_open_builds_the_level(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(project.root, monkeypatch)
+    assert not ue.violations, f"calls outside UE 5.4's Python API: {ue.violations}"
+    assert not [m for kind, m in ue.logs if kind == "error"], ue.logs
+    print("\nunreal API names used by the bootstrap:\n  " + "\n  ".join(sorted(ue.used)))
+
+    # 1. every SourceArt asset went through an automated AssetImportTask
+    imported = {a.state["source"] for a in ue.assets.values()
+                if isinstance(a, _UObject) and "source" in a.state}
+    expected_files = {str(project.root / a["file"]) for a in project.scene["assets"]}
+    assert expected_files and imported == expected_files
+    assert any(c.name == "import_asset_tasks" for c in ue.calls)
+
+    # 2. one level per scene, created, saved, and the main map loaded last
+    maps = [s["map"] for s in project.scene["scenes"]]
+    assert list(ue.levels) == maps and ue.saved_levels == maps
+    assert ue.loaded_level == project.scene["main_map"]
+    assert (project.root / "Saved/pacai_bootstrap.done").is_file()
+
+    # 3. actors: the right class per feature, at the converted transform, with collision
+    worlds = world_transforms(project.manifest)
+    scene = project.scene["scenes"][0]
+    by_label = {}
+    for actor in ue.levels[maps[0]]:
+        label = actor.state["label"]
+        assert label not in by_label, f"two actors labelled {label}"
+        by_label[label] = actor
+    claimed: set[str] = set()
+    for node in project.manifest.scenes[0].nodes:
+        data = next(n for n in scene["nodes"] if n["id"] == node.id)
+        mine = {label[len(data["label"]):]: actor for label, actor in by_label.items()
+                if label.startswith(data["label"])
+                and label[len(data["label"]):] in SUFFIXES}
+        claimed |= {data["label"] + s for s in mine}
+        kinds = sorted(type(a).__name__ for a in mine.values())
+        expected = _expected_classes(node)
+        assert kinds == sorted(expected), (node.id, kinds, expected)
+        w = worlds[node.id]
+        location = tuple(c * 100.0 for c in to_ue(w.translation))
+        for actor in mine.values():
+            cls = type(actor).__name__
+            if cls == "StaticMeshActor" and node.model and not node.mesh \
+                    and node.model not in {a["id"] for a in project.scene["assets"]}:
+                continue  # the placeholder box sits at the model's bounds centre
+            assert _close(_vec(actor.state["location"]), location), (node.id, cls)
+            rows = rotator_rows(actor.state["rotation"])
+            if cls in ("DirectionalLight", "PointLight", "SpotLight", "CameraActor"):
+                # glTF lights/cameras look along -Z with +Y up; UE's along +X with +Z up
+                assert _close(rows[0], to_ue(_apply(w.rotation, (0, 0, -1))), 1e-4), node.id
+                assert _close(rows[2], to_ue(_apply(w.rotation, (0, 1, 0))), 1e-4), node.id
+            else:
+                assert _close(rows[0], to_ue(_apply(w.rotation, (1, 0, 0))), 1e-4), node.id
+                assert _close(rows[2], to_ue(_apply(w.rotation, (0, 1, 0))), 1e-4), node.id
+            _check_actor(ue, node, actor, w)
+    # every actor belongs to a node, except the scene's sky light
+    rest = set(by_label) - claimed
+    assert [type(by_label[r]).__name__ for r in rest] == ["SkyLight"], rest
+
+
+def _expected_classes(node: Any) -> list[str]:
+    out = []
+    if node.mesh is not None:
+        out.append("StaticMeshActor")
+    if node.model is not None:
+        out.append("StaticMeshActor")  # the imported mesh, or a placeholder box
+    if node.light is not None:
+        out.append(LIGHT_CLASSES[node.light.type])
+    if node.camera is not None:
+        out.append("CameraActor")
+    if node.audio is not None:
+        out.append("AmbientSound")
+    types_ = [c.type for c in node.components]
+    if "spawn_point" in types_:
+        out.append("PlayerStart")
+    out += ["TriggerBox"] * types_.count("trigger_zone")
+    if not out and types_:
+        out.append("TargetPoint")  # components with nothing to hold them: a marker
+    return out
+
+
+def _extent(m: Any) -> tuple[float, ...]:
+    """The primitive's size along its glTF axes (metres)."""
+    if m.primitive == "box":
+        return tuple(m.size)
+    if m.primitive == "sphere":
+        return (2 * m.radius,) * 3
+    if m.primitive == "plane":
+        return (m.size[0], 1.0, m.size[1])  # UE's plane is flat: its Z scale is moot
+    return (2 * m.radius, m.height, 2 * m.radius)  # capsules use UE's cylinder
+
+
+def _check_actor(ue: RecordingUnrealStandIn, node: Any, actor: Any, w: World) -> None:
+    cls = type(actor).__name__
+    scale = _vec(actor.state["scale"])
+    if cls == "StaticMeshActor":
+        comp = actor.state["components"][0]
+        sets = comp.state.get("set", {})
+        mesh = sets["set_static_mesh"][0]
+        if node.mesh is not None and mesh.state.get("path", "").startswith("/Engine/"):
+            assert mesh.state["path"] == "/Engine/BasicShapes/" + SHAPES[node.mesh.primitive]
+            extent = _extent(node.mesh)
+            # UE basic shapes are 1 m (100 cm) across
+            expected = to_ue(tuple(e * s for e, s in zip(extent, w.scale, strict=True)))
+            assert _close(scale, expected), (node.id, scale, expected)
+        if node.body is None and node.collider is None:
+            profile, mobility = "NoCollision", "ComponentMobility.MOVABLE"
+        else:
+            profile = PROFILES[node.body or "static"]
+            mobility = ("ComponentMobility.STATIC" if node.body in (None, "static")
+                        else "ComponentMobility.MOVABLE")
+        assert sets["set_collision_profile_name"] == (profile,), (node.id, sets)
+        assert sets["set_mobility"] == (mobility,), node.id
+        assert ("set_simulate_physics" in sets) == (node.body == "rigid"), node.id
+        if node.material is not None and node.mesh is not None:
+            assert "set_material" in sets, node.id
+    elif cls == "TriggerBox":
+        size = next(c for c in node.components if c.type == "trigger_zone").params["size"]
+        # an unscaled TriggerBox is 80 cm a side (InitBoxExtent(40, 40, 40))
+        expected = to_ue(tuple(e * 100.0 / 80.0 * s for e, s in zip(size, w.scale, strict=True)))
+        assert _close(scale, expected), (node.id, scale, expected)
+    elif cls in LIGHT_CLASSES.values():
+        comp = actor.state["components"][0]
+        sets = comp.state.get("set", {})
+        assert sets["set_intensity"] == (node.light.intensity,)
+        if node.light.type == "spot":
+            assert _close(sets["set_outer_cone_angle"], (math.degrees(node.light.outer_cone),))
+            assert _close(sets["set_attenuation_radius"], (node.light.range * 100.0,))
+    elif cls == "CameraActor":
+        comp = actor.state["components"][0]
+        if node.camera.projection == "orthographic":
+            assert comp.props["projection_mode"] == "CameraProjectionMode.ORTHOGRAPHIC"
+    elif cls == "AmbientSound":
+        comp = actor.state["components"][0]
+        assert comp.props["auto_activate"] is node.audio.autoplay
+        assert comp.props["sound"] is not None  # the imported SoundWave
+
+
+def test_second_open_does_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_editor(project.root, monkeypatch)
+    marker = project.root / "Saved/pacai_bootstrap.done"
+    stamp = marker.stat().st_mtime_ns
+    again = open_editor(project.root, monkeypatch)
+    assert not again.violations
+    touched = [c for c in again.calls
+               if c.target not in ("Paths", "unreal")
+               or c.name not in {"project_dir", "project_saved_dir",
+                                 "convert_relative_path_to_full",
+                                 "register_slate_post_tick_callback",
+                                 "unregister_slate_post_tick_callback"}]
+    assert not touched, touched
+    assert not again.levels and marker.stat().st_mtime_ns == stamp
+
+
+def test_stand_in_refuses_unknown_api(tmp_path: Path) -> None:
+    """The stand-in is strict: names that UE 5.4 does not have are refused and recorded."""
+    ue = RecordingUnrealStandIn(tmp_path)
+    with pytest.raises(AttributeError):
+        _ = ue.EditorLevelLibrary2
+    with pytest.raises(AttributeError):
+        ue.EditorAssetLibrary.import_asset("x")
+    task = ue.AssetImportTask()
+    with pytest.raises(Exception, match="no editor property"):
+        task.set_editor_property("file_name", "x")
+    with pytest.raises(AttributeError):
+        _ = ue.ComponentMobility.DYNAMIC
+    with pytest.raises(AssertionError):
+        ue.Rotator(pitch=1, heading=2)
+    assert len(ue.violations) == 4
