@@ -3,20 +3,29 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tests/node/node_modules/.installed-stamp
+APT_STAMP := $(VENV)/.apt-stamp
 
 .PHONY: setup demo test lint unit bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,embedded]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,embedded,bench]'
 	touch $@
 
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(STAMP) $(NODE_STAMP)
+APT_PACKAGES := prometheus softhsm2   # promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests)
+
+$(APT_STAMP):
+	@command -v promtool >/dev/null && test -e /usr/lib/softhsm/libsofthsm2.so || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	   --no-install-recommends $(APT_PACKAGES) >/dev/null)
+	@mkdir -p $(dir $@) && touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(APT_STAMP)
 
 ## demo: set up, then run the whole flow on embedded defaults; prints the bundle's path
 demo: $(STAMP)

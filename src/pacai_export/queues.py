@@ -15,6 +15,7 @@ from typing import Any
 
 import bullmq
 from bullmq import UnrecoverableError
+from redis.asyncio.cluster import RedisCluster
 
 from .metrics import QUEUE_STATES
 from .settings import Settings
@@ -70,7 +71,12 @@ class QueueJob:
         """
         backend = self.raw.backend
         scripts = backend.scripts
-        pipe = backend.connection.conn.pipeline(transaction=False)
+        conn = backend.connection.conn
+        if isinstance(conn, RedisCluster):
+            # redis-py refuses EVALSHA in a cluster pipeline: the same writes, one by one.
+            await self._write_unpipelined(conn, lines, percent)
+            return
+        pipe = conn.pipeline(transaction=False)
         if lines:
             logs_key = scripts.toKey(f"{self.raw.id}:logs")
             pipe.rpush(logs_key, *lines)
@@ -84,9 +90,29 @@ class QueueJob:
                 args=[self.raw.id, json.dumps(percent)], client=pipe)
         await pipe.execute()
 
+    async def _write_unpipelined(self, conn: Any, lines: list[str], percent: int | None) -> None:
+        scripts = self.raw.backend.scripts
+        if lines:
+            logs_key = scripts.toKey(f"{self.raw.id}:logs")
+            await conn.rpush(logs_key, *lines)
+            keep = int(self.raw.opts.get("keepLogs") or 0)
+            if keep:
+                await conn.ltrim(logs_key, -keep, -1)
+        if percent is not None:
+            self.raw.progress = percent
+            await scripts.commands["updateProgress"](
+                keys=[scripts.toKey(self.raw.id), scripts.keys["events"], scripts.keys["meta"]],
+                args=[self.raw.id, json.dumps(percent)])
+
 
 def connection(settings: Settings) -> dict[str, Any]:
-    return {"connection": settings.require_redis(), "prefix": settings.queue_prefix}
+    url = settings.require_redis()
+    if settings.redis_cluster:
+        # bullmq speaks Cluster only through a RedisCluster client; a fresh one per queue or
+        # worker, since bullmq closes the client it is given.
+        return {"connection": RedisCluster.from_url(url, decode_responses=True),
+                "prefix": settings.queue_prefix}
+    return {"connection": url, "prefix": settings.queue_prefix}
 
 
 def make_queue(settings: Settings, name: str) -> bullmq.Queue:

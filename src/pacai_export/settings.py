@@ -36,6 +36,7 @@ class Limits:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
+    redis_cluster: bool = False
     exports_dir: Path = Path("exports")
     export_bucket_url: str = ""
     storage_url: str | None = None
@@ -83,6 +84,7 @@ class Settings:
         exports_dir = Path(e.text("EXPORTS_DIR", "./exports")).resolve()
         settings = cls(
             redis_url=e.url("REDIS_URL", ("redis", "rediss", "unix")),
+            redis_cluster=e.choice("REDIS_CLUSTER", "false", ("true", "false")) == "true",
             exports_dir=exports_dir,
             export_bucket_url=e.text("EXPORT_BUCKET_URL", "").rstrip("/"),
             storage_url=e.url("STORAGE_URL", ("s3",)),

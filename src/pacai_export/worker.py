@@ -16,6 +16,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.cluster import RedisCluster
 
 from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
 from .errors import ExportError, InvalidInput, error_code
@@ -166,8 +167,9 @@ class WorkerService:
         """Run until a signal (or ``stop()``); return the exit code (0 after a clean drain)."""
         s = self.settings
         self.signer = open_signer(s)  # a bad key or token stops start-up here (exit 2)
-        self.redis = aioredis.from_url(s.require_redis(), socket_connect_timeout=2,
-                                       socket_timeout=5)
+        client = RedisCluster if s.redis_cluster else aioredis.Redis
+        self.redis = client.from_url(s.require_redis(), socket_connect_timeout=2,
+                                     socket_timeout=5)
         self.pool = CpuPool(min(s.concurrency, 8))
         self.storage = open_storage(s)
         self.queue = make_queue(s, s.queue_name)

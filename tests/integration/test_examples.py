@@ -62,3 +62,31 @@ def test_stress_example_is_what_its_generator_writes() -> None:
     committed = (ROOT / "examples" / "stress-1000" / "manifest.json").read_text()
     assert generator["render"]() == committed
     assert len(json.loads(committed)["scenes"][0]["nodes"]) == 1000
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_outputs_pass_the_engine_checks(name: str, tmp_path: Path) -> None:
+    """Every example through the same independent checks as the writer tests: the Godot
+    scene reader, unityparser on every Unity asset, the Khronos validator on every .glb."""
+    from pacai_export.assets import gather
+    from pacai_export.engines import write_engine
+    from pacai_export.engines.base import BuildContext
+    from pacai_export.manifest import parse_manifest
+    from pacai_export.settings import Limits
+    from tests.engines import test_godot_gdscript as godot_checks
+    from tests.engines import test_unity_yaml as unity_checks
+    from tests.gltf import test_gltf as gltf_checks
+
+    folder = ROOT / "examples" / name
+    manifest = parse_manifest(json.loads((folder / "manifest.json").read_text()), Limits())
+    gathered = gather(manifest, folder, tmp_path / "assets", Limits())
+    ctx = BuildContext(manifest, name, "high", True, gathered.files)
+    godot_checks.check_project(write_engine("godot", ctx))
+    unity_checks.check_project(write_engine("unity", ctx), tmp_path / "unity")
+    glbs = []
+    for rel, content in write_engine("ue5", ctx).items():
+        if rel.endswith(".glb") and isinstance(content, bytes):
+            glbs.append(tmp_path / Path(rel).name)
+            glbs[-1].write_bytes(content)
+    assert glbs, "the Unreal bundle carries the scenes as .glb"
+    gltf_checks._assert_valid(glbs)
