@@ -17,10 +17,10 @@ import hashlib
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from .engines.base import AssetFile
-from .errors import InvalidInput, LimitExceeded
-from .manifest import Asset, Manifest
-from .settings import Limits
+from ..engines.base import AssetFile
+from ..errors import InvalidInput, LimitExceeded
+from ..manifest import Asset, Manifest
+from ..settings import Limits
 
 EXTENSIONS = {
     "texture": {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg"},
