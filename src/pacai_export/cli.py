@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="pacai-signing", help="file name stem")
 
     sub.add_parser(
+        "api", help="serve the HTTP enqueue API, callback receiver and dashboard",
+        description="Serve POST /v5/export, GET /v5/export/{id}, the callback receiver "
+        "POST /v5/export/callback, /openapi.json and the operator dashboard /dashboard on "
+        "API_PORT (default 8000). Bearer tokens come from API_TOKENS (comma list, required); "
+        "see docs/api.md.")
+
+    sub.add_parser(
         "demo", help="the whole flow on embedded defaults, ending with a real bundle",
         description="Start a Redis server (embedded when REDIS_URL is unset), a worker, enqueue "
         "the bundled example project to all three engines with its assets, wait for it, and "
@@ -166,6 +173,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _export(args, settings)
     if args.command == "enqueue":
         return await _enqueue(args, settings)
+    if args.command == "api":
+        from .api import run_api
+
+        return await run_api(settings)
     from .demo import run_demo
 
     return await run_demo(settings)
@@ -192,6 +203,7 @@ def _read_manifest(path: Path, settings: Settings) -> Any:
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from .assets.cache import DiskCache
     from .jobs import ExportJob
     from .pipeline import Exporter
     from .pool import CpuPool
@@ -208,7 +220,9 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         signer = open_signer(settings)
         try:
             with TerminalProgress(f"export {job.project_id}") as progress:
-                result = await Exporter(settings, storage, pool, signer).export(
+                cache = (DiskCache(settings.asset_cache_dir, settings.asset_cache_max_bytes)
+                         if settings.asset_cache_dir else None)
+                result = await Exporter(settings, storage, pool, signer, cache).export(
                     job, "offline", progress.report,
                     asset_root=args.assets or args.manifest.resolve().parent)
         finally:

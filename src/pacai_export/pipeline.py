@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import __version__
-from .assets import GatheredAssets, gather
+from .assets import GatheredAssets
+from .assets.cache import AssetCache
+from .assets.fetch import Fetcher, FetchPolicy
+from .assets.gather import AssetGatherer, Sources
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import write_engine
 from .engines.base import BuildContext, Files
-from .errors import InvalidManifest, LimitExceeded, ManifestNotFound
+from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
 from .jobs import ExportJob, ExportResult
+from .logs import get_logger
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
 from .settings import Limits, Settings
@@ -31,7 +35,7 @@ from .signing import Signer, dsse
 from .signing.verify import SIGNATURE
 from .storage import Storage, StoredObject
 
-UPROJECT_HINT = "ue5/{name}.uproject"
+log = get_logger("pacai_export.pipeline")
 
 
 class Reporter(Protocol):
@@ -44,28 +48,42 @@ class Exporter:
     """Runs exports with one storage backend and one CPU pool, shared by every job."""
 
     def __init__(self, settings: Settings, storage: Storage, pool: CpuPool,
-                 signer: Signer | None = None) -> None:
+                 signer: Signer | None = None, cache: AssetCache | None = None,
+                 s3_client: Any | None = None) -> None:
         self.settings = settings
         self.storage = storage
         self.pool = pool
         self.signer = signer
+        self.cache = cache
+        self.s3_client = s3_client  # for s3:// asset URIs
+        limits = settings.limits
+        self.fetch_policy = FetchPolicy(
+            allowlist=settings.asset_http_allowlist, connect_timeout=limits.fetch_connect_timeout,
+            total_timeout=limits.fetch_timeout, max_redirects=limits.fetch_redirects)
+
+    def _fetcher(self) -> Fetcher:
+        limits = self.settings.limits
+        return Fetcher(self.fetch_policy, limits.asset_bytes, limits.job_fetch_bytes)
 
     async def export(self, job: ExportJob, job_id: str, report: Reporter, *,
                      asset_root: Path | None = None) -> ExportResult:
         started = time.monotonic()
         limits = self.settings.limits
-        raw = await self._load_manifest(job)
-        await report(10, "validating")
-        manifest, manifest_digest = await self.pool.run(_validate, raw, limits, job.project_id)
         if asset_root is None and self.settings.projects_dir is not None:
             asset_root = self.settings.projects_dir / job.project_id
         work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"pacai-{job.project_id}-"))
+        fetcher = self._fetcher()
         try:
-            assets = await self._gather(job, manifest, asset_root, work, report)
+            raw = await self._load_manifest(job, fetcher, work)
+            await report(10, "validating")
+            manifest, manifest_digest = await self.pool.run(_validate, raw, limits,
+                                                            job.project_id)
+            assets = await self._gather(job, manifest, asset_root, fetcher, work, report)
             key = bundle_key(job, manifest_digest, assets.digests,
                              self.signer.keyid if self.signer else None)
             stored, reused = await self._build_or_reuse(job, manifest, assets, key, work, report)
         finally:
+            await fetcher.aclose()
             await asyncio.to_thread(shutil.rmtree, work, True)
         return ExportResult(
             project_id=job.project_id, job_id=job_id, engines=list(job.engines),
@@ -76,7 +94,8 @@ class Exporter:
             duration_ms=round((time.monotonic() - started) * 1000),
         )
 
-    async def _load_manifest(self, job: ExportJob) -> dict[str, Any]:
+    async def _load_manifest(self, job: ExportJob, fetcher: Fetcher,
+                             work: Path) -> dict[str, Any]:
         limits = self.settings.limits
         if job.manifest is not None:
             size = len(json.dumps(job.manifest, separators=(",", ":")))
@@ -84,9 +103,11 @@ class Exporter:
                 raise LimitExceeded(f"manifest: {size} bytes exceed the limit of "
                                     f"{limits.manifest_bytes}")
             return job.manifest
+        if self.settings.projects_dir is None and self.settings.project_manifest_url:
+            return await self._fetch_manifest(job, fetcher, work)
         if self.settings.projects_dir is None:
             raise ManifestNotFound(f"project {job.project_id!r}: the job has no manifest and "
-                                   "PROJECTS_DIR is not set")
+                                   "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
         path = self.settings.projects_dir / job.project_id / "manifest.json"
         try:
             raw = await asyncio.to_thread(_read_limited, path, limits.manifest_bytes)
@@ -98,13 +119,48 @@ class Exporter:
             raise InvalidManifest("manifest: must be a JSON object")
         return data
 
-    async def _gather(self, job: ExportJob, manifest: Manifest, root: Path | None, work: Path,
-                      report: Reporter) -> GatheredAssets:
+    async def _fetch_manifest(self, job: ExportJob, fetcher: Fetcher,
+                              work: Path) -> dict[str, Any]:
+        template = self.settings.project_manifest_url or ""
+        url = template.replace("{project_id}", job.project_id)
+        where = f"project {job.project_id!r}: manifest ({url})"
+        manifest_fetcher = Fetcher(self.fetch_policy, self.settings.limits.manifest_bytes,
+                                   self.settings.limits.manifest_bytes)
+        try:
+            fetched = await manifest_fetcher.fetch(url, work / "manifest.json", where)
+        except InvalidInput as exc:
+            if "HTTP 404" in str(exc) or "HTTP 410" in str(exc):
+                raise ManifestNotFound(f"{where}: not found") from None
+            raise
+        finally:
+            await manifest_fetcher.aclose()
+        raw = await asyncio.to_thread(fetched.path.read_bytes)
+        data = decode_manifest_bytes(raw, self.settings.limits, url)
+        if not isinstance(data, dict):
+            raise InvalidManifest("manifest: must be a JSON object")
+        return data
+
+    async def _gather(self, job: ExportJob, manifest: Manifest, root: Path | None,
+                      fetcher: Fetcher, work: Path, report: Reporter) -> GatheredAssets:
         if not job.include_assets or not manifest.assets:
             return GatheredAssets(files={}, digests={})
-        await report(20, "fetching", assets=len(manifest.assets))
-        return await asyncio.to_thread(gather, manifest, root, work / "assets",
-                                       self.settings.limits)
+        total = len(manifest.assets)
+        await report(15, "fetching", assets=total)
+
+        async def progress(done: int, of: int) -> None:
+            await report(15 + 30 * done // of, "asset ready", done=done, of=of)
+
+        base = self.settings.asset_base_url
+        # Relative URIs: the project's folder on disk when there is one, else ASSET_BASE_URL.
+        on_disk = root is not None and (not base or await asyncio.to_thread(root.is_dir))
+        sources = Sources(root=root if on_disk else None,
+                          base_url=f"{base.rstrip('/')}/{job.project_id}" if base else None,
+                          fetcher=fetcher, s3=self.s3_client)
+        gatherer = AssetGatherer(self.settings.limits, self.pool, self.cache, job.quality)
+        gathered = await gatherer.gather(manifest, sources, work / "assets", progress)
+        log.info("assets gathered", assets=total, cache_hits=gathered.cache_hits,
+                 fetched_bytes=fetcher.fetched_bytes)
+        return gathered
 
     async def _build_or_reuse(self, job: ExportJob, manifest: Manifest, assets: GatheredAssets,
                               key: str, work: Path, report: Reporter) -> tuple[StoredObject, bool]:
@@ -119,10 +175,10 @@ class Exporter:
 
         async def build(engine: str) -> None:
             nonlocal built
-            await report(30, "building", engine=engine)
+            await report(45, "building", engine=engine)
             await self.pool.run(stage_engine, engine, ctx, stage / engine)
             built += 1
-            await report(30 + 50 * built // len(job.engines), "built", engine=engine)
+            await report(45 + 35 * built // len(job.engines), "built", engine=engine)
 
         # The engines are independent: write them side by side in the pool. Wait for all
         # before raising, so no writer is still filling the folder that cleanup removes.

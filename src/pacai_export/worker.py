@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.cluster import RedisCluster
 
+from .assets.cache import open_cache
 from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
 from .errors import ExportError, InvalidInput, error_code
 from .jobs import ExportJob
@@ -174,8 +175,10 @@ class WorkerService:
         self.storage = open_storage(s)
         self.queue = make_queue(s, s.queue_name)
         outbox, delivery = self._callbacks()
-        processor = ExportProcessor(Exporter(s, self.storage, self.pool, self.signer), outbox,
-                                    self.metrics)
+        exporter = Exporter(s, self.storage, self.pool, self.signer,
+                            cache=open_cache(s, self.storage),
+                            s3_client=getattr(self.storage, "client", None))
+        processor = ExportProcessor(exporter, outbox, self.metrics)
         self.worker = make_worker(s, s.queue_name, processor.process, concurrency=s.concurrency)
         self.callback_worker = (
             make_worker(s, s.callback_queue_name, delivery.deliver, concurrency=8)

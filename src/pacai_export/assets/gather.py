@@ -1,122 +1,250 @@
-"""Asset gathering for ``include_assets: true``: resolve, check, copy into the job's folder.
+"""Gathering a job's assets: resolve each URI, fetch it once, check it, process it once (or
+take it from the cache), and hand the files to every engine writer.
 
-This version reads relative URIs (under the project's asset root, never escaping it) and
-``data:`` URIs; it verifies ``sha256`` when given, checks each file's content against its
-type, and enforces the per-asset and per-job byte limits (§13) before copying. Remote URIs
-(``https://``, ``http://``, ``s3://``) fail the job with an error that says so.
-
-Blocking file I/O: call ``gather`` through ``asyncio.to_thread``.
+URI forms (§10.2): a relative path — under the project's asset root on disk
+(``PROJECTS_DIR/<id>/``, or the manifest's folder offline), else under
+``ASSET_BASE_URL/<id>/`` over HTTP — never escaping it; ``https://`` (``http://`` only for
+allow-listed hosts); ``s3://bucket/key``; ``data:``. Fetches run concurrently (bounded),
+processing runs in the CPU pool, both report progress per asset.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
 import hashlib
+import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from ..engines.base import AssetFile
-from ..errors import InvalidInput, LimitExceeded
+from ..errors import ExportError, InvalidInput, LimitExceeded, TransientError
+from ..logs import get_logger
 from ..manifest import Asset, Manifest
+from ..pool import CpuPool
 from ..settings import Limits
+from .cache import AssetCache, cache_key
+from .fetch import Fetched, Fetcher
+from .process import process_asset
+
+log = get_logger("pacai_export.assets")
+FETCH_CONCURRENCY = 8
 
 EXTENSIONS = {
     "texture": {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg"},
-    "model": {".glb": ".glb"},
+    "model": {".glb": ".glb", ".gltf": ".gltf"},
     "audio": {".ogg": ".ogg", ".wav": ".wav", ".mp3": ".mp3"},
 }
 DATA_MEDIA_TYPES = {
     "image/png": ".png", "image/jpeg": ".jpg", "model/gltf-binary": ".glb",
-    "audio/ogg": ".ogg", "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/mpeg": ".mp3",
+    "model/gltf+json": ".gltf", "audio/ogg": ".ogg", "audio/wav": ".wav",
+    "audio/x-wav": ".wav", "audio/mpeg": ".mp3",
 }
+
+Progress = Callable[[int, int], Awaitable[None]]  # (assets done, assets in all)
 
 
 @dataclasses.dataclass(frozen=True)
 class GatheredAssets:
     files: dict[str, AssetFile]
-    digests: dict[str, str]  # asset id → sha256 of its bytes (part of the input hash)
+    digests: dict[str, str]  # asset id → SHA-256 of the source bytes (part of the input hash)
+    cache_hits: int = 0
 
 
-def gather(manifest: Manifest, root: Path | None, dest: Path,
-           limits: Limits) -> GatheredAssets:
-    """Copy every asset of ``manifest`` into ``dest``; raise ``InvalidInput`` on the first bad
-    one."""
-    dest.mkdir(parents=True, exist_ok=True)
-    files: dict[str, AssetFile] = {}
-    digests: dict[str, str] = {}
-    total = 0
-    for index, asset in enumerate(manifest.assets):
-        where = f"assets[{index}] {asset.id!r} ({_short(asset.uri)})"
-        raw, ext = _read(asset, root, where, limits)
-        total += len(raw)
-        if total > limits.job_fetch_bytes:
-            raise LimitExceeded(f"{where}: the job's assets exceed {limits.job_fetch_bytes} bytes")
-        digest = hashlib.sha256(raw).hexdigest()
-        if asset.sha256 is not None and digest != asset.sha256:
-            raise InvalidInput(f"{where}: sha256 mismatch: expected {asset.sha256}, got {digest}")
-        _check_content(asset, raw, ext, where)
-        target = dest / f"{asset.id}{ext}"
-        target.write_bytes(raw)
-        files[asset.id] = AssetFile(asset_id=asset.id, filename=target.name, path=target)
-        digests[asset.id] = digest
-    return GatheredAssets(files=files, digests=digests)
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """Where relative URIs resolve, and the clients remote ones need."""
+
+    root: Path | None = None
+    base_url: str | None = None  # ASSET_BASE_URL/<project_id>
+    fetcher: Fetcher | None = None
+    s3: Any | None = None  # a boto3 S3 client, for s3:// URIs
+
+
+class AssetGatherer:
+    def __init__(self, limits: Limits, pool: CpuPool, cache: AssetCache | None,
+                 quality: str) -> None:
+        self.limits = limits
+        self.pool = pool
+        self.cache = cache
+        self.quality = quality
+        self.cache_hits = 0
+
+    async def gather(self, manifest: Manifest, sources: Sources, work: Path,
+                     progress: Progress) -> GatheredAssets:
+        """Fetch and process every asset of ``manifest``; the first permanent problem fails
+        the job (the others are cancelled)."""
+        total, done = len(manifest.assets), 0
+        semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
+        files: dict[str, AssetFile] = {}
+        digests: dict[str, str] = {}
+
+        async def one(index: int, asset: Asset) -> None:
+            nonlocal done
+            where = f"assets[{index}] {asset.id!r} ({_short(asset.uri)})"
+            async with semaphore:
+                fetched, ext = await self._fetch(asset, sources, work / "sources", where)
+            _verify(asset, fetched, ext, where)
+            files[asset.id] = await self._process(asset, fetched, ext, work / "processed",
+                                                  where)
+            digests[asset.id] = fetched.sha256
+            done += 1
+            await progress(done, total)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, asset in enumerate(manifest.assets):
+                    group.create_task(one(index, asset))
+        except BaseExceptionGroup as failed:
+            raise _first(failed) from None  # the job fails with one clear reason
+        return GatheredAssets(files=dict(sorted(files.items())),
+                              digests=dict(sorted(digests.items())), cache_hits=self.cache_hits)
+
+    # --- fetch --------------------------------------------------------------------------
+
+    async def _fetch(self, asset: Asset, sources: Sources, dest_dir: Path,
+                     where: str) -> tuple[Fetched, str]:
+        parts = urlsplit(asset.uri)
+        scheme = parts.scheme.lower()
+        if scheme == "data":
+            return await asyncio.to_thread(self._data_uri, asset, dest_dir, where)
+        ext = _extension(asset, PurePosixPath(unquote(parts.path)).suffix.lower(), where)
+        dest = dest_dir / f"{asset.id}{ext}"
+        if scheme in ("http", "https"):
+            return await self._http(asset.uri, sources, dest, where), ext
+        if scheme == "s3":
+            return await asyncio.to_thread(self._s3, parts.netloc, parts.path.lstrip("/"),
+                                           sources, dest, where), ext
+        if scheme:
+            raise InvalidInput(f"{where}: {scheme}: URIs are not supported")
+        rel = PurePosixPath(unquote(asset.uri))
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        if sources.root is not None:
+            return await asyncio.to_thread(self._file, sources.root, rel, dest, where), ext
+        if sources.base_url is not None:
+            url = f"{sources.base_url}/{quote(rel.as_posix())}"
+            return await self._http(url, sources, dest, where), ext
+        raise InvalidInput(f"{where}: a relative URI needs an asset root (PROJECTS_DIR, "
+                           "ASSET_BASE_URL or --assets)")
+
+    async def _http(self, url: str, sources: Sources, dest: Path, where: str) -> Fetched:
+        if sources.fetcher is None:
+            raise InvalidInput(f"{where}: remote assets are not fetched here")
+        return await sources.fetcher.fetch(url, dest, where)
+
+    def _file(self, root: Path, rel: PurePosixPath, dest: Path, where: str) -> Fetched:
+        base = root.resolve()
+        path = base.joinpath(*rel.parts).resolve()
+        if not path.is_relative_to(base):  # a symlink pointing out of the root
+            raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise InvalidInput(f"{where}: not found under the project's asset root") from None
+        if size > self.limits.asset_bytes:
+            raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
+                                f"{self.limits.asset_bytes}")
+        return _copy_hashing(path, dest)
+
+    def _s3(self, bucket: str, key: str, sources: Sources, dest: Path, where: str) -> Fetched:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if sources.s3 is None:
+            raise InvalidInput(f"{where}: s3:// assets need S3 credentials (STORAGE_URL=s3://…)")
+        try:
+            head = sources.s3.head_object(Bucket=bucket, Key=key)
+            if int(head["ContentLength"]) > self.limits.asset_bytes:
+                raise LimitExceeded(f"{where}: {head['ContentLength']} bytes exceed the limit "
+                                    f"of {self.limits.asset_bytes}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            sources.s3.download_file(bucket, key, str(dest))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("404", "NoSuchKey", "NoSuchBucket", "403", "AccessDenied"):
+                raise InvalidInput(f"{where}: S3 answered {code}") from None
+            raise TransientError(f"{where}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"{where}: {exc}") from exc
+        return _hash_file(dest)
+
+    def _data_uri(self, asset: Asset, dest_dir: Path, where: str) -> tuple[Fetched, str]:
+        header, sep, payload = asset.uri[5:].partition(",")
+        if not sep:
+            raise InvalidInput(f"{where}: malformed data: URI (no comma)")
+        media, _, params = header.partition(";")
+        ext = DATA_MEDIA_TYPES.get(media.lower())
+        if ext is None or ext not in EXTENSIONS[asset.type].values():
+            raise InvalidInput(f"{where}: data: URI media type {media!r} is not a {asset.type}")
+        if len(payload) * 3 // 4 > self.limits.asset_bytes:
+            raise LimitExceeded(f"{where}: exceeds the limit of {self.limits.asset_bytes} bytes")
+        if params.lower() == "base64":
+            try:
+                raw = base64.b64decode(payload, validate=True)
+            except binascii.Error:
+                raise InvalidInput(f"{where}: data: URI is not valid base64") from None
+        else:
+            raw = unquote(payload).encode("latin-1")
+        dest = dest_dir / f"{asset.id}{ext}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(raw)
+        return Fetched(path=dest, bytes=len(raw), sha256=hashlib.sha256(raw).hexdigest()), ext
+
+    # --- process ------------------------------------------------------------------------
+
+    async def _process(self, asset: Asset, fetched: Fetched, ext: str, out_dir: Path,
+                       where: str) -> AssetFile:
+        out_ext = ".glb" if ext == ".gltf" else ext
+        key = cache_key(fetched.sha256, asset.type, self.quality, asset.color_space, out_ext)
+        target = out_dir / f"{asset.id}{out_ext}"
+        if self.cache is not None and await self._cache_get(key, target):
+            self.cache_hits += 1
+            return AssetFile(asset_id=asset.id, filename=target.name, path=target)
+        try:
+            path: Path = await self.pool.run(process_asset, asset.type, fetched.path, target,
+                                             self.quality, asset.color_space,
+                                             self.limits.image_pixels)
+        except ExportError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        if self.cache is not None:
+            await self._cache_put(key, path)
+        return AssetFile(asset_id=asset.id, filename=path.name, path=path)
+
+    async def _cache_get(self, key: str, target: Path) -> bool:
+        assert self.cache is not None
+        try:
+            return await self.cache.get(key, target)
+        except Exception as exc:  # a cache that fails is a cache that misses
+            log.warning("asset cache read failed", key=key, error=str(exc))
+            return False
+
+    async def _cache_put(self, key: str, path: Path) -> None:
+        assert self.cache is not None
+        try:
+            await self.cache.put(key, path)
+        except Exception as exc:
+            log.warning("asset cache write failed", key=key, error=str(exc))
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first failure of a task group, preferring a permanent one (it decides the job)."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        error = stack.pop(0)
+        if isinstance(error, BaseExceptionGroup):
+            stack[:0] = list(error.exceptions)
+        else:
+            leaves.append(error)
+    return next((e for e in leaves if isinstance(e, InvalidInput)), leaves[0])
 
 
 def _short(uri: str) -> str:
     return uri if len(uri) <= 80 else uri[:77] + "..."
-
-
-def _read(asset: Asset, root: Path | None, where: str, limits: Limits) -> tuple[bytes, str]:
-    scheme = urlsplit(asset.uri).scheme.lower()
-    if scheme == "data":
-        return _read_data_uri(asset, where, limits)
-    if scheme:
-        raise InvalidInput(f"{where}: {scheme}:// asset URIs are not supported by this worker "
-                           "version; use a path relative to the project or a data: URI")
-    return _read_relative(asset, root, where, limits)
-
-
-def _read_relative(asset: Asset, root: Path | None, where: str,
-                   limits: Limits) -> tuple[bytes, str]:
-    if root is None:
-        raise InvalidInput(f"{where}: a relative URI needs an asset root "
-                           "(PROJECTS_DIR or --assets)")
-    rel = PurePosixPath(unquote(asset.uri))
-    if rel.is_absolute() or ".." in rel.parts:
-        raise InvalidInput(f"{where}: the path escapes the project's asset root")
-    base = root.resolve()
-    path = base.joinpath(*rel.parts).resolve()
-    if not path.is_relative_to(base):  # a symlink pointing out of the root
-        raise InvalidInput(f"{where}: the path escapes the project's asset root")
-    ext = _extension(asset, rel.suffix.lower(), where)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InvalidInput(f"{where}: not found under the project's asset root") from None
-    if size > limits.asset_bytes:
-        raise LimitExceeded(f"{where}: {size} bytes exceed the limit of {limits.asset_bytes}")
-    with path.open("rb") as fh:
-        return fh.read(limits.asset_bytes + 1), ext
-
-
-def _read_data_uri(asset: Asset, where: str, limits: Limits) -> tuple[bytes, str]:
-    header, sep, payload = asset.uri[5:].partition(",")
-    if not sep:
-        raise InvalidInput(f"{where}: malformed data: URI (no comma)")
-    media, _, params = header.partition(";")
-    ext = DATA_MEDIA_TYPES.get(media.lower())
-    if ext is None or ext not in EXTENSIONS[asset.type].values():
-        raise InvalidInput(f"{where}: data: URI media type {media!r} is not a {asset.type}")
-    if len(payload) * 3 // 4 > limits.asset_bytes:
-        raise LimitExceeded(f"{where}: exceeds the limit of {limits.asset_bytes} bytes")
-    if params.lower() != "base64":
-        return unquote(payload).encode("latin-1"), ext
-    try:
-        return base64.b64decode(payload, validate=True), ext
-    except binascii.Error:
-        raise InvalidInput(f"{where}: data: URI is not valid base64") from None
 
 
 def _extension(asset: Asset, suffix: str, where: str) -> str:
@@ -127,16 +255,38 @@ def _extension(asset: Asset, suffix: str, where: str) -> str:
     return allowed[suffix]
 
 
-def _check_content(asset: Asset, raw: bytes, ext: str, where: str) -> None:
-    """Refuse a file whose bytes are not what its type and extension say."""
-    ok = {
-        ".png": raw.startswith(b"\x89PNG\r\n\x1a\n"),
-        ".jpg": raw.startswith(b"\xff\xd8\xff"),
-        ".glb": raw[:4] == b"glTF",
-        ".ogg": raw.startswith(b"OggS"),
-        ".wav": raw[:4] == b"RIFF" and raw[8:12] == b"WAVE",
-        ".mp3": raw.startswith(b"ID3") or raw[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
-    }[ext]
-    if not ok:
-        raise InvalidInput(f"{where}: the content is not a {ext[1:]} file")
+def _copy_hashing(src: Path, dest: Path) -> Fetched:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return _hash_file(dest)
 
+
+def _hash_file(path: Path) -> Fetched:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return Fetched(path=path, bytes=size, sha256=digest.hexdigest())
+
+
+MAGIC: dict[str, Callable[[bytes], bool]] = {
+    ".png": lambda h: h.startswith(b"\x89PNG\r\n\x1a\n"),
+    ".jpg": lambda h: h.startswith(b"\xff\xd8\xff"),
+    ".glb": lambda h: h[:4] == b"glTF",
+    ".gltf": lambda h: h.lstrip()[:1] == b"{",
+    ".ogg": lambda h: h.startswith(b"OggS"),
+    ".wav": lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE",
+    ".mp3": lambda h: h.startswith(b"ID3") or h[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
+}
+
+
+def _verify(asset: Asset, fetched: Fetched, ext: str, where: str) -> None:
+    """The declared SHA-256, and content that is what its type and extension say."""
+    if asset.sha256 is not None and fetched.sha256 != asset.sha256:
+        raise InvalidInput(f"{where}: sha256 mismatch: expected {asset.sha256}, "
+                           f"got {fetched.sha256}")
+    with fetched.path.open("rb") as fh:
+        head = fh.read(16)
+    if not MAGIC[ext](head):
+        raise InvalidInput(f"{where}: the content is not a {ext[1:]} file")

@@ -1,0 +1,250 @@
+"""Guarded fetching of remote assets and manifests over HTTP(S) (§10.2, §13).
+
+Every connection goes through ``GuardedBackend``: the host is resolved here, every address it
+resolves to is checked, and the socket is opened to a checked address — so neither DNS
+rebinding nor a redirect can reach loopback, private, link-local or cloud metadata
+addresses. Hosts in ``ASSET_HTTP_ALLOWLIST`` are explicitly allowed: plain ``http://`` and
+any address. Redirects are followed by hand (at most ``max_redirects``), each hop checked
+again. Bodies stream to disk under the size limits; timeouts bound the connect and the whole
+transfer. Permanent failures raise ``InvalidInput``; transient ones are retried with backoff,
+then raise ``TransientError`` (BullMQ retries the job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from .. import __version__
+from ..errors import InvalidInput, LimitExceeded, TransientError
+
+PERMANENT_STATUSES = {400, 401, 403, 404, 405, 406, 410, 414, 451}
+REDIRECTS = {301, 302, 303, 307, 308}
+CHUNK = 1 << 20
+
+
+class BlockedAddress(httpcore.ConnectError):
+    """The host resolved to an address assets may not be fetched from."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchPolicy:
+    allowlist: tuple[str, ...] = ()
+    connect_timeout: float = 5.0
+    total_timeout: float = 60.0
+    max_redirects: int = 3
+    retries: int = 3
+    backoff: float = 0.5
+
+    def allowed_host(self, host: str) -> bool:
+        return host.lower().strip("[]") in {h.lower().strip("[]") for h in self.allowlist}
+
+
+def refused_reason(address: str) -> str | None:
+    """Why ``address`` is off limits, or None when it is a public address."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address (cloud metadata lives there)"
+    if ip.is_private:
+        return "a private address"
+    if not ip.is_global:
+        return "not a public address"
+    return None
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks, then connects to the checked address (TLS still verifies the name)."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int,
+                          timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None
+                          ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = sorted({str(info[4][0]) for info in infos})
+        if not self._policy.allowed_host(host):
+            for address in addresses:
+                reason = refused_reason(address)
+                if reason:
+                    raise BlockedAddress(f"{host} resolves to {address}, {reason}")
+        return await self._inner.connect_tcp(addresses[0], port, timeout=timeout,
+                                             local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str,
+                                  timeout: float | None = None,  # noqa: ASYNC109 (httpcore's)
+                                  socket_options: Iterable[Any] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddress("unix sockets are not fetched from")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport whose every connection passes ``GuardedBackend``."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(), max_connections=16,
+            network_backend=GuardedBackend(policy))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        req = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw, content=request.stream,
+            extensions=request.extensions)
+        try:
+            resp = await self._pool.handle_async_request(req)
+        except BlockedAddress as exc:
+            raise _Blocked(str(exc)) from exc
+        except httpcore.TimeoutException as exc:
+            raise httpx.TimeoutException(str(exc), request=request) from exc
+        except httpcore.NetworkError as exc:
+            raise httpx.TransportError(str(exc), request=request) from exc
+        return httpx.Response(status_code=resp.status, headers=resp.headers,
+                              stream=_Stream(resp), extensions=resp.extensions)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+class _Blocked(httpx.TransportError):
+    pass
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, resp: httpcore.Response) -> None:
+        self._resp = resp
+
+    async def __aiter__(self) -> Any:
+        async for chunk in self._resp.aiter_stream():
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._resp.aclose()
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    path: Path
+    bytes: int
+    sha256: str
+
+
+class Fetcher:
+    """Fetches URLs to files under the policy; one per job (it counts the job's bytes)."""
+
+    def __init__(self, policy: FetchPolicy, asset_bytes: int, job_bytes: int,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.policy = policy
+        self.asset_bytes = asset_bytes
+        self.job_bytes = job_bytes
+        self.fetched_bytes = 0
+        self._client = client or httpx.AsyncClient(
+            transport=GuardedTransport(policy), follow_redirects=False,
+            timeout=httpx.Timeout(policy.total_timeout, connect=policy.connect_timeout),
+            headers={"user-agent": f"pacai-export/{__version__}",
+                     "accept-encoding": "identity"})  # bytes as stored: no transparent gunzip
+
+    async def fetch(self, url: str, dest: Path, where: str) -> Fetched:
+        """Fetch ``url`` to ``dest`` with retries; ``where`` names the asset in errors."""
+        for attempt in range(self.policy.retries + 1):
+            try:
+                async with asyncio.timeout(self.policy.total_timeout):
+                    return await self._follow(url, dest, where)
+            except (TransientError, httpx.TransportError, TimeoutError) as exc:
+                if isinstance(exc, _Blocked):
+                    raise InvalidInput(f"{where}: refused: {exc}") from None
+                if attempt == self.policy.retries:
+                    what = str(exc) if isinstance(exc, TransientError) else (
+                        f"{where}: {_describe(exc)}")
+                    raise TransientError(f"{what}, after {attempt + 1} attempts") from exc
+                await asyncio.sleep(self.policy.backoff * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    async def _follow(self, url: str, dest: Path, where: str) -> Fetched:
+        for _ in range(self.policy.max_redirects + 1):
+            self._check_url(url, where)
+            async with self._client.stream("GET", url) as response:
+                if response.status_code in REDIRECTS and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                self._check_status(response.status_code, where)
+                return await self._save(response, dest, where)
+        raise InvalidInput(f"{where}: more than {self.policy.max_redirects} redirects")
+
+    def _check_url(self, url: str, where: str) -> None:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme == "https" or (parts.scheme == "http" and
+                                       self.policy.allowed_host(host)):
+            return
+        if parts.scheme == "http":
+            raise InvalidInput(f"{where}: http:// is only fetched from ASSET_HTTP_ALLOWLIST "
+                               f"hosts, not {host!r}")
+        raise InvalidInput(f"{where}: cannot fetch a {parts.scheme or 'relative'} URL: {url}")
+
+    @staticmethod
+    def _check_status(status: int, where: str) -> None:
+        if 200 <= status < 300:
+            return
+        if status in PERMANENT_STATUSES or (400 <= status < 500 and status != 429):
+            raise InvalidInput(f"{where}: the server answered HTTP {status}")
+        raise TransientError(f"{where}: the server answered HTTP {status}")
+
+    async def _save(self, response: httpx.Response, dest: Path, where: str) -> Fetched:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.asset_bytes:
+            raise LimitExceeded(f"{where}: {declared} bytes exceed the limit of "
+                                f"{self.asset_bytes}")
+        digest, size = hashlib.sha256(), 0
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with dest.open("wb") as out:
+            async for chunk in response.aiter_raw(CHUNK):
+                size += len(chunk)
+                if size > self.asset_bytes:
+                    raise LimitExceeded(f"{where}: more than {self.asset_bytes} bytes "
+                                        "(the per-asset limit)")
+                if self.fetched_bytes + size > self.job_bytes:
+                    raise LimitExceeded(f"{where}: the job's assets exceed {self.job_bytes} "
+                                        "bytes")
+                digest.update(chunk)
+                await asyncio.to_thread(out.write, chunk)
+        self.fetched_bytes += size
+        return Fetched(path=dest, bytes=size, sha256=digest.hexdigest())
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,196 @@
+"""Gathering a job's assets from every URI form, once, with the cache across jobs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import struct
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pacai_export.assets.cache import DiskCache
+from pacai_export.assets.fetch import Fetcher, FetchPolicy
+from pacai_export.assets.gather import AssetGatherer, GatheredAssets, Sources
+from pacai_export.errors import InvalidInput
+from pacai_export.manifest import Manifest
+from pacai_export.pool import CpuPool
+from pacai_export.settings import Limits
+from tests.storage.conftest import bucket, s3_client, s3_endpoint  # noqa: F401 (fixtures)
+
+
+def wav(seconds: float = 0.1, tone: int = 0) -> bytes:
+    rate, n = 8000, int(8000 * seconds)
+    data = bytes((i * (7 + tone)) % 256 for i in range(2 * n))
+    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+            + b"data" + struct.pack("<I", len(data)) + data)
+
+
+def manifest(assets: list[dict[str, Any]]) -> Manifest:
+    return Manifest.model_validate({
+        "schema": "pacai.manifest/v1", "project": {"id": "p", "name": "P"}, "assets": assets,
+        "scenes": [{"id": "main", "nodes": [{"id": "n"}]}], "main_scene": "main"})
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[CpuPool]:
+    p = CpuPool(2)
+    yield p
+    p.close()
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    async def __call__(self, done: int, total: int) -> None:
+        self.calls.append((done, total))
+
+
+async def run(m: Manifest, sources: Sources, work: Path, pool: CpuPool,
+              cache: DiskCache | None = None) -> tuple[GatheredAssets, Progress]:
+    progress = Progress()
+    gathered = await AssetGatherer(Limits(), pool, cache, "high").gather(m, sources, work,
+                                                                          progress)
+    return gathered, progress
+
+
+async def test_relative_and_data_uris(tmp_path: Path, pool: CpuPool) -> None:
+    (tmp_path / "root" / "audio").mkdir(parents=True)
+    (tmp_path / "root" / "audio" / "a.wav").write_bytes(wav())
+    b = wav(tone=3)
+    m = manifest([
+        {"id": "sfx_a", "type": "audio", "uri": "audio/a.wav",
+         "sha256": hashlib.sha256(wav()).hexdigest()},
+        {"id": "sfx_b", "type": "audio", "uri": "data:audio/wav;base64," + base64.b64encode(b)
+         .decode()}])
+    gathered, progress = await run(m, Sources(root=tmp_path / "root"), tmp_path / "w", pool)
+    assert sorted(gathered.files) == ["sfx_a", "sfx_b"]
+    assert gathered.files["sfx_b"].path.read_bytes() == b
+    assert gathered.digests == {"sfx_a": hashlib.sha256(wav()).hexdigest(),
+                                "sfx_b": hashlib.sha256(b).hexdigest()}
+    assert sorted(progress.calls) == [(1, 2), (2, 2)]
+
+
+@pytest.mark.parametrize(("uri", "message"), [
+    ("../secret.wav", "assets[0] 'sfx' (../secret.wav): the path escapes the project's asset "
+                      "root"),
+    ("audio/missing.wav", "assets[0] 'sfx' (audio/missing.wav): not found under the project's "
+                          "asset root"),
+    ("audio/a.flac", "assets[0] 'sfx' (audio/a.flac): a audio must be one of .mp3, .ogg, .wav, "
+                     "got '.flac'"),
+    ("ftp://example.test/a.wav", "assets[0] 'sfx' (ftp://example.test/a.wav): ftp: URIs are not "
+                                 "supported"),
+    ("data:image/png;base64,AAAA", "assets[0] 'sfx' (data:image/png;base64,AAAA): data: URI "
+                                   "media type 'image/png' is not a audio"),
+])
+async def test_bad_uris_name_the_asset(tmp_path: Path, pool: CpuPool, uri: str,
+                                       message: str) -> None:
+    (tmp_path / "root" / "audio").mkdir(parents=True)
+    with pytest.raises(InvalidInput) as info:
+        await run(manifest([{"id": "sfx", "type": "audio", "uri": uri}]),
+                  Sources(root=tmp_path / "root"), tmp_path / "w", pool)
+    assert str(info.value) == message
+
+
+async def test_symlink_out_of_the_root_is_refused(tmp_path: Path, pool: CpuPool) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "outside.wav").write_bytes(wav())
+    os.symlink(tmp_path / "outside.wav", tmp_path / "root" / "a.wav")
+    with pytest.raises(InvalidInput, match="the path escapes the project's asset root$"):
+        await run(manifest([{"id": "sfx", "type": "audio", "uri": "a.wav"}]),
+                  Sources(root=tmp_path / "root"), tmp_path / "w", pool)
+
+
+async def test_checksum_and_content_are_checked(tmp_path: Path, pool: CpuPool) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "a.wav").write_bytes(wav())
+    (tmp_path / "root" / "fake.wav").write_bytes(b"ID3 this is an mp3 really" * 4)
+    with pytest.raises(InvalidInput) as info:
+        await run(manifest([{"id": "sfx", "type": "audio", "uri": "a.wav", "sha256": "0" * 64}]),
+                  Sources(root=tmp_path / "root"), tmp_path / "w", pool)
+    assert str(info.value) == (f"assets[0] 'sfx' (a.wav): sha256 mismatch: expected {'0' * 64}, "
+                               f"got {hashlib.sha256(wav()).hexdigest()}")
+    with pytest.raises(InvalidInput, match=r"^assets\[0\] 'sfx' \(fake.wav\): the content is not "
+                                           r"a wav file$"):
+        await run(manifest([{"id": "sfx", "type": "audio", "uri": "fake.wav"}]),
+                  Sources(root=tmp_path / "root"), tmp_path / "w2", pool)
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "served"
+    (root / "p" / "audio").mkdir(parents=True)
+    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    httpd.shutdown()
+    httpd.server_close()
+
+
+async def test_relative_uris_over_asset_base_url_and_absolute_urls(
+        tmp_path: Path, pool: CpuPool, http_root: tuple[str, Path]) -> None:
+    base, root = http_root
+    (root / "p" / "audio" / "a.wav").write_bytes(wav())
+    (root / "other.wav").write_bytes(wav(tone=5))
+    fetcher = Fetcher(FetchPolicy(allowlist=("127.0.0.1",)), 1 << 20, 1 << 22)
+    try:
+        gathered, _ = await run(
+            manifest([{"id": "a", "type": "audio", "uri": "audio/a.wav"},
+                      {"id": "b", "type": "audio", "uri": f"{base}/other.wav"}]),
+            Sources(base_url=f"{base}/p", fetcher=fetcher), tmp_path / "w", pool)
+    finally:
+        await fetcher.aclose()
+    assert gathered.files["a"].path.read_bytes() == wav()
+    assert gathered.files["b"].path.read_bytes() == wav(tone=5)
+    assert fetcher.fetched_bytes == 2 * len(wav())
+
+
+async def test_s3_uris(tmp_path: Path, pool: CpuPool, s3_endpoint: str,  # noqa: F811
+                       bucket: str) -> None:  # noqa: F811
+    client = s3_client(s3_endpoint)
+    client.put_object(Bucket=bucket, Key="assets/a.wav", Body=wav())
+    gathered, _ = await run(manifest([{"id": "a", "type": "audio",
+                                       "uri": f"s3://{bucket}/assets/a.wav"}]),
+                            Sources(s3=client), tmp_path / "w", pool)
+    assert gathered.files["a"].path.read_bytes() == wav()
+    with pytest.raises(InvalidInput, match=r"^assets\[0\] 'a' \(s3://.*/nope.wav\): S3 answered "
+                                           r"404$"):
+        await run(manifest([{"id": "a", "type": "audio", "uri": f"s3://{bucket}/nope.wav"}]),
+                  Sources(s3=client), tmp_path / "w2", pool)
+
+
+async def test_cache_skips_processing_of_unchanged_assets(tmp_path: Path,
+                                                          pool: CpuPool) -> None:
+    (tmp_path / "root").mkdir()
+    for name, tone in (("a", 1), ("b", 2)):
+        (tmp_path / "root" / f"{name}.wav").write_bytes(wav(tone=tone))
+    m = manifest([{"id": "a", "type": "audio", "uri": "a.wav"},
+                  {"id": "b", "type": "audio", "uri": "b.wav"}])
+    cache = DiskCache(tmp_path / "cache", 1 << 30)
+    first, _ = await run(m, Sources(root=tmp_path / "root"), tmp_path / "w1", pool, cache)
+    again, _ = await run(m, Sources(root=tmp_path / "root"), tmp_path / "w2", pool, cache)
+    (tmp_path / "root" / "b.wav").write_bytes(wav(tone=9))
+    changed, _ = await run(m, Sources(root=tmp_path / "root"), tmp_path / "w3", pool, cache)
+    assert (first.cache_hits, again.cache_hits, changed.cache_hits) == (0, 2, 1)
+    assert changed.files["b"].path.read_bytes() == wav(tone=9)
+
+
+def test_disk_cache_evicts_least_recently_used(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "c", max_bytes=2500)
+    for i in range(3):
+        src = tmp_path / f"{i}.bin"
+        src.write_bytes(bytes([i]) * 1000)
+        cache._put(tmp_path / "c" / f"k{i}", src)
+        os.utime(tmp_path / "c" / f"k{i}", (1000 + i, 1000 + i))
+    cache._evict()
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["k1", "k2"]
