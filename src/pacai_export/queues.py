@@ -189,3 +189,50 @@ def on(worker: bullmq.Worker, event: str, handler: Callable[..., Any]) -> None:
 
 def is_running(worker: bullmq.Worker) -> bool:
     return bool(worker.running) and not worker.closing
+
+
+# --- views for the HTTP API and the dashboard (api/) ------------------------------------------
+
+
+def job_fields(job: bullmq.Job) -> dict[str, Any]:
+    """A job's fields in snake_case: what the API and the dashboard show of it."""
+    return {
+        "id": str(job.id),
+        "name": job.name,
+        "data": job.data,
+        "progress": job.progress,
+        "attempts_made": int(job.attemptsMade or 0),
+        "failed_reason": job.failedReason or None,
+        "returnvalue": job.returnvalue,
+        "timestamp": int(job.timestamp or 0),
+        "processed_on": int(job.processedOn or 0) or None,
+        "finished_on": int(job.finishedOn or 0) or None,
+    }
+
+
+async def recent_jobs(queue: bullmq.Queue, states: tuple[str, ...],
+                      limit: int) -> list[tuple[str, dict[str, Any]]]:
+    """Up to ``limit`` jobs of each state (newest first per state), as (state, fields)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for state in states:
+        for job in await queue.getJobs([state], 0, limit - 1, False):
+            found.append((state, job_fields(job)))
+    return found
+
+
+async def job_logs(queue: bullmq.Queue, job_id: str, limit: int = 1000) -> list[str]:
+    """The last ``limit`` lines of a job's log (``job.log``), oldest first."""
+    logs = await queue.getJobLogs(job_id, -limit, -1, True)
+    return [str(line) for line in logs.get("logs", [])]
+
+
+async def retry_failed(queue: bullmq.Queue, job_id: str) -> bool:
+    """``job.retry("failed")``: move a failed job back to waiting. False if it is not failed."""
+    job = await queue.getJob(job_id)
+    if job is None:
+        return False
+    try:
+        await job.retry("failed")
+    except TypeError:  # bullmq's error for "missing" and "not in the failed state"
+        return False
+    return True

@@ -31,6 +31,10 @@ class Limits:
     asset_bytes: int = 256 * 1024 * 1024
     job_fetch_bytes: int = 2 * 1024 * 1024 * 1024
     hierarchy_depth: int = 256
+    image_pixels: int = 8192 * 8192
+    fetch_connect_timeout: float = 5.0
+    fetch_timeout: float = 60.0
+    fetch_redirects: int = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +65,8 @@ class Settings:
     project_manifest_url: str | None = None
     asset_base_url: str | None = None
     asset_http_allowlist: tuple[str, ...] = ()
+    asset_cache_dir: Path | None = None
+    asset_cache_max_bytes: int = 5 * 1024**3
     signing_key_file: Path | None = None
     pkcs11_module: Path | None = None
     pkcs11_token_label: str | None = None
@@ -68,6 +74,8 @@ class Settings:
     pkcs11_key_label: str | None = None
     api_port: int = 8000
     api_tokens: tuple[str, ...] = ()
+    api_cors_origins: tuple[str, ...] = ()
+    api_max_body_bytes: int = 6 * 1024 * 1024
     log_level: str = "info"
     log_format: str = "json"
     limits: Limits = dataclasses.field(default_factory=Limits)
@@ -109,6 +117,8 @@ class Settings:
             project_manifest_url=e.url("PROJECT_MANIFEST_URL", ("http", "https")),
             asset_base_url=e.url("ASSET_BASE_URL", ("http", "https")),
             asset_http_allowlist=e.items("ASSET_HTTP_ALLOWLIST"),
+            asset_cache_dir=e.path("ASSET_CACHE_DIR"),
+            asset_cache_max_bytes=e.integer("ASSET_CACHE_MAX_BYTES", 5 * 1024**3, 0, 1 << 50),
             signing_key_file=e.path("SIGNING_KEY_FILE"),
             pkcs11_module=e.path("PKCS11_MODULE"),
             pkcs11_token_label=e.text("PKCS11_TOKEN_LABEL", "") or None,
@@ -116,6 +126,8 @@ class Settings:
             pkcs11_key_label=e.text("PKCS11_KEY_LABEL", "") or None,
             api_port=e.integer("API_PORT", 8000, 0, 65535),
             api_tokens=e.items("API_TOKENS"),
+            api_cors_origins=e.items("API_CORS_ORIGINS"),
+            api_max_body_bytes=e.integer("API_MAX_BODY_BYTES", 6 * 1024 * 1024, 1024, 1 << 32),
             log_level=e.choice("LOG_LEVEL", "info", LOG_LEVELS),
             log_format=e.choice("LOG_FORMAT", "json" if not sys.stderr.isatty() else "console",
                                 ("json", "console")),
@@ -129,6 +141,10 @@ class Settings:
                                           1 << 44),
                 hierarchy_depth=e.integer("LIMIT_HIERARCHY_DEPTH", Limits.hierarchy_depth, 1,
                                           512),
+                image_pixels=e.integer("LIMIT_IMAGE_PIXELS", Limits.image_pixels, 1, 1 << 32),
+                fetch_connect_timeout=float(e.integer("FETCH_CONNECT_TIMEOUT", 5, 1, 600)),
+                fetch_timeout=float(e.integer("FETCH_TIMEOUT", 60, 1, 3600)),
+                fetch_redirects=e.integer("FETCH_MAX_REDIRECTS", 3, 0, 20),
             ),
         )
         return _check_combinations(settings)
@@ -143,11 +159,8 @@ def _check_combinations(s: Settings) -> Settings:
     """Rules that involve several variables; returns the settings with derived defaults."""
     if s.callback_url and not s.callback_secret:
         raise ConfigError("WORKER_CALLBACK_SECRET: required when CALLBACK_URL is set")
-    unavailable = {"PROJECT_MANIFEST_URL": s.project_manifest_url,
-                   "ASSET_BASE_URL": s.asset_base_url}
-    for name, value in unavailable.items():
-        if value:
-            raise ConfigError(f"{name}: not available in this version of the worker; unset it")
+    if s.project_manifest_url and "{project_id}" not in s.project_manifest_url:
+        raise ConfigError("PROJECT_MANIFEST_URL: must contain {project_id}")
     if s.signing_key_file and s.pkcs11_module:
         raise ConfigError("SIGNING_KEY_FILE: set either it or PKCS11_MODULE, not both")
     if s.pkcs11_module:

@@ -104,7 +104,7 @@ async def test_symlink_out_of_the_root_is_refused(tmp_path: Path, pool: CpuPool)
     (tmp_path / "root").mkdir()
     (tmp_path / "outside.wav").write_bytes(wav())
     os.symlink(tmp_path / "outside.wav", tmp_path / "root" / "a.wav")
-    with pytest.raises(InvalidInput, match="the path escapes the project's asset root$"):
+    with pytest.raises(InvalidInput, match=r"the path escapes the project's asset root$"):
         await run(manifest([{"id": "sfx", "type": "audio", "uri": "a.wav"}]),
                   Sources(root=tmp_path / "root"), tmp_path / "w", pool)
 
