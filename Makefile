@@ -17,10 +17,12 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-APT_PACKAGES := prometheus softhsm2   # promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests)
+# promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests), Chromium (dashboard test)
+APT_PACKAGES := prometheus softhsm2 chromium
 
 $(APT_STAMP):
-	@command -v promtool >/dev/null && test -e /usr/lib/softhsm/libsofthsm2.so || \
+	@command -v promtool >/dev/null && command -v chromium >/dev/null && \
+	  test -e /usr/lib/softhsm/libsofthsm2.so || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	   --no-install-recommends $(APT_PACKAGES) >/dev/null)
 	@mkdir -p $(dir $@) && touch $@

@@ -1,7 +1,8 @@
 """The deterministic bundle (§6, §7): a staged folder in, one zip with ``bundle.json`` out.
 
 The zip's bytes are a function of the staged files alone: entries sorted by path, every
-timestamp 1980-01-01 00:00, permissions 0644, one compression level, no extra fields. Files
+timestamp 1980-01-01 00:00, permissions 0644, one compression level (images and compressed
+audio stored as they are), no extra fields. Files
 are streamed from disk in chunks, so a bundle is never whole in memory.
 
 Runs in the CPU pool: everything here is blocking and pure.
@@ -26,6 +27,7 @@ COMPRESS_LEVEL = 6
 BUNDLE_JSON = "bundle.json"
 README = "README.txt"
 ZIP64_THRESHOLD = (1 << 31) - 1
+PRECOMPRESSED = {".png", ".jpg", ".jpeg", ".webp", ".ogg", ".mp3", ".ktx2"}
 
 README_TEXT = """\
 {name} ({project_id}), exported by {exporter} {version}
@@ -134,7 +136,9 @@ def pack(stage_dir: Path, meta: BundleMeta, out: Path) -> PackedBundle:
 
 def _add(zf: zipfile.ZipFile, name: str, path: Path) -> None:
     info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    # Already-compressed formats gain nothing from deflate and cost most of the packing time.
+    stored = Path(name).suffix.lower() in PRECOMPRESSED
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     info.create_system = 3  # Unix, so the permission bits below are read by unzip
     info.external_attr = (0o100644 & 0xFFFF) << 16
     size = path.stat().st_size

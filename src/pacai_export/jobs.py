@@ -35,7 +35,7 @@ class ExportJob(BaseModel):
     @field_validator("project_id", mode="before")
     @classmethod
     def _project_id(cls, value: object) -> object:
-        if isinstance(value, str) and not PROJECT_ID_RE.match(value):
+        if isinstance(value, str) and not PROJECT_ID_RE.fullmatch(value):  # "$" allows "\n"
             raise ValueError(f"{value!r} must match {PROJECT_ID_RE.pattern}")
         return value
 

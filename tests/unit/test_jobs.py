@@ -23,6 +23,7 @@ def test_engines_are_deduplicated_in_canonical_order() -> None:
     ({"project_id": "../../etc"},
      "project_id: '../../etc' must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
     ({"include_assets": "yes"}, "include_assets: Input should be a valid boolean"),
+    ({"project_id": "abc\n"}, "project_id: 'abc\\n' must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
     ({"project_id": None}, "project_id: Input should be a valid string"),
 ])
 def test_invalid_fields_are_named(patch: dict[str, object], message: str) -> None:

@@ -1,0 +1,280 @@
+"""Export with assets at fleet scale: cold, warm, one texture changed, peak memory, and the
+texture stage against sharp (libvips for Node) — all in one run.
+
+    .venv/bin/python bench/assets.py [--keep DIR] [--textures-only]
+    (needs `cd bench/node && npm ci` for the sharp baseline)
+
+It generates a reference project (deterministic): 40 PNG textures 2048² (RGBA), 10 JPEG
+textures 4096², 30 models from 5,000 to 200,000 triangles (.glb), 10 audio files (.wav), and
+a 2,000-node scene that uses them all. Then, each as a `pacai-export export` process (high
+quality, assets included, its own processed-asset cache folder), sampling the RSS of the
+process and all its children every 50 ms:
+
+1. cold export to one engine (godot), empty cache;
+2. cold export to three engines, empty cache;
+3. warm re-export to three engines (unchanged project, cache full: no processing);
+4. re-export to three engines with one texture changed (one texture processed);
+
+and the texture stage alone: the worker's `process_texture` over the 50 textures in a CPU
+pool of 2 processes, against sharp resizing the same files with its default concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import pyvips
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).parent / "pacai-export")
+SHARP = ROOT / "bench" / "node" / "resize.mjs"
+TRIANGLES = [int(5_000 * (40 ** (i / 29))) for i in range(30)]  # 5k … 200k, geometric
+
+
+# --- the reference project ------------------------------------------------------------------
+
+
+def texture(path: Path, size: int, seed: int, alpha: bool) -> None:
+    bands = [pyvips.Image.perlin(size, size, cell_size=64 + 16 * (seed % 4), seed=seed + b)
+             for b in range(4 if alpha else 3)]
+    noise = pyvips.Image.gaussnoise(size, size, sigma=12, mean=0, seed=seed)
+    image = bands[0].bandjoin(bands[1:]) * 96 + 128 + noise
+    image = image.cast("uchar")
+    if path.suffix == ".png":
+        image.pngsave(str(path), compression=6, strip=True)
+    else:
+        image.jpegsave(str(path), Q=90, strip=True)
+
+
+def sphere(triangles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rings = max(4, int(math.sqrt(triangles / 2)))
+    segments = max(8, triangles // (2 * rings))
+    theta = np.linspace(0, math.pi, rings + 1)
+    phi = np.linspace(0, 2 * math.pi, segments + 1)
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    normals = np.stack([np.sin(t) * np.cos(p), np.cos(t), np.sin(t) * np.sin(p)], -1)
+    normals = normals.reshape(-1, 3).astype(np.float32)
+    uvs = np.stack([p / (2 * math.pi), t / math.pi], -1).reshape(-1, 2).astype(np.float32)
+    r, s = np.meshgrid(np.arange(rings), np.arange(segments), indexing="ij")
+    a = r * (segments + 1) + s
+    b, c, d = a + segments + 1, a + 1, a + segments + 2
+    faces = np.concatenate([np.stack([a, c, b], -1), np.stack([c, d, b], -1)], 0).reshape(-1, 3)
+    return normals.copy(), normals, uvs, faces.astype(np.uint32)
+
+
+def glb(path: Path, triangles: int) -> None:
+    pos, nrm, uv, idx = sphere(triangles)
+    blobs = [pos.tobytes(), nrm.tobytes(), uv.tobytes(), idx.tobytes()]
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).tolist()
+    doc = {
+        "asset": {"version": "2.0", "generator": "pacai bench"},
+        "buffers": [{"byteLength": offsets[-1]}],
+        "bufferViews": [{"buffer": 0, "byteOffset": offsets[i], "byteLength": len(b),
+                         "target": 34963 if i == 3 else 34962} for i, b in enumerate(blobs)],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": len(pos), "type": "VEC3",
+             "min": pos.min(0).tolist(), "max": pos.max(0).tolist()},
+            {"bufferView": 1, "componentType": 5126, "count": len(nrm), "type": "VEC3"},
+            {"bufferView": 2, "componentType": 5126, "count": len(uv), "type": "VEC2"},
+            {"bufferView": 3, "componentType": 5125, "count": idx.size, "type": "SCALAR"}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1,
+                                                   "TEXCOORD_0": 2}, "indices": 3}]}],
+        "nodes": [{"mesh": 0}], "scenes": [{"nodes": [0]}], "scene": 0}
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    binary = b"".join(blobs)
+    binary += b"\0" * (-len(binary) % 4)
+    total = 12 + 8 + len(text) + 8 + len(binary)
+    path.write_bytes(struct.pack("<4sII", b"glTF", 2, total)
+                     + struct.pack("<I4s", len(text), b"JSON") + text
+                     + struct.pack("<I4s", len(binary), b"BIN\0") + binary)
+
+
+def wav(path: Path, seed: int) -> None:
+    rate = 22050
+    t = np.arange(rate) / rate
+    data = (np.sin(2 * math.pi * (220 + 40 * seed) * t) * 12000).astype("<i2").tobytes()
+    path.write_bytes(b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+                     + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+                     + b"data" + struct.pack("<I", len(data)) + data)
+
+
+def project(root: Path) -> Path:
+    for sub in ("textures", "models", "audio"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    assets: list[dict[str, Any]] = []
+    for i in range(40):
+        texture(root / "textures" / f"t{i:02d}.png", 2048, i, alpha=True)
+        assets.append({"id": f"tex_{i:02d}", "type": "texture", "uri": f"textures/t{i:02d}.png"})
+    for i in range(10):
+        texture(root / "textures" / f"j{i:02d}.jpg", 4096, 100 + i, alpha=False)
+        assets.append({"id": f"jpg_{i:02d}", "type": "texture", "uri": f"textures/j{i:02d}.jpg"})
+    for i, tris in enumerate(TRIANGLES):
+        glb(root / "models" / f"m{i:02d}.glb", tris)
+        assets.append({"id": f"mdl_{i:02d}", "type": "model", "uri": f"models/m{i:02d}.glb"})
+    for i in range(10):
+        wav(root / "audio" / f"a{i:02d}.wav", i)
+        assets.append({"id": f"sfx_{i:02d}", "type": "audio", "uri": f"audio/a{i:02d}.wav"})
+    textures = [a["id"] for a in assets if a["type"] == "texture"]
+    materials = [{"id": f"mat_{i:02d}", "base_color_texture": tex, "roughness": 0.7}
+                 for i, tex in enumerate(textures)]
+    nodes: list[dict[str, Any]] = [{"id": "sun", "light": {"type": "directional"}}]
+    for i in range(1999):
+        node: dict[str, Any] = {"id": f"n{i:04d}", "transform": {
+            "translation": [float(i % 50) * 3, 0.0, float(i // 50) * 3]}}
+        if i % 3 == 0:
+            node["model"] = f"mdl_{i % 30:02d}"
+        else:
+            node["mesh"] = {"primitive": "box" if i % 2 else "sphere"}
+            node["material"] = f"mat_{i % len(materials):02d}"
+        if i % 200 == 0:
+            node["audio"] = {"asset": f"sfx_{(i // 200) % 10:02d}"}
+        nodes.append(node)
+    manifest = {"schema": "pacai.manifest/v1", "project": {"id": "bench-ref", "name": "Bench"},
+                "assets": assets, "materials": materials,
+                "scenes": [{"id": "main", "nodes": nodes}], "main_scene": "main"}
+    path = root / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+# --- measurement ----------------------------------------------------------------------------
+
+
+class PeakRss:
+    """Samples the RSS of a process and all its descendants every 50 ms; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            total = 0
+            try:
+                for proc in [root, *root.children(recursive=True)]:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        continue
+            except psutil.NoSuchProcess:
+                break
+            self.peak = max(self.peak, total)
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def export(manifest: Path, engines: str, out: Path, cache: Path) -> tuple[float, int, dict[str, Any]]:
+    started = time.perf_counter()
+    proc = subprocess.Popen([CLI, "export", str(manifest), "--engines", engines, "--quality",
+                             "high", "--include-assets", "--out", str(out)],
+                            env={**os.environ, "ASSET_CACHE_DIR": str(cache),
+                                 "LOG_LEVEL": "warning"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = PeakRss(proc.pid)
+    stdout, stderr = proc.communicate()
+    peak = sampler.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"export failed: {stderr[-2000:]}")
+    return time.perf_counter() - started, peak, json.loads(stdout.strip().splitlines()[-1])
+
+
+async def ours_texture_stage(files: list[Path], out: Path) -> float:
+    from pacai_export.assets.process import process_asset
+    from pacai_export.pool import CpuPool
+
+    pool = CpuPool(2)
+    await pool.run(len, [])  # start the pool's processes before the clock
+    started = time.perf_counter()
+    await asyncio.gather(*(pool.run(process_asset, "texture", f, out / f.name, "high", "srgb",
+                                    8192 * 8192) for f in files))
+    elapsed = time.perf_counter() - started
+    pool.close()
+    return elapsed
+
+
+def sharp_texture_stage(files: list[Path], out: Path) -> float:
+    result = subprocess.run(["node", str(SHARP), str(out), "2048", *map(str, files)],
+                            capture_output=True, text=True, check=True)
+    return float(json.loads(result.stdout)["wall_s"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
+    parser.add_argument("--textures-only", action="store_true")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="pacai-bench-"))
+    manifest = work / "project" / "manifest.json"
+    if not manifest.exists():
+        t0 = time.perf_counter()
+        project(work / "project")
+        print(f"generated the reference project in {time.perf_counter() - t0:.1f} s")
+    textures = sorted((work / "project" / "textures").iterdir())
+    for name in ("ours", "sharp"):
+        shutil.rmtree(work / f"tex-{name}", ignore_errors=True)
+        (work / f"tex-{name}").mkdir()
+    ours = asyncio.run(ours_texture_stage(textures, work / "tex-ours"))
+    sharp = sharp_texture_stage(textures, work / "tex-sharp")
+    print(f"texture stage, {len(textures)} textures to 2048: ours {ours:.2f} s, "
+          f"sharp {sharp:.2f} s, ratio ours/sharp {ours / sharp:.2f} (goal <= 1.0)")
+    if args.textures_only:
+        return
+    runs: dict[str, tuple[float, int, dict[str, Any]]] = {}
+    for label, engines, cache in (("cold, 1 engine", "godot", "cache-a"),
+                                  ("cold, 3 engines", "godot,unity,ue5", "cache-b"),
+                                  ("warm, 3 engines", "godot,unity,ue5", "cache-b")):
+        if label.startswith("cold"):
+            shutil.rmtree(work / cache, ignore_errors=True)
+        runs[label] = export(manifest, engines, work / "out", work / cache)
+    changed = work / "project" / "textures" / "t00.png"
+    backup = changed.read_bytes()
+    texture(changed, 2048, 999, alpha=True)
+    try:
+        runs["one texture changed, 3 engines"] = export(manifest, "godot,unity,ue5",
+                                                        work / "out", work / "cache-b")
+    finally:
+        changed.write_bytes(backup)
+    cold3 = runs["cold, 3 engines"][0]
+    print("export (high quality, assets included), wall time and peak RSS of all processes:")
+    for label, (wall, peak, result) in runs.items():
+        print(f"  {label:32s} {wall:7.2f} s  {peak / 2**20:7.1f} MiB  "
+              f"({result['bytes'] / 2**20:.0f} MiB bundle, {result['files']} files)")
+    print(f"  3 engines / 1 engine:           {cold3 / runs['cold, 1 engine'][0]:.2f} "
+          "(goal <= 1.3)")
+    print(f"  warm / cold:                    {runs['warm, 3 engines'][0] / cold3:.2f} "
+          "(goal <= 0.10)")
+    print(f"  one changed / cold:             "
+          f"{runs['one texture changed, 3 engines'][0] / cold3:.2f} (goal <= 0.15)")
+    print(f"  peak RSS:                       {max(r[1] for r in runs.values()) / 2**20:.1f} MiB "
+          "(goal < 400)")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

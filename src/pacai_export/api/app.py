@@ -1,0 +1,170 @@
+"""The HTTP API (§9.3): enqueue, status, the callback receiver, the OpenAPI document.
+
+``create_app(settings)`` builds the Starlette app (the dashboard's routes included);
+``run_api(settings)`` serves it with uvicorn on ``API_PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import ConfigError, InvalidJob
+from ..jobs import ExportJob
+from ..logs import get_logger
+from ..queues import get_job, job_fields
+from ..settings import Settings
+from . import dashboard, openapi
+from .context import ApiContext, context
+from .problems import (
+    BodyLimit,
+    Problem,
+    field_errors,
+    parse_json,
+    problem_handler,
+    require_json,
+    require_token,
+)
+from .receiver import Outcome, verify
+
+log = get_logger("pacai_export.api")
+IDEMPOTENCY_KEY_RE = re.compile(openapi.IDEMPOTENCY_KEY_PATTERN.removesuffix("$"))
+IDEMPOTENCY_PREFIX = "idem-"
+
+
+def idempotent_job_id(key: str | None) -> str | None:
+    """``Idempotency-Key`` → BullMQ job id. ``idem-`` keeps it from being an integer (which
+    BullMQ reserves for its own ids); the pattern keeps ':' (its key separator) out."""
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise Problem(400, "invalid-idempotency-key", "Invalid Idempotency-Key",
+                      f"Idempotency-Key: must match {openapi.IDEMPOTENCY_KEY_PATTERN}",
+                      [{"field": "Idempotency-Key",
+                        "message": f"must match {openapi.IDEMPOTENCY_KEY_PATTERN}"}])
+    return IDEMPOTENCY_PREFIX + key
+
+
+async def enqueue(request: Request) -> Response:
+    ctx = context(request)
+    require_token(request, ctx.settings.api_tokens)
+    job_id = idempotent_job_id(request.headers.get("idempotency-key"))
+    require_json(request)
+    data = parse_json(await request.body())
+    try:
+        ExportJob.parse(data)
+    except InvalidJob as exc:
+        raise Problem(422, "invalid-job", "Invalid export job", str(exc),
+                      field_errors(str(exc))) from None
+    replayed = job_id is not None and await get_job(ctx.client.queue, job_id) is not None
+    job_id = await ctx.client.enqueue(data, job_id)
+    headers = {}
+    if replayed:
+        stored = await get_job(ctx.client.queue, job_id)
+        if stored is not None and job_fields(stored)["data"] != data:
+            raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                          f"Idempotency-Key: job {job_id} was enqueued with different data",
+                          [{"field": "Idempotency-Key",
+                            "message": "already used with a different body"}])
+        headers["Idempotent-Replayed"] = "true"
+    status_url = str(request.url_for("export_status", id=job_id))
+    log.info("job enqueued", job_id=job_id, replayed=replayed)
+    return JSONResponse({"id": job_id, "status_url": status_url}, 202,
+                        headers={"Location": status_url, **headers})
+
+
+async def export_status(request: Request) -> Response:
+    ctx = context(request)
+    require_token(request, ctx.settings.api_tokens)
+    job_id = request.path_params["id"]
+    status = await ctx.status(job_id)
+    if status is None:
+        raise Problem(404, "job-not-found", "Job not found",
+                      f"no job {job_id!r} in queue {ctx.settings.queue_name}")
+    return JSONResponse(status)
+
+
+async def callback(request: Request) -> Response:
+    ctx = context(request)
+    secret = ctx.settings.callback_secret
+    if not secret:
+        raise Problem(503, "receiver-not-configured", "Callback receiver not configured",
+                      "WORKER_CALLBACK_SECRET: required to verify callbacks")
+    body = await request.body()
+    webhook_id = verify(secret, request.headers, body)
+    outcome = Outcome.from_event(parse_json(body))
+    recorded = await ctx.outcomes.record(webhook_id, outcome)
+    log.info("callback received", webhook_id=webhook_id, replay=not recorded)
+    return Response(status_code=204)
+
+
+async def openapi_json(_: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app: API, callback receiver and dashboard; Redis is opened in its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.ctx = ApiContext(settings)
+        try:
+            yield
+        finally:
+            await app.state.ctx.aclose()
+
+    middleware = [Middleware(BodyLimit, limit=settings.api_max_body_bytes)]
+    if settings.api_cors_origins:
+        middleware.insert(0, Middleware(
+            CORSMiddleware, allow_origins=list(settings.api_cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "idempotency-key"],
+            expose_headers=["location", "idempotent-replayed"], max_age=600))
+    routes = [
+        Route("/v5/export", enqueue, methods=["POST"]),
+        Route("/v5/export/callback", callback, methods=["POST"]),
+        Route("/v5/export/{id:path}", export_status, methods=["GET"], name="export_status"),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        *dashboard.routes(),
+    ]
+    handlers: dict[Any, Any] = {Problem: problem_handler, HTTPException: problem_handler}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
+                     lifespan=lifespan)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # run_api owns SIGTERM/SIGINT so that a clean stop exits 0 (uvicorn re-raises them).
+        yield
+
+
+async def run_api(settings: Settings, host: str = "0.0.0.0") -> int:
+    """Serve the API on ``API_PORT`` until SIGTERM or SIGINT; exit code 0 after a clean stop."""
+    if not settings.api_tokens:
+        raise ConfigError("API_TOKENS: required for the api command")
+    settings.require_redis()
+    if not settings.callback_secret:
+        log.warning("WORKER_CALLBACK_SECRET unset: POST /v5/export/callback answers 503")
+    config = uvicorn.Config(create_app(settings), host=host, port=settings.api_port,
+                            log_config=None, access_log=False, lifespan="on")
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    log.info("api listening", port=settings.api_port, queue=settings.queue_name)
+    await server.serve()
+    return 0
