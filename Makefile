@@ -42,9 +42,18 @@ lint: setup
 test: lint
 	$(VENV)/bin/pytest
 
-## bench: the queue-overhead benchmark (docs/performance.md)
-bench: setup
+BENCH_NODE_STAMP := bench/node/node_modules/.installed-stamp
+
+$(BENCH_NODE_STAMP): bench/node/package.json bench/node/package-lock.json
+	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## bench: every benchmark of docs/performance.md (the assets one takes minutes)
+bench: setup $(BENCH_NODE_STAMP)
 	$(PY) bench/queue_overhead.py
+	$(PY) bench/export_time.py
+	$(PY) bench/s3_clients.py
+	$(PY) bench/assets.py
 
 clean:
-	rm -rf $(VENV) tests/node/node_modules exports
+	rm -rf $(VENV) tests/node/node_modules bench/node/node_modules exports

@@ -1,0 +1,589 @@
+"""Model processing per quality tier (§11): ``.glb``, and ``.gltf`` whose buffers and images
+are embedded ``data:`` URIs, in; a validated, resized, simplified ``.glb`` out.
+
+Steps, each refusing hostile input with ``InvalidInput`` naming the file and the reason:
+
+1. **Container**: GLB header (magic, version 2, length = file size), chunk lengths within the
+   file, JSON chunk first, valid JSON (no NaN); every buffer present (the BIN chunk or a
+   ``data:`` URI: external files are refused), every buffer view and accessor inside its
+   buffer, every index inside its vertex range. Draco and meshopt compression are refused
+   (their buffer views cannot be carried over; §11 wants neither in bundles).
+2. **Images** in buffer views or ``data:`` URIs go through ``textures.process_image`` at the
+   same tier; an image a material uses as normal, occlusion or metallic-roughness map is
+   ``linear``, any other ``srgb``. Other formats (WebP, KTX2) pass through.
+3. **Meshes**: triangle primitives keep ``low`` 25 %, ``medium`` 50 % of their triangles
+   (``high`` keeps all) through meshoptimizer's simplifier (``meshopt_simplify``). It only
+   chooses a subset of the existing vertices and writes a new index list, so every vertex
+   attribute — normals, UVs, tangents, colours, skin weights, morph targets — stays exact with
+   no transfer step, and UV/normal seams (vertices sharing a position) collapse together
+   without cracks. It stops early rather than move the surface by more than ``MAX_ERROR`` of
+   the mesh's extent, so small hard-surface props keep their shape. Unused vertices are then
+   dropped, unless another primitive shares the vertex accessors.
+4. **Output**: one buffer; buffer views still used are copied, rewritten accessors and images
+   get their own views, every view 4-byte aligned (vertex elements padded to 4 bytes);
+   POSITION min/max recomputed; JSON with sorted keys. Same input, same bytes.
+
+``ProcessedModel.bounds`` is the box of every POSITION of the default scene's meshes in
+world space (node transforms applied), for placeholder sizing.
+
+Pure and synchronous: the caller runs it in a process pool.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import meshoptimizer
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InvalidInput
+from ..manifest import Bounds
+from .textures import QUALITY_CAPS, process_image
+
+DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
+MAX_ERROR = 0.05  # meshopt's relative error: a fraction of the mesh's extent
+
+GLB_MAGIC, CHUNK_JSON, CHUNK_BIN = b"glTF", 0x4E4F534A, 0x004E4942
+ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
+DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
+COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
+REFUSED_EXTENSIONS = ("KHR_draco_mesh_compression", "EXT_meshopt_compression")
+LINEAR_SLOTS = ("normalTexture", "occlusionTexture", "metallicRoughnessTexture")
+IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
+
+Array = NDArray[Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessedModel:
+    """A model written by ``process_model``."""
+
+    path: Path
+    triangles: int  # after simplification
+    source_triangles: int
+    bounds: Bounds | None  # world-space POSITION box of the scene; None without geometry
+
+
+def process_model(src: Path, dest_dir: Path, *, quality: str,
+                  max_pixels: int) -> ProcessedModel:
+    """Validate ``src`` (``.glb`` or self-contained ``.gltf``) and write it as
+    ``dest_dir/<stem>.glb`` with images and meshes reduced for ``quality``."""
+    if quality not in DETAIL:
+        raise ValueError(f"unknown quality {quality!r}")
+    try:
+        model = _Model.load(src)
+        model.process_images(quality, max_pixels)
+        before, after = model.simplify(DETAIL[quality])
+        bounds = model.bounds()
+        glb = model.to_glb()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # The JSON is not schema-checked field by field: a field of the wrong type or a
+        # missing one surfaces here, and is the input's fault.
+        raise InvalidInput(f"{src.name}: malformed glTF ({type(exc).__name__}: {exc})") from None
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{src.stem}.glb"
+    dest.write_bytes(glb)
+    return ProcessedModel(path=dest, triangles=after, source_triangles=before, bounds=bounds)
+
+
+# --- reading and validating -----------------------------------------------------------------
+
+
+def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], bytes | None]:
+    """(JSON, BIN chunk or None) of a GLB, every length checked against the bytes."""
+    if len(data) < 20 or data[:4] != GLB_MAGIC:
+        raise InvalidInput(f"{what}: not a GLB file (no glTF header)")
+    version, length = struct.unpack_from("<II", data, 4)
+    if version != 2:
+        raise InvalidInput(f"{what}: GLB version {version} is not supported (only 2)")
+    if length != len(data):
+        raise InvalidInput(f"{what}: truncated or padded GLB: the header says {length} bytes, "
+                           f"the file has {len(data)}")
+    chunks: list[tuple[int, bytes]] = []
+    offset = 12
+    while offset < length:
+        if offset + 8 > length:
+            raise InvalidInput(f"{what}: GLB chunk header at byte {offset} is cut short")
+        size, kind = struct.unpack_from("<II", data, offset)
+        if offset + 8 + size > length:
+            raise InvalidInput(f"{what}: GLB chunk at byte {offset} claims {size} bytes but only "
+                               f"{length - offset - 8} remain")
+        chunks.append((kind, data[offset + 8:offset + 8 + size]))
+        offset += 8 + size + (-size % 4)
+    if not chunks or chunks[0][0] != CHUNK_JSON:
+        raise InvalidInput(f"{what}: the first GLB chunk is not JSON")
+    binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == CHUNK_BIN else None
+    return _parse_json(chunks[0][1], what), binary
+
+
+def _parse_json(text: bytes, what: str) -> dict[str, Any]:
+    def refuse(name: str) -> None:
+        raise InvalidInput(f"{what}: the glTF JSON contains {name}")
+
+    try:
+        doc = json.loads(text.decode("utf-8"), parse_constant=refuse)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{what}: the glTF JSON is not valid: {exc}") from None
+    if not isinstance(doc, dict) or not str(doc.get("asset", {}).get("version", "")
+                                                ).startswith("2."):
+        raise InvalidInput(f"{what}: not a glTF 2.0 document (asset.version must be 2.x)")
+    return doc
+
+
+def _data_uri(uri: str, what: str) -> bytes:
+    if not uri.startswith("data:"):
+        raise InvalidInput(f"{what}: refers to an external file {uri[:80]!r}; only embedded "
+                           "data is supported")
+    header, sep, payload = uri[5:].partition(",")
+    if not sep:
+        raise InvalidInput(f"{what}: malformed data: URI (no comma)")
+    if not header.endswith(";base64"):
+        return unquote_to_bytes(payload)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except binascii.Error:
+        raise InvalidInput(f"{what}: data: URI is not valid base64") from None
+
+
+class _Model:
+    """A glTF document with its buffers, edited in place then written as one GLB."""
+
+    def __init__(self, doc: dict[str, Any], buffers: list[bytes], name: str) -> None:
+        self.doc = doc
+        self.buffers = buffers
+        self.name = name
+        self.replaced: dict[int, Array] = {}  # accessor index → new dense data
+        self.images: dict[int, tuple[bytes, str | None]] = {}  # image → (bytes, mime type)
+
+    @classmethod
+    def load(cls, src: Path) -> _Model:
+        data = src.read_bytes()
+        if src.suffix.lower() == ".glb":
+            doc, binary = _parse_glb(data, src.name)
+        elif src.suffix.lower() == ".gltf":
+            doc, binary = _parse_json(data, src.name), None
+        else:
+            raise InvalidInput(f"{src.name}: a model must be .glb or .gltf")
+        used = set(doc.get("extensionsUsed", [])) | set(doc.get("extensionsRequired", []))
+        for ext in REFUSED_EXTENSIONS:
+            if ext in used:
+                raise InvalidInput(f"{src.name}: uses {ext}, which this worker cannot process")
+        buffers = []
+        for i, buf in enumerate(_list(doc, "buffers")):
+            where = f"{src.name}: buffers[{i}]"
+            if "uri" in buf:
+                raw = _data_uri(str(buf["uri"]), where)
+            elif i == 0 and binary is not None:
+                raw = binary
+            else:
+                raise InvalidInput(f"{where} has no data (no uri and no GLB BIN chunk)")
+            if len(raw) < int(buf.get("byteLength", 0)):
+                raise InvalidInput(f"{where}: byteLength {buf['byteLength']} exceeds its "
+                                   f"{len(raw)} bytes of data")
+            buffers.append(raw)
+        model = cls(doc, buffers, src.name)
+        model.check()
+        return model
+
+    def check(self) -> None:
+        """Every buffer view and accessor inside its buffer (no data is decoded)."""
+        for i, view in enumerate(_list(self.doc, "bufferViews")):
+            buffer = _index(view.get("buffer"), len(self.buffers), f"bufferViews[{i}].buffer",
+                            self.name)
+            end = int(view.get("byteOffset", 0)) + int(view.get("byteLength", -1))
+            if view.get("byteLength", 0) < 1 or end > len(self.buffers[buffer]):
+                raise InvalidInput(f"{self.name}: bufferViews[{i}] (ends at byte {end}) lies "
+                                   f"outside buffers[{buffer}] ({len(self.buffers[buffer])} "
+                                   "bytes)")
+        for i in range(len(_list(self.doc, "accessors"))):
+            self._layout(i)
+
+    def _layout(self, index: int) -> tuple[dict[str, Any], np.dtype[Any], int, int]:
+        """(accessor, dtype, components, stride), its extent checked against its view."""
+        acc = _list(self.doc, "accessors")[index]
+        where = f"{self.name}: accessors[{index}]"
+        if acc.get("componentType") not in DTYPES or acc.get("type") not in COMPONENTS:
+            raise InvalidInput(f"{where} has an unknown componentType or type")
+        dtype, comps = np.dtype(DTYPES[acc["componentType"]]), COMPONENTS[acc["type"]]
+        count, element = int(acc.get("count", 0)), dtype.itemsize * comps
+        stride = element
+        if "bufferView" in acc:
+            views = _list(self.doc, "bufferViews")
+            view = views[_index(acc["bufferView"], len(views), "bufferView", where)]
+            stride = int(view.get("byteStride", element))
+            end = int(acc.get("byteOffset", 0)) + stride * max(count - 1, 0) + element
+            if count < 1 or stride < element or end > int(view["byteLength"]):
+                raise InvalidInput(f"{where} ({count} × {element} bytes, stride {stride}) "
+                                   f"reaches past its bufferView ({view['byteLength']} bytes)")
+        return acc, dtype, comps, stride
+
+    def read(self, index: int) -> Array:
+        """Accessor ``index`` as a dense ``(count, components)`` array of its stored type."""
+        if index in self.replaced:
+            return self.replaced[index]
+        acc, dtype, comps, stride = self._layout(index)
+        count = int(acc["count"])
+        if "bufferView" not in acc:
+            out: Array = np.zeros((count, comps), dtype)
+        else:
+            out = self._strided(acc["bufferView"], int(acc.get("byteOffset", 0)), count,
+                                dtype, comps, stride)
+        if "sparse" in acc:
+            out = out.copy()
+            sparse = acc["sparse"]
+            n = int(sparse["count"])
+            itype = np.dtype(DTYPES.get(sparse["indices"].get("componentType"), "<u4"))
+            idx = self._strided(sparse["indices"]["bufferView"],
+                                int(sparse["indices"].get("byteOffset", 0)), n, itype, 1,
+                                itype.itemsize)[:, 0]
+            if n and int(idx.max()) >= count:
+                raise InvalidInput(f"{self.name}: accessors[{index}] sparse index out of range")
+            out[idx] = self._strided(sparse["values"]["bufferView"],
+                                     int(sparse["values"].get("byteOffset", 0)), n, dtype,
+                                     comps, dtype.itemsize * comps)
+        return out
+
+    def _strided(self, view_index: int, offset: int, count: int, dtype: np.dtype[Any],
+                 comps: int, stride: int) -> Array:
+        view = _list(self.doc, "bufferViews")[view_index]
+        start = int(view.get("byteOffset", 0)) + offset
+        element = dtype.itemsize * comps
+        if start + stride * max(count - 1, 0) + element > len(self.buffers[view["buffer"]]):
+            raise InvalidInput(f"{self.name}: bufferViews[{view_index}] data out of range")
+        raw = np.frombuffer(self.buffers[view["buffer"]], np.uint8)
+        rows = np.lib.stride_tricks.as_strided(raw[start:], shape=(count, element),
+                                               strides=(stride, 1))
+        return np.ascontiguousarray(rows).view(dtype).reshape(count, comps)
+
+    # --- images ------------------------------------------------------------------------------
+
+    def process_images(self, quality: str, max_pixels: int) -> None:
+        """Resize every embedded PNG/JPEG image for ``quality``."""
+        assert quality in QUALITY_CAPS
+        linear = self._linear_images()
+        for i, image in enumerate(_list(self.doc, "images")):
+            where = f"{self.name} images[{i}]"
+            if "uri" in image:
+                data = _data_uri(str(image["uri"]), where)
+            elif "bufferView" in image:
+                views = _list(self.doc, "bufferViews")
+                view = views[_index(image["bufferView"], len(views), "bufferView", where)]
+                start = int(view.get("byteOffset", 0))
+                data = self.buffers[view["buffer"]][start:start + int(view["byteLength"])]
+            else:
+                raise InvalidInput(f"{where} has neither uri nor bufferView")
+            mime = image.get("mimeType")
+            if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+                done = process_image(data, quality=quality, max_pixels=max_pixels, what=where,
+                                     color_space="linear" if i in linear else "srgb")
+                data, mime = done.data, IMAGE_TYPES[done.format]
+            elif mime in IMAGE_TYPES.values():
+                raise InvalidInput(f"{where}: declared {mime} but the content is not")
+            self.images[i] = (data, mime)
+
+    def _linear_images(self) -> set[int]:
+        """Images used as data maps (normal, occlusion, metallic-roughness)."""
+        textures = _list(self.doc, "textures")
+        out = set()
+        for material in _list(self.doc, "materials"):
+            slots = [material.get(s) for s in LINEAR_SLOTS]
+            slots.append(material.get("pbrMetallicRoughness", {}).get(LINEAR_SLOTS[2]))
+            for slot in slots:
+                if isinstance(slot, dict) and 0 <= int(slot.get("index", -1)) < len(textures):
+                    source = textures[slot["index"]].get("source")
+                    if source is not None:
+                        out.add(int(source))
+        return out
+
+    # --- meshes --------------------------------------------------------------------------------
+
+    def _triangle_primitives(self) -> Iterator[dict[str, Any]]:
+        for mesh in _list(self.doc, "meshes"):
+            for prim in mesh.get("primitives", []):
+                if prim.get("mode", 4) == 4 and "POSITION" in prim.get("attributes", {}):
+                    yield prim
+
+    def simplify(self, keep: float) -> tuple[int, int]:
+        """Simplify every triangle primitive to ``keep`` of its triangles; (before, after)."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        refs: dict[int, int] = {}
+        for prim in self._triangle_primitives():
+            groups.setdefault(_vertex_key(prim), []).append(prim)
+            for acc in [*_vertex_accessors(prim), prim.get("indices")]:
+                if acc is not None:
+                    refs[acc] = refs.get(acc, 0) + 1
+        before = after = 0
+        for prims in groups.values():
+            owned = all(refs[a] == len(prims) for a in _vertex_accessors(prims[0]))
+            if keep < 1.0 and owned and len(prims) == 1 and "indices" not in prims[0]:
+                self._weld(prims[0])
+            indices = [self._indices(p) for p in prims]
+            before += sum(len(i) // 3 for i in indices)
+            if keep < 1.0:
+                positions = self.read(prims[0]["attributes"]["POSITION"]).astype(np.float32)
+                indices = [_simplify(i, positions, keep) for i in indices]
+            after += sum(len(i) // 3 for i in indices)
+            if keep < 1.0:
+                self._rewrite(prims, indices, compact=owned, refs=refs)
+        return before, after
+
+    def _weld(self, prim: dict[str, Any]) -> None:
+        """Index a triangle soup: identical vertices (every attribute equal) merged, so the
+        simplifier sees shared edges."""
+        accessors = _vertex_accessors(prim)
+        columns = [self.read(a) for a in accessors]
+        rows = np.concatenate([c.view(np.uint8).reshape(len(c), -1) for c in columns], axis=1)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        for acc, column in zip(accessors, columns, strict=True):
+            self.replaced[acc] = column[first]
+        self.doc["accessors"].append({"componentType": 5125, "count": len(inverse),
+                                      "type": "SCALAR"})
+        prim["indices"] = len(self.doc["accessors"]) - 1
+        self.replaced[prim["indices"]] = inverse.astype(np.uint32).reshape(-1, 1)
+
+    def _indices(self, prim: dict[str, Any]) -> NDArray[np.uint32]:
+        count = int(self._layout(prim["attributes"]["POSITION"])[0]["count"])
+        for acc in _vertex_accessors(prim):
+            if int(self._layout(acc)[0]["count"]) != count:
+                raise InvalidInput(f"{self.name}: a primitive's attributes differ in count")
+        if "indices" not in prim:
+            return np.arange(count - count % 3, dtype=np.uint32)
+        indices = self.read(prim["indices"])[:, 0].astype(np.uint32)
+        if len(indices) and int(indices.max()) >= count:
+            raise InvalidInput(f"{self.name}: accessors[{prim['indices']}] holds an index "
+                               f"beyond the primitive's {count} vertices")
+        return indices[:len(indices) - len(indices) % 3]
+
+    def _rewrite(self, prims: list[dict[str, Any]], indices: list[NDArray[np.uint32]],
+                 compact: bool, refs: dict[int, int]) -> None:
+        """New index accessors; vertices nobody uses dropped when the group owns them."""
+        if compact:
+            used = np.unique(np.concatenate(indices))
+            remap = np.zeros(int(used[-1]) + 1 if len(used) else 1, np.uint32)
+            remap[used] = np.arange(len(used), dtype=np.uint32)
+            for acc in _vertex_accessors(prims[0]):
+                self.replaced[acc] = self.read(acc)[used]
+            indices = [remap[i] for i in indices]
+        accessors = _list(self.doc, "accessors")
+        for prim, idx in zip(prims, indices, strict=True):
+            dtype = np.uint16 if len(idx) == 0 or int(idx.max()) < 0xFFFF else np.uint32
+            if refs.get(prim.get("indices", -1)) != 1:  # shared or absent: a new accessor
+                accessors.append({"type": "SCALAR"})
+                prim["indices"] = len(accessors) - 1
+            accessors[prim["indices"]]["componentType"] = 5123 if dtype == np.uint16 else 5125
+            self.replaced[prim["indices"]] = idx.astype(dtype).reshape(-1, 1)
+
+    # --- bounds --------------------------------------------------------------------------------
+
+    def bounds(self) -> Bounds | None:
+        """World-space box of the default scene's mesh positions."""
+        lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
+        meshes = _list(self.doc, "meshes")
+        for node, matrix in _walk(self.doc, self.name):
+            if "mesh" not in node:
+                continue
+            mesh = meshes[_index(node["mesh"], len(meshes), "mesh", self.name)]
+            for prim in mesh.get("primitives", []):
+                if "POSITION" in prim.get("attributes", {}):
+                    p = _as_float(self.read(prim["attributes"]["POSITION"]),
+                                  self._layout(prim["attributes"]["POSITION"])[0])
+                    world = p @ matrix[:3, :3].T + matrix[:3, 3]
+                    lo, hi = np.minimum(lo, world.min(0)), np.maximum(hi, world.max(0))
+        if not np.isfinite(lo).all():
+            return None
+        return Bounds(min=(float(lo[0]), float(lo[1]), float(lo[2])),
+                      max=(float(hi[0]), float(hi[1]), float(hi[2])))
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def to_glb(self) -> bytes:
+        """The document as one GLB: kept views copied, new data in new views."""
+        doc, views = self.doc, _list(self.doc, "bufferViews")
+        accessors = _list(self.doc, "accessors")
+        kept = sorted({int(a["bufferView"]) for i, a in enumerate(accessors)
+                       if i not in self.replaced and "bufferView" in a}
+                      | {int(v["bufferView"]) for i, a in enumerate(accessors)
+                         if i not in self.replaced for v in _sparse_parts(a)})
+        out = _BinWriter()
+        new_index = {old: out.view(self._view_bytes(views[old]), views[old]) for old in kept}
+        prims = list(self._triangle_primitives())
+        index_accessors = {p.get("indices") for p in prims}
+        positions = {p["attributes"]["POSITION"] for p in prims}
+        for i, acc in enumerate(accessors):
+            if i in self.replaced:
+                accessors[i] = _emit_accessor(out, acc, self.replaced[i],
+                                              is_index=i in index_accessors,
+                                              is_position=i in positions)
+            else:
+                if "bufferView" in acc:
+                    acc["bufferView"] = new_index[int(acc["bufferView"])]
+                for part in _sparse_parts(acc):
+                    part["bufferView"] = new_index[int(part["bufferView"])]
+        for i, (data, mime) in sorted(self.images.items()):
+            image = doc["images"][i]
+            image.pop("uri", None)
+            image["bufferView"] = out.view(data, {})
+            if mime:
+                image["mimeType"] = mime
+        doc.pop("buffers", None)
+        doc.pop("bufferViews", None)
+        if out.views:
+            doc["buffers"] = [{"byteLength": len(out.data)}]
+            doc["bufferViews"] = out.views
+        return _glb(doc, bytes(out.data))
+
+    def _view_bytes(self, view: dict[str, Any]) -> bytes:
+        start, buffer = int(view.get("byteOffset", 0)), self.buffers[int(view["buffer"])]
+        return buffer[start:start + int(view["byteLength"])]
+
+
+def _emit_accessor(out: _BinWriter, acc: dict[str, Any], data: Array, *, is_index: bool,
+                   is_position: bool) -> dict[str, Any]:
+    """``acc`` pointing at ``data`` in a new view; vertex elements padded to 4 bytes."""
+    new = {k: v for k, v in acc.items()
+           if k not in ("bufferView", "byteOffset", "sparse", "min", "max")}
+    new["count"] = len(data)
+    target = ELEMENT_ARRAY_BUFFER if is_index else ARRAY_BUFFER
+    element = data.dtype.itemsize * data.shape[1]
+    stride = element + (-element % 4) if target == ARRAY_BUFFER else element
+    rows = np.zeros((len(data), stride), np.uint8)
+    rows[:, :element] = np.ascontiguousarray(data).view(np.uint8).reshape(len(data), -1)
+    info: dict[str, Any] = {"target": target}
+    if stride != element:
+        info["byteStride"] = stride
+    if len(data):
+        new["bufferView"] = out.view(rows.tobytes(), info)
+        if "min" in acc or is_position:
+            new["min"] = [_number(x) for x in data.min(0)]
+            new["max"] = [_number(x) for x in data.max(0)]
+    return new
+
+
+class _BinWriter:
+    """The output buffer: views appended 4-byte aligned."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.views: list[dict[str, Any]] = []
+
+    def view(self, data: bytes, like: dict[str, Any]) -> int:
+        self.data += b"\0" * (-len(self.data) % 4)
+        view: dict[str, Any] = {k: like[k] for k in ("byteStride", "target", "name") if k in like}
+        view.update(buffer=0, byteOffset=len(self.data), byteLength=len(data))
+        self.data += data
+        self.views.append(view)
+        return len(self.views) - 1
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise InvalidInput(f"glTF {key} must be a list of objects")
+    return value
+
+
+def _index(value: Any, length: int, field: str, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < length:
+        raise InvalidInput(f"{where}: {field} {value!r} does not exist")
+    return value
+
+
+def _vertex_accessors(prim: dict[str, Any]) -> list[int]:
+    out = [int(a) for _, a in sorted(prim["attributes"].items())]
+    for target in prim.get("targets", []):
+        out += [int(a) for _, a in sorted(target.items())]
+    return out
+
+
+def _vertex_key(prim: dict[str, Any]) -> str:
+    return json.dumps([prim["attributes"], prim.get("targets", [])], sort_keys=True)
+
+
+def _sparse_parts(acc: dict[str, Any]) -> list[dict[str, Any]]:
+    sparse = acc.get("sparse")
+    return [sparse["indices"], sparse["values"]] if isinstance(sparse, dict) else []
+
+
+def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
+              keep: float) -> NDArray[np.uint32]:
+    """meshopt_simplify down to ``keep`` of the triangles (fewer errors than MAX_ERROR)."""
+    if len(indices) < 3:
+        return indices
+    target = max(int(len(indices) // 3 * keep), 1) * 3
+    dest = np.zeros(len(indices), np.uint32)
+    count = meshoptimizer.simplify(dest, np.ascontiguousarray(indices),
+                                   np.ascontiguousarray(positions), target_index_count=target,
+                                   target_error=MAX_ERROR)
+    return dest[:int(count)].copy() if count else indices
+
+
+def _as_float(data: Array, acc: dict[str, Any]) -> NDArray[np.float64]:
+    values = data.astype(np.float64)
+    if acc.get("normalized") and data.dtype.kind in "iu":
+        info = np.iinfo(data.dtype)
+        values = np.maximum(values / info.max, -1.0)
+    return values
+
+
+def _number(x: Any) -> float | int:
+    return int(x) if isinstance(x, np.integer) else (0.0 if x == 0 else float(x))
+
+
+def _node_matrix(node: dict[str, Any]) -> NDArray[np.float64]:
+    if "matrix" in node:
+        return np.array(node["matrix"], np.float64).reshape(4, 4).T  # column-major
+    x, y, z, w = node.get("rotation", (0.0, 0.0, 0.0, 1.0))
+    rotation = np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation * np.array(node.get("scale", (1.0, 1.0, 1.0)), np.float64)
+    matrix[:3, 3] = node.get("translation", (0.0, 0.0, 0.0))
+    return matrix
+
+
+def _walk(doc: dict[str, Any],
+          what: str) -> Iterator[tuple[dict[str, Any], NDArray[np.float64]]]:
+    """(node, world matrix) for every node of the default scene (every root without scenes)."""
+    nodes, scenes = _list(doc, "nodes"), _list(doc, "scenes")
+    if scenes:
+        scene = scenes[_index(doc.get("scene", 0), len(scenes), "scene", what)]
+        roots = list(scene.get("nodes", []))
+    else:
+        children = {c for n in nodes for c in n.get("children", [])}
+        roots = [i for i in range(len(nodes)) if i not in children]
+    stack = [(_index(r, len(nodes), "scene node", what), np.eye(4)) for r in reversed(roots)]
+    seen: set[int] = set()
+    while stack:
+        index, parent = stack.pop()
+        if index in seen:
+            raise InvalidInput(f"{what}: nodes[{index}] appears twice in the scene hierarchy")
+        seen.add(index)
+        matrix = parent @ _node_matrix(nodes[index])
+        yield nodes[index], matrix
+        for child in reversed(nodes[index].get("children", [])):
+            stack.append((_index(child, len(nodes), "child node", what), matrix))
+
+
+def _glb(doc: dict[str, Any], binary: bytes) -> bytes:
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
+    text += b" " * (-len(text) % 4)
+    chunks = struct.pack("<II", len(text), CHUNK_JSON) + text
+    if binary:
+        binary += b"\0" * (-len(binary) % 4)
+        chunks += struct.pack("<II", len(binary), CHUNK_BIN) + binary
+    return GLB_MAGIC + struct.pack("<II", 2, 12 + len(chunks)) + chunks
