@@ -188,7 +188,8 @@ class PeakRss:
         return self.peak
 
 
-def export(manifest: Path, engines: str, out: Path, cache: Path) -> tuple[float, int, dict[str, Any]]:
+def export(manifest: Path, engines: str, out: Path,
+           cache: Path) -> tuple[float, int, dict[str, Any]]:
     started = time.perf_counter()
     proc = subprocess.Popen([CLI, "export", str(manifest), "--engines", engines, "--quality",
                              "high", "--include-assets", "--out", str(out)],
