@@ -111,8 +111,14 @@ def prepare(stage_dir: Path, meta: BundleMeta) -> bytes:
     """Write README.txt and bundle.json (listing every staged file) into ``stage_dir``;
     return bundle.json's bytes, the document a signature covers."""
     (stage_dir / README).write_bytes(render_readme(meta))
-    listing = [{"path": name, "size": path.stat().st_size, "sha256": sha256_file(path)}
-               for name, path in staged_files(stage_dir)]
+    # Engines share asset files as hard links: hash each file once, however many names it has.
+    hashes: dict[tuple[int, int], str] = {}
+    listing = []
+    for name, path in staged_files(stage_dir):
+        st = path.stat()
+        digest = hashes.get((st.st_dev, st.st_ino)) or sha256_file(path)
+        hashes[(st.st_dev, st.st_ino)] = digest
+        listing.append({"path": name, "size": st.st_size, "sha256": digest})
     document = bundle_json(meta, listing)
     (stage_dir / BUNDLE_JSON).write_bytes(document)
     return document

@@ -25,7 +25,7 @@ from .assets.gather import AssetGatherer, Sources
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import write_engine
 from .engines.base import BuildContext, Files
-from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
+from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound, StorageError
 from .jobs import ExportJob, ExportResult
 from .logs import get_logger
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
@@ -71,7 +71,8 @@ class Exporter:
         limits = self.settings.limits
         if asset_root is None and self.settings.projects_dir is not None:
             asset_root = self.settings.projects_dir / job.project_id
-        work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"pacai-{job.project_id}-"))
+        work = await asyncio.to_thread(_work_dir, getattr(self.storage, "work_root", None),
+                                       job.project_id)
         fetcher = self._fetcher()
         try:
             raw = await self._load_manifest(job, fetcher, work)
@@ -259,6 +260,16 @@ def write_files(files: Files, dest: Path) -> int:
             except OSError:
                 shutil.copyfile(content, target)
     return len(files)
+
+
+def _work_dir(root: Path | None, project_id: str) -> Path:
+    """A job's private folder: on the storage's file system when it has one (see storage)."""
+    try:
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"pacai-{project_id}-", dir=root))
+    except OSError as exc:
+        raise StorageError(f"could not create a work folder under {root}: {exc}") from exc
 
 
 def _read_limited(path: Path, limit: int) -> bytes:

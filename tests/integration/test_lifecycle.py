@@ -67,9 +67,9 @@ async def test_sigkill_mid_job_is_recovered_by_another_worker(
     second = start_worker(s)
     status = await finished(client, job_id, timeout=240)
     assert status["state"] == "completed", status
-    bundles = sorted(p.relative_to(s.exports_dir).as_posix() for p in s.exports_dir.rglob("*")
-                     if p.is_file())
-    assert bundles == [status["result"]["key"]]
+    bundles = sorted(p.relative_to(s.exports_dir).as_posix()
+                     for p in s.exports_dir.rglob("*.zip") if p.is_file())
+    assert bundles == [status["result"]["key"]]  # none half-written, none twice
     time.sleep(2)  # any duplicate delivery would arrive now
     ids = [d.headers["webhook-id"] for d in receiver.wait_for(1)]
     assert ids == [f"{job_id}.export.completed"]

@@ -38,10 +38,11 @@ class StorageContract:
 
     async def test_put_then_stat(self, storage: Storage, tmp_path: Path) -> None:
         info = make_zip(tmp_path / "b.zip")
+        data = (tmp_path / "b.zip").read_bytes()
         stored = await storage.put_file(KEY, tmp_path / "b.zip", info)
         assert stored == StoredObject(key=KEY, bytes=info.bytes, sha256=info.sha256, files=2)
         assert await storage.stat(KEY) == stored
-        assert self.read(KEY) == (tmp_path / "b.zip").read_bytes()
+        assert self.read(KEY) == data
 
     async def test_large_file_streams(self, storage: Storage, tmp_path: Path) -> None:
         info = make_zip(tmp_path / "big.zip", 12 * 1024 * 1024)

@@ -23,14 +23,30 @@ async def test_put_is_atomic_and_reusable(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "exports", "https://cdn.example.test/exports/")
     key = "proj/0123456789abcdef/proj.zip"
     assert await storage.stat(key) is None
+    data = src.read_bytes()
     stored = await storage.put_file(key, src, info)
     assert stored.key == key and stored.bytes == info.bytes
-    assert (tmp_path / "exports" / key).read_bytes() == src.read_bytes()
+    assert (tmp_path / "exports" / key).read_bytes() == data
+    assert not src.exists()  # same file system: moved into place, not copied
     assert oct((tmp_path / "exports" / key).stat().st_mode & 0o777) == "0o644"
     assert await storage.stat(key) == stored
     assert storage.url(key) == "https://cdn.example.test/exports/proj/0123456789abcdef/proj.zip"
     # no temp files left beside it
-    assert os.listdir(tmp_path / "exports" / "proj" / "0123456789abcdef") == ["proj.zip"]
+    assert sorted(os.listdir(tmp_path / "exports" / "proj" / "0123456789abcdef")) == [
+        "proj.zip", "proj.zip.meta.json"]
+
+
+async def test_reuse_reads_the_sidecar_and_falls_back_to_the_zip(tmp_path: Path) -> None:
+    src = tmp_path / "src.zip"
+    info = a_zip(src)
+    storage = LocalStorage(tmp_path / "exports", "https://cdn.example.test/exports")
+    key = "proj/0123456789abcdef/proj.zip"
+    stored = await storage.put_file(key, src, info)
+    sidecar = tmp_path / "exports" / (key + ".meta.json")
+    sidecar.write_text('{"bytes": 1, "sha256": "stale", "files": 9}')  # does not match
+    assert await storage.stat(key) == stored  # read back from the zip itself
+    sidecar.unlink()
+    assert await storage.stat(key) == stored
 
 
 @pytest.mark.parametrize("key", ["../x.zip", "/etc/x.zip", "a/../../x.zip", "a//b.zip"])

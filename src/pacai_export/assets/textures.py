@@ -42,6 +42,10 @@ import pyvips
 
 from ..errors import InvalidInput, LimitExceeded
 
+# Each texture is decoded once: libvips' operation cache would only hold memory (up to
+# 100 MB per pool process) for results never asked for again.
+pyvips.cache_set_max(0)
+
 QUALITY_CAPS = {"low": 512, "medium": 1024, "high": 2048}
 COLOR_SPACES = ("srgb", "linear")
 SUFFIXES = {"png": ".png", "jpeg": ".jpg"}

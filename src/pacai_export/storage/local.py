@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -14,11 +15,16 @@ from ..bundle import sha256_file
 from ..errors import StorageError
 from .base import StoredObject
 
+SIDECAR = ".meta.json"  # beside each bundle: its hash and entry count, for cheap reuse
+
 
 class LocalStorage:
     def __init__(self, root: Path, base_url: str) -> None:
         self.root = root
         self.base_url = base_url.rstrip("/")
+        # Jobs stage their files here, on the storage's file system, so a finished bundle is
+        # renamed into place rather than copied.
+        self.work_root = root / "_work"
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -29,7 +35,7 @@ class LocalStorage:
     async def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
-            return await asyncio.to_thread(_describe, key, path)
+            return await asyncio.to_thread(_read_stored, key, path)
         except FileNotFoundError:
             return None
         except (OSError, zipfile.BadZipFile) as exc:
@@ -37,11 +43,12 @@ class LocalStorage:
 
     async def put_file(self, key: str, path: Path, info: StoredObject) -> StoredObject:
         target = self._path(key)
+        stored = dataclasses.replace(info, key=key)
         try:
-            await asyncio.to_thread(_atomic_copy, path, target)
+            await asyncio.to_thread(_atomic_place, path, target, _sidecar_bytes(stored))
         except OSError as exc:
             raise StorageError(f"could not store {key!r} under {self.root}: {exc}") from exc
-        return dataclasses.replace(info, key=key)
+        return stored
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/{key}"
@@ -50,12 +57,59 @@ class LocalStorage:
         return None
 
 
+def _sidecar_bytes(info: StoredObject) -> bytes:
+    return json.dumps({"bytes": info.bytes, "sha256": info.sha256, "files": info.files}).encode()
+
+
+def _read_stored(key: str, path: Path) -> StoredObject:
+    """A stored bundle's size, hash and entry count: from its sidecar when it matches, else
+    read back from the zip itself (a bundle stored before sidecars, or a torn sidecar)."""
+    size = path.stat().st_size
+    try:
+        meta = json.loads(path.with_name(path.name + SIDECAR).read_bytes())
+        if meta.get("bytes") == size and meta.get("sha256") and meta.get("files"):
+            return StoredObject(key=key, bytes=size, sha256=meta["sha256"], files=meta["files"])
+    except (OSError, ValueError):
+        pass
+    return _describe(key, path)
+
+
 def _describe(key: str, path: Path) -> StoredObject:
     """Size, hash and entry count of a stored bundle, read back from the disk."""
     with zipfile.ZipFile(path) as zf:
         files = len(zf.infolist())
     return StoredObject(key=key, bytes=path.stat().st_size, sha256=sha256_file(path),
                         files=files)
+
+
+def _atomic_place(source: Path, target: Path, sidecar: bytes | None) -> None:
+    """Put ``source`` at ``target`` atomically, moving it when both share a file system (the
+    job's file is ours to consume), copying otherwise; then its sidecar, the same way."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.stat().st_dev == target.parent.stat().st_dev:
+        with source.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(source, 0o644)
+        os.replace(source, target)
+        _fsync_dir(target.parent)
+    else:
+        _atomic_copy(source, target)
+    if sidecar is None:
+        return
+    side = target.with_name(target.name + SIDECAR)
+    fd, tmp = tempfile.mkstemp(prefix=f".{side.name}.", suffix=".part", dir=target.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(sidecar)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, side)
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
@@ -75,11 +129,7 @@ def _atomic_copy(source: Path, target: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(target.parent)
 
 
 class FileStorage:
@@ -87,13 +137,14 @@ class FileStorage:
 
     def __init__(self, target: Path) -> None:
         self.target = target
+        self.work_root: Path | None = target.parent
 
     async def stat(self, key: str) -> StoredObject | None:
         return None  # the offline command always builds
 
     async def put_file(self, key: str, path: Path, info: StoredObject) -> StoredObject:
         try:
-            await asyncio.to_thread(_atomic_copy, path, self.target)
+            await asyncio.to_thread(_atomic_place, path, self.target, None)
         except OSError as exc:
             raise StorageError(f"could not write {self.target}: {exc}") from exc
         return dataclasses.replace(info, key=key)
