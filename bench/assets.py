@@ -6,14 +6,17 @@ texture stage against sharp (libvips for Node) — all in one run.
 
 It generates a reference project (deterministic): 40 PNG textures 2048² (RGBA), 10 JPEG
 textures 4096², 30 models from 5,000 to 200,000 triangles (.glb), 10 audio files (.wav), and
-a 2,000-node scene that uses them all. Then, each as a `pacai-export export` process (high
-quality, assets included, its own processed-asset cache folder), sampling the RSS of the
-process and all its children every 50 ms:
+a 2,000-node scene that uses them all. Then, each in a process of its own running the
+export exactly as a worker does (`Exporter` with local storage and the processed-asset cache,
+a CPU pool of 2; high quality, assets included), sampling the RSS of the process and all its
+children every 50 ms:
 
 1. cold export to one engine (godot), empty cache;
 2. cold export to three engines, empty cache;
-3. warm re-export to three engines (unchanged project, cache full: no processing);
-4. re-export to three engines with one texture changed (one texture processed);
+3. warm re-export to three engines (unchanged project: the stored bundle's key exists, so
+   the worker fetches and hashes the sources and returns the stored bundle);
+4. re-export to three engines with one texture changed (a new key: one texture processed,
+   the rest from the cache, the bundle written again);
 
 and the texture stage alone: the worker's `process_texture` over the 50 textures in a CPU
 pool of 2 processes, against sharp resizing the same files with its default concurrency.
@@ -41,7 +44,6 @@ import psutil
 import pyvips
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).parent / "pacai-export")
 SHARP = ROOT / "bench" / "node" / "resize.mjs"
 TRIANGLES = [int(5_000 * (40 ** (i / 29))) for i in range(30)]  # 5k … 200k, geometric
 
@@ -188,13 +190,45 @@ class PeakRss:
         return self.peak
 
 
+# One export exactly as a worker runs it (local storage under EXPORTS_DIR, the asset cache,
+# a CPU pool of 2), in a process of its own; prints the result.
+CHILD = r"""
+import asyncio, json, sys
+from pathlib import Path
+from pacai_export.assets.cache import DiskCache
+from pacai_export.jobs import ExportJob
+from pacai_export.pipeline import Exporter
+from pacai_export.pool import CpuPool
+from pacai_export.settings import Settings
+from pacai_export.storage import LocalStorage
+
+async def quiet(percent, stage, **fields):
+    return None
+
+async def main(manifest, engines, exports, cache):
+    data = json.loads(Path(manifest).read_text())
+    job, _ = ExportJob.parse({"project_id": data["project"]["id"], "engines": engines.split(","),
+                              "include_assets": True, "quality": "high", "manifest": data})
+    pool = CpuPool(2)
+    try:
+        exporter = Exporter(Settings(exports_dir=Path(exports)),
+                            LocalStorage(Path(exports), "file://"), pool,
+                            cache=DiskCache(Path(cache), 5 << 30))
+        result = await exporter.export(job, "bench", quiet, asset_root=Path(manifest).parent)
+    finally:
+        pool.close()
+    print(result.model_dump_json())
+
+asyncio.run(main(*sys.argv[1:5]))
+"""
+
+
 def export(manifest: Path, engines: str, out: Path,
            cache: Path) -> tuple[float, int, dict[str, Any]]:
     started = time.perf_counter()
-    proc = subprocess.Popen([CLI, "export", str(manifest), "--engines", engines, "--quality",
-                             "high", "--include-assets", "--out", str(out)],
-                            env={**os.environ, "ASSET_CACHE_DIR": str(cache),
-                                 "LOG_LEVEL": "warning"},
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(manifest), engines, str(out),
+                             str(cache)],
+                            env={**os.environ, "LOG_LEVEL": "warning"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = PeakRss(proc.pid)
     stdout, stderr = proc.communicate()
@@ -249,25 +283,27 @@ def main() -> None:
     if args.textures_only:
         return
     runs: dict[str, tuple[float, int, dict[str, Any]]] = {}
+    shutil.rmtree(work / "exports", ignore_errors=True)
     for label, engines, cache in (("cold, 1 engine", "godot", "cache-a"),
                                   ("cold, 3 engines", "godot,unity,ue5", "cache-b"),
                                   ("warm, 3 engines", "godot,unity,ue5", "cache-b")):
         if label.startswith("cold"):
             shutil.rmtree(work / cache, ignore_errors=True)
-        runs[label] = export(manifest, engines, work / "out", work / cache)
+        runs[label] = export(manifest, engines, work / "exports", work / cache)
     changed = work / "project" / "textures" / "t00.png"
     backup = changed.read_bytes()
     texture(changed, 2048, 999, alpha=True)
     try:
         runs["one texture changed, 3 engines"] = export(manifest, "godot,unity,ue5",
-                                                        work / "out", work / "cache-b")
+                                                        work / "exports", work / "cache-b")
     finally:
         changed.write_bytes(backup)
     cold3 = runs["cold, 3 engines"][0]
     print("export (high quality, assets included), wall time and peak RSS of all processes:")
     for label, (wall, peak, result) in runs.items():
         print(f"  {label:32s} {wall:7.2f} s  {peak / 2**20:7.1f} MiB  "
-              f"({result['bytes'] / 2**20:.0f} MiB bundle, {result['files']} files)")
+              f"({result['bytes'] / 2**20:.0f} MiB bundle, {result['files']} files"
+              f"{', stored bundle reused' if result['reused'] else ''})")
     print(f"  3 engines / 1 engine:           {cold3 / runs['cold, 1 engine'][0]:.2f} "
           "(goal <= 1.3)")
     print(f"  warm / cold:                    {runs['warm, 3 engines'][0] / cold3:.2f} "
