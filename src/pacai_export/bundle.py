@@ -28,7 +28,7 @@ BUNDLE_JSON = "bundle.json"
 README = "README.txt"
 ZIP64_THRESHOLD = (1 << 31) - 1
 PRECOMPRESSED = {".png", ".jpg", ".jpeg", ".webp", ".ogg", ".mp3", ".ktx2"}
-# Vertex data and PCM audio deflate to the same size at level 1 as at level 6, 3× faster.
+# Vertex data and PCM audio deflate to the same size at level 1 as at level 6, 3 times faster.
 BINARY_LEVEL, BINARY = 1, {".glb", ".gltf", ".bin", ".wav"}
 
 README_TEXT = """\
@@ -178,7 +178,8 @@ def _add(zf: zipfile.ZipFile, name: str, path: Path) -> None:
     info.compress_type = zipfile.ZIP_STORED if suffix in PRECOMPRESSED else zipfile.ZIP_DEFLATED
     # The per-entry level: ``_compresslevel`` on 3.11 and 3.12 (3.13 names it compress_level
     # and keeps this spelling as an alias); zipfile ignores ZipFile(compresslevel=) here.
-    setattr(info, "_compresslevel", BINARY_LEVEL if suffix in BINARY else COMPRESS_LEVEL)
+    level = BINARY_LEVEL if suffix in BINARY else COMPRESS_LEVEL
+    setattr(info, "_compresslevel", level)  # noqa: B010 (typeshed does not know the field)
     info.create_system = 3  # Unix, so the permission bits below are read by unzip
     info.external_attr = (0o100644 & 0xFFFF) << 16
     size = path.stat().st_size

@@ -372,7 +372,7 @@ class _Builder:
         if self.lights:
             g.setdefault("extensions", {})["KHR_lights_punctual"] = {"lights": self.lights}
             g["extensionsUsed"] = ["KHR_lights_punctual"]
-        return _glb(g, bytes(buffer))
+        return encode_glb(g, bytes(buffer))
 
 
 def _pack_floats(items: Iterable[tuple[float, ...]]) -> bytes:
@@ -380,7 +380,9 @@ def _pack_floats(items: Iterable[tuple[float, ...]]) -> bytes:
     return struct.pack(f"<{len(flat)}f", *flat)
 
 
-def _glb(gltf: dict[str, Any], binary: bytes) -> bytes:
+def encode_glb(gltf: dict[str, Any], binary: bytes) -> bytes:
+    """A glTF document and its buffer as GLB: canonical JSON (sorted keys, compact, ASCII)
+    padded with spaces, the binary chunk padded with zeros — the same bytes every time."""
     text = json.dumps(gltf, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                       allow_nan=False).encode("ascii")
     text += b" " * (-len(text) % 4)

@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
+from ..gltf import encode_glb
 from ..manifest import Bounds
 from .textures import QUALITY_CAPS, process_image
 
@@ -439,7 +440,7 @@ class _Model:
         if out.views:
             doc["buffers"] = [{"byteLength": len(out.data)}]
             doc["bufferViews"] = out.views
-        return _glb(doc, bytes(out.data))
+        return encode_glb(doc, bytes(out.data))
 
     def _view_bytes(self, view: dict[str, Any]) -> bytes:
         start, buffer = int(view.get("byteOffset", 0)), self.buffers[int(view["buffer"])]
@@ -576,14 +577,3 @@ def _walk(doc: dict[str, Any],
         yield nodes[index], matrix
         for child in reversed(nodes[index].get("children", [])):
             stack.append((_index(child, len(nodes), "child node", what), matrix))
-
-
-def _glb(doc: dict[str, Any], binary: bytes) -> bytes:
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
-    text += b" " * (-len(text) % 4)
-    chunks = struct.pack("<II", len(text), CHUNK_JSON) + text
-    if binary:
-        binary += b"\0" * (-len(binary) % 4)
-        chunks += struct.pack("<II", len(binary), CHUNK_BIN) + binary
-    return GLB_MAGIC + struct.pack("<II", 2, 12 + len(chunks)) + chunks
