@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from typing import Any
@@ -171,7 +172,9 @@ class WorkerService:
         client = RedisCluster if s.redis_cluster else aioredis.Redis
         self.redis = client.from_url(s.require_redis(), socket_connect_timeout=2,
                                      socket_timeout=5)
-        self.pool = CpuPool(min(s.concurrency, 8))
+        # No more pool processes than cores: more would only add memory (each holds its own
+        # imports and image buffers) without adding CPU.
+        self.pool = CpuPool(min(s.concurrency, os.cpu_count() or 1))
         self.storage = open_storage(s)
         self.queue = make_queue(s, s.queue_name)
         outbox, delivery = self._callbacks()
