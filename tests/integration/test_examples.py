@@ -3,6 +3,7 @@ processes with different hash seeds and time zones."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,7 +70,7 @@ def test_stress_example_is_what_its_generator_writes() -> None:
 def test_example_outputs_pass_the_engine_checks(name: str, tmp_path: Path) -> None:
     """Every example through the same independent checks as the writer tests: the Godot
     scene reader, unityparser on every Unity asset, the Khronos validator on every .glb."""
-    from pacai_export.assets import gather
+    from pacai_export.assets.gather import AssetGatherer, Sources
     from pacai_export.engines import write_engine
     from pacai_export.engines.base import BuildContext
     from pacai_export.manifest import parse_manifest
@@ -79,7 +81,19 @@ def test_example_outputs_pass_the_engine_checks(name: str, tmp_path: Path) -> No
 
     folder = ROOT / "examples" / name
     manifest = parse_manifest(json.loads((folder / "manifest.json").read_text()), Limits())
-    gathered = gather(manifest, folder, tmp_path / "assets", Limits())
+    from pacai_export.pool import CpuPool
+
+    async def gather() -> Any:
+        async def progress(done: int, total: int) -> None:
+            return None
+        pool = CpuPool(1)
+        try:
+            return await AssetGatherer(Limits(), pool, None, "high").gather(
+                manifest, Sources(root=folder), tmp_path / "assets", progress)
+        finally:
+            pool.close()
+
+    gathered = asyncio.run(gather())
     ctx = BuildContext(manifest, name, "high", True, gathered.files)
     godot_checks.check_project(write_engine("godot", ctx))
     unity_checks.check_project(write_engine("unity", ctx), tmp_path / "unity")
