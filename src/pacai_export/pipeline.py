@@ -75,7 +75,7 @@ class Exporter:
                                        job.project_id)
         fetcher = self._fetcher()
         try:
-            raw = await self._load_manifest(job, fetcher, work)
+            raw = await self._load_manifest(job, work)
             await report(10, "validating")
             manifest, manifest_digest = await self.pool.run(_validate, raw, limits,
                                                             job.project_id)
@@ -95,8 +95,7 @@ class Exporter:
             duration_ms=round((time.monotonic() - started) * 1000),
         )
 
-    async def _load_manifest(self, job: ExportJob, fetcher: Fetcher,
-                             work: Path) -> dict[str, Any]:
+    async def _load_manifest(self, job: ExportJob, work: Path) -> dict[str, Any]:
         limits = self.settings.limits
         if job.manifest is not None:
             size = len(json.dumps(job.manifest, separators=(",", ":")))
@@ -105,7 +104,7 @@ class Exporter:
                                     f"{limits.manifest_bytes}")
             return job.manifest
         if self.settings.projects_dir is None and self.settings.project_manifest_url:
-            return await self._fetch_manifest(job, fetcher, work)
+            return await self._fetch_manifest(job, work)
         if self.settings.projects_dir is None:
             raise ManifestNotFound(f"project {job.project_id!r}: the job has no manifest and "
                                    "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
@@ -120,8 +119,9 @@ class Exporter:
             raise InvalidManifest("manifest: must be a JSON object")
         return data
 
-    async def _fetch_manifest(self, job: ExportJob, fetcher: Fetcher,
-                              work: Path) -> dict[str, Any]:
+    async def _fetch_manifest(self, job: ExportJob, work: Path) -> dict[str, Any]:
+        """The manifest from PROJECT_MANIFEST_URL, under the same guards as assets and the
+        manifest's own size limit."""
         template = self.settings.project_manifest_url or ""
         url = template.replace("{project_id}", job.project_id)
         where = f"project {job.project_id!r}: manifest ({url})"
