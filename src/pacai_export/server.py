@@ -51,10 +51,12 @@ def health_app(probe: Probe, metrics: Metrics, gauges: QueueGauges) -> Starlette
     ])
 
 
-class _Server(uvicorn.Server):
+class OwnSignalsServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGTERM/SIGINT to its owner: the worker drains jobs first,
+    the API stops cleanly with exit 0 (uvicorn would re-raise the signal)."""
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        # The worker owns SIGTERM/SIGINT (it drains jobs first); uvicorn must not take them.
         yield
 
 
@@ -64,7 +66,7 @@ class HealthServer:
         self._app = health_app(probe, metrics, gauges)
         self._host = host
         self._port = port
-        self._server: _Server | None = None
+        self._server: OwnSignalsServer | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = port
 
@@ -74,7 +76,7 @@ class HealthServer:
         sock.bind((self._host, self._port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self._app, log_config=None, access_log=False, lifespan="off")
-        self._server = _Server(config)
+        self._server = OwnSignalsServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         # uvicorn offers no "started" event to await; poll its flag briefly.
         while not self._server.started and not self._task.done():  # noqa: ASYNC110

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import re
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
@@ -26,6 +26,7 @@ from ..errors import ConfigError, InvalidJob
 from ..jobs import ExportJob
 from ..logs import get_logger
 from ..queues import get_job, job_fields
+from ..server import OwnSignalsServer
 from ..settings import Settings
 from . import dashboard, openapi
 from .context import ApiContext, context
@@ -145,13 +146,6 @@ def create_app(settings: Settings) -> Starlette:
                      lifespan=lifespan)
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # run_api owns SIGTERM/SIGINT so that a clean stop exits 0 (uvicorn re-raises them).
-        yield
-
-
 async def run_api(settings: Settings, host: str = "0.0.0.0") -> int:
     """Serve the API on ``API_PORT`` until SIGTERM or SIGINT; exit code 0 after a clean stop."""
     if not settings.api_tokens:
@@ -161,7 +155,7 @@ async def run_api(settings: Settings, host: str = "0.0.0.0") -> int:
         log.warning("WORKER_CALLBACK_SECRET unset: POST /v5/export/callback answers 503")
     config = uvicorn.Config(create_app(settings), host=host, port=settings.api_port,
                             log_config=None, access_log=False, lifespan="on")
-    server = _Server(config)
+    server = OwnSignalsServer(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))

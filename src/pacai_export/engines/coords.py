@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..manifest import Asset, Node, Transform
+from ..manifest import Asset, Mesh, Node, Transform
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]
@@ -220,6 +220,18 @@ def bounds_box(asset: Asset | None) -> Shape:
     size = tuple(max(h - low, 0.01) for low, h in zip(lo, hi, strict=True))
     center = tuple((h + low) / 2 for low, h in zip(lo, hi, strict=True))
     return Shape("box", size=size, center=center)  # type: ignore[arg-type]
+
+
+def primitive_extent(mesh: Mesh) -> Vec3:
+    """A primitive's size along its glTF axes in metres (a plane is 1 thick): the scale that
+    turns an engine's 1 m basic shape into it."""
+    if mesh.primitive == "box":
+        return mesh.size
+    if mesh.primitive == "sphere":
+        return (2 * mesh.radius,) * 3
+    if mesh.primitive == "plane":
+        return (mesh.size[0], 1.0, mesh.size[1])
+    return (2 * mesh.radius, mesh.height, 2 * mesh.radius)
 
 
 def mesh_shape(node: Node, asset: Asset | None) -> Shape:

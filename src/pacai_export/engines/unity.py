@@ -25,6 +25,7 @@ from .coords import (
     bounds_box,
     collider_shape,
     linear_to_srgb,
+    primitive_extent,
     trs,
     unity_position,
     unity_rotation,
@@ -560,15 +561,14 @@ def _mesh_scale(node: Node) -> Vec3:
     """Scale turning Unity's built-in primitive into the manifest's primitive size."""
     mesh = node.mesh
     assert mesh is not None
-    if mesh.primitive == "box":
-        return mesh.size
-    if mesh.primitive == "sphere":
-        return (2 * mesh.radius,) * 3
+    x, y, z = primitive_extent(mesh)
     if mesh.primitive == "plane":
-        return (mesh.size[0] / 10, 1.0, mesh.size[1] / 10)  # Unity's plane is 10 m by 10 m
-    # Unity's capsule and cylinder are 2 m tall with a 0.5 m radius.
-    height = max(mesh.height, 2 * mesh.radius) if mesh.primitive == "capsule" else mesh.height
-    return (2 * mesh.radius, height / 2, 2 * mesh.radius)
+        return (x / 10, y, z / 10)  # Unity's plane is 10 m by 10 m
+    if mesh.primitive in ("capsule", "cylinder"):
+        # Unity's capsule and cylinder are 2 m tall with a 0.5 m radius.
+        height = max(y, x) if mesh.primitive == "capsule" else y
+        return (x, height / 2, z)
+    return (x, y, z)
 
 
 def _field(type_: str, name: str, value: Param) -> str:

@@ -25,6 +25,7 @@ from .coords import (
     bounds_box,
     collider_shape,
     compose,
+    primitive_extent,
     quat_multiply,
     rotate,
     trs,
@@ -251,16 +252,9 @@ def _mul(a: Vec3, b: Vec3) -> Vec3:
 
 def _mesh_extent(node: Node) -> Vec3:
     """The primitive's size along its glTF axes, in metres (= scale of a 1 m basic shape)."""
-    mesh = node.mesh
-    assert mesh is not None
-    if mesh.primitive == "box":
-        return mesh.size
-    if mesh.primitive == "sphere":
-        return (2 * mesh.radius,) * 3
-    if mesh.primitive == "plane":
-        return (mesh.size[0], 1.0, mesh.size[1])
+    assert node.mesh is not None
     # UE has no basic capsule: capsules use the cylinder of the same radius and height.
-    return (2 * mesh.radius, mesh.height, 2 * mesh.radius)
+    return primitive_extent(node.mesh)
 
 
 def _model(asset_id: str, asset: Asset | None, world: Trs,
