@@ -1,11 +1,21 @@
 """The deterministic bundle (§6, §7): a staged folder in, one zip with ``bundle.json`` out.
 
-The zip's bytes are a function of the staged files alone: entries sorted by path, every
-timestamp 1980-01-01 00:00, permissions 0644, one compression level (images and compressed
-audio stored as they are), no extra fields. Files
-are streamed from disk in chunks, so a bundle is never whole in memory.
+Two passes, both in the CPU pool, neither holding a file whole in memory:
 
-Runs in the CPU pool: everything here is blocking and pure.
+1. ``prepare`` surveys each distinct content once. Engines share asset files as hard links,
+   so a three-engine bundle has three names for every asset and one content: its SHA-256
+   (for ``bundle.json``), its CRC-32 and, for what deflates, its deflated bytes (in a scratch
+   folder when large) are computed once, by a few threads (hashlib and zlib release the GIL).
+   Then it writes ``README.txt`` and ``bundle.json``.
+2. ``zip_stage`` lays the zip out (every entry's sizes and CRC are known, so local headers
+   carry them and no data descriptors follow) and writes it, hashing it on the way
+   (``zipwriter``).
+
+The zip's bytes are a function of the staged files alone: entries sorted by path, every
+timestamp 1980-01-01 00:00, permissions 0644, no extra fields but Zip64 where sizes or
+offsets need it, fixed compression: images and compressed audio stored as they are, vertex
+data and PCM audio deflated at level 1, text at level 6, and any entry that deflate would not
+make smaller stored.
 """
 
 from __future__ import annotations
@@ -14,22 +24,23 @@ import dataclasses
 import hashlib
 import json
 import os
-import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import EXPORTER_NAME, __version__
+from . import EXPORTER_NAME, __version__, zipwriter
 
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 CHUNK = 1 << 20
-COMPRESS_LEVEL = 6
 BUNDLE_JSON = "bundle.json"
 README = "README.txt"
-ZIP64_THRESHOLD = (1 << 31) - 1
 PRECOMPRESSED = {".png", ".jpg", ".jpeg", ".webp", ".ogg", ".mp3", ".ktx2"}
 # Vertex data and PCM audio deflate to the same size at level 1 as at level 6, 3 times faster.
 BINARY_LEVEL, BINARY = 1, {".glb", ".gltf", ".bin", ".wav"}
+TEXT_LEVEL = 6
+INLINE_BYTES = 1 << 20  # deflated data up to this size travels in memory, not in a file
+SURVEY_THREADS = 2
 
 README_TEXT = """\
 {name} ({project_id}), exported by {exporter} {version}
@@ -67,6 +78,27 @@ class PackedBundle:
     bytes: int
     sha256: str
     files: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Content:
+    """One distinct file content as the zip carries it; every name of the file shares it."""
+
+    size: int
+    sha256: str
+    crc32: int
+    method: int  # zipwriter.STORED or zipwriter.DEFLATED
+    packed: int  # bytes of the entry's data in the zip
+    # The deflated bytes, or a scratch file holding them; None: stored, the file itself.
+    payload: bytes | Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What ``prepare`` hands on: the document a signature covers, and the survey."""
+
+    document: bytes
+    contents: dict[str, Content]
 
 
 def sha256_file(path: Path) -> str:
@@ -109,80 +141,152 @@ def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
 
 
-def prepare(stage_dir: Path, meta: BundleMeta) -> bytes:
-    """Write README.txt and bundle.json (listing every staged file) into ``stage_dir``;
-    return bundle.json's bytes, the document a signature covers."""
+# --- pass 1: survey and bundle.json -------------------------------------------------------
+
+
+def prepare(stage_dir: Path, meta: BundleMeta, scratch: Path) -> Prepared:
+    """Write README.txt into ``stage_dir``, survey every staged file (deflated data of large
+    files goes to ``scratch``), then write bundle.json listing them. Its bytes are the
+    document a signature covers."""
     (stage_dir / README).write_bytes(render_readme(meta))
-    # Engines share asset files as hard links: hash each file once, however many names it has.
-    hashes: dict[tuple[int, int], str] = {}
-    listing = []
-    for name, path in staged_files(stage_dir):
-        st = path.stat()
-        digest = hashes.get((st.st_dev, st.st_ino)) or sha256_file(path)
-        hashes[(st.st_dev, st.st_ino)] = digest
-        listing.append({"path": name, "size": st.st_size, "sha256": digest})
+    contents = survey(stage_dir, scratch)
+    listing = [{"path": name, "size": c.size, "sha256": c.sha256}
+               for name, c in sorted(contents.items())]
     document = bundle_json(meta, listing)
     (stage_dir / BUNDLE_JSON).write_bytes(document)
-    return document
+    return Prepared(document=document, contents=contents)
 
 
-def zip_stage(stage_dir: Path, out: Path) -> PackedBundle:
-    """Zip everything staged, deterministically, at ``out``."""
+def survey(stage_dir: Path, scratch: Path | None,
+           known: Mapping[str, Content] | None = None) -> dict[str, Content]:
+    """Every staged file not in ``known``, name → content, each distinct file (inode) read
+    once. Without ``scratch`` deflated data stays in memory whatever its size."""
+    known = known or {}
+    names: dict[tuple[int, int], list[str]] = {}
+    first: dict[tuple[int, int], Path] = {}
+    for name, path in staged_files(stage_dir):
+        if name in known:
+            continue
+        st = path.stat()
+        names.setdefault((st.st_dev, st.st_ino), []).append(name)
+        first.setdefault((st.st_dev, st.st_ino), path)
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    jobs = [(first[inode], shared[0], scratch / f"{n}.deflate" if scratch else None)
+            for n, (inode, shared) in enumerate(names.items())]
+    with ThreadPoolExecutor(SURVEY_THREADS) as threads:
+        surveyed = list(threads.map(lambda job: _survey_file(*job), jobs))
+    found = dict(known)
+    for shared, content in zip(names.values(), surveyed, strict=True):
+        found.update(dict.fromkeys(shared, content))
+    return found
+
+
+def _level(name: str) -> int | None:
+    """The deflate level for an entry, or None to store it as it is."""
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in PRECOMPRESSED:
+        return None
+    return BINARY_LEVEL if suffix in BINARY else TEXT_LEVEL
+
+
+def _survey_file(path: Path, name: str, scratch: Path | None) -> Content:
+    level = _level(name)
+    digest, crc, size = hashlib.sha256(), 0, 0
+    deflated = _Deflated(level, scratch) if level is not None else None
+    try:
+        with path.open("rb") as src:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+                if deflated is not None:
+                    deflated.feed(chunk)
+        payload = deflated.finish() if deflated is not None else None
+    except BaseException:
+        if deflated is not None:
+            deflated.discard()
+        raise
+    if deflated is None or deflated.packed >= size:  # deflate would not make it smaller
+        if deflated is not None:
+            deflated.discard()
+        return Content(size, digest.hexdigest(), crc, zipwriter.STORED, size)
+    return Content(size, digest.hexdigest(), crc, zipwriter.DEFLATED, deflated.packed,
+                   payload)
+
+
+class _Deflated:
+    """One file's deflated bytes: in memory while small, spilled to ``scratch`` past
+    ``INLINE_BYTES`` (when there is a scratch file to spill to)."""
+
+    def __init__(self, level: int, scratch: Path | None) -> None:
+        self._z = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self._scratch = scratch
+        self._pieces: list[bytes] = []
+        self._file: BinaryIO | None = None
+        self.packed = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self._keep(self._z.compress(chunk))
+
+    def finish(self) -> bytes | Path:
+        self._keep(self._z.flush())
+        if self._file is None:
+            return b"".join(self._pieces)
+        self._file.close()
+        assert self._scratch is not None
+        return self._scratch
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            assert self._scratch is not None
+            self._scratch.unlink(missing_ok=True)
+
+    def _keep(self, data: bytes) -> None:
+        self.packed += len(data)
+        if self._file is None and self._scratch is not None and self.packed > INLINE_BYTES:
+            self._file = self._scratch.open("wb")
+            self._file.write(b"".join(self._pieces))
+            self._pieces.clear()
+        if self._file is not None:
+            self._file.write(data)
+        else:
+            self._pieces.append(data)
+
+
+# --- pass 2: the zip ----------------------------------------------------------------------
+
+
+def zip_stage(stage_dir: Path, out: Path, contents: Mapping[str, Content] | None = None,
+              zip64_from: int = zipwriter.ZIP32_LIMIT) -> PackedBundle:
+    """Zip everything staged, deterministically, at ``out``. ``contents`` is ``prepare``'s
+    survey; files it does not know (bundle.json, its signature) are surveyed here.
+    ``zip64_from`` lowers the size from which Zip64 fields are written (tests)."""
     entries = list(staged_files(stage_dir))
-    with out.open("wb") as raw:
-        stream = _HashingStream(raw)
-        with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED,  # type: ignore[call-overload]
-                             compresslevel=COMPRESS_LEVEL) as zf:
-            for name, path in entries:
-                _add(zf, name, path)
-    return PackedBundle(path=out, bytes=stream.position, sha256=stream.digest.hexdigest(),
-                        files=len(entries))
+    known = survey(stage_dir, None, contents or {})
+    segments = zipwriter.layout([_zip_entry(name, path, known[name]) for name, path in entries],
+                                zip64_from)
+    digest, size = zipwriter.write_hashing(segments, out)
+    return PackedBundle(path=out, bytes=size, sha256=digest, files=len(entries))
 
 
-class _HashingStream:
-    """A write-only, forward-only file for ``zipfile``: it hashes the bundle as it is written,
-    so a bundle of gigabytes is not read back just to hash it. (Not seekable, so zipfile
-    writes each entry's sizes and CRC in a data descriptor after it, instead of seeking back.)
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self.digest = hashlib.sha256()
-        self.position = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.position += len(data)
-        return self._raw.write(data)
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, *args: object) -> int:
-        raise OSError("forward-only stream")
-
-    def flush(self) -> None:
-        self._raw.flush()
+def _zip_entry(name: str, path: Path, c: Content) -> zipwriter.ZipEntry:
+    data: zipwriter.Segment = c.payload if isinstance(c.payload, bytes) else (
+        c.payload or path, c.packed)
+    return zipwriter.ZipEntry(name=name, size=c.size, crc32=c.crc32, method=c.method,
+                              packed=c.packed, data=data)
 
 
 def pack(stage_dir: Path, meta: BundleMeta, out: Path) -> PackedBundle:
-    """``prepare`` then ``zip_stage``: an unsigned bundle in one call."""
-    prepare(stage_dir, meta)
-    return zip_stage(stage_dir, out)
-
-
-def _add(zf: zipfile.ZipFile, name: str, path: Path) -> None:
-    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-    # Already-compressed formats gain nothing from deflate and cost most of the packing time.
-    suffix = Path(name).suffix.lower()
-    info.compress_type = zipfile.ZIP_STORED if suffix in PRECOMPRESSED else zipfile.ZIP_DEFLATED
-    # The per-entry level: ``_compresslevel`` on 3.11 and 3.12 (3.13 names it compress_level
-    # and keeps this spelling as an alias); zipfile ignores ZipFile(compresslevel=) here.
-    level = BINARY_LEVEL if suffix in BINARY else COMPRESS_LEVEL
-    setattr(info, "_compresslevel", level)  # noqa: B010 (typeshed does not know the field)
-    info.create_system = 3  # Unix, so the permission bits below are read by unzip
-    info.external_attr = (0o100644 & 0xFFFF) << 16
-    size = path.stat().st_size
-    with path.open("rb") as src, zf.open(info, "w", force_zip64=size > ZIP64_THRESHOLD) as dst:
-        while chunk := src.read(CHUNK):
-            dst.write(chunk)
+    """``prepare`` then ``zip_stage``: an unsigned bundle in one call (scratch data beside
+    ``out``, removed after)."""
+    scratch = out.with_name(out.name + ".deflate")
+    try:
+        prepared = prepare(stage_dir, meta, scratch)
+        return zip_stage(stage_dir, out, prepared.contents)
+    finally:
+        for leftover in scratch.glob("*") if scratch.is_dir() else ():
+            leftover.unlink()
+        if scratch.is_dir():
+            scratch.rmdir()

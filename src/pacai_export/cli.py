@@ -205,7 +205,7 @@ def _read_manifest(path: Path, settings: Settings) -> Any:
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     from .assets.cache import DiskCache
     from .jobs import ExportJob
-    from .pipeline import Exporter
+    from .pipeline import POOL_PRELOAD, Exporter
     from .pool import CpuPool
     from .progress import TerminalProgress
     from .signing import open_signer
@@ -216,7 +216,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         project_id = manifest.get("project", {}).get("id") if isinstance(manifest, dict) else None
         job, _ = ExportJob.parse(_job_data(args, str(project_id), manifest))
         storage = FileStorage(args.out / f"{job.project_id}.zip")
-        pool = CpuPool(2)
+        pool = CpuPool(2, POOL_PRELOAD)
         signer = open_signer(settings)
         try:
             with TerminalProgress(f"export {job.project_id}") as progress:

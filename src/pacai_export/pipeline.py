@@ -37,6 +37,12 @@ from .storage import Storage, StoredObject
 
 log = get_logger("pacai_export.pipeline")
 
+# What the CPU pool's processes run for an export, imported when each process starts.
+POOL_PRELOAD = ("pacai_export.manifest", "pacai_export.assets.process",
+                "pacai_export.assets.textures", "pacai_export.assets.models",
+                "pacai_export.engines.godot", "pacai_export.engines.unity",
+                "pacai_export.engines.unreal", "pacai_export.bundle")
+
 
 class Reporter(Protocol):
     """Receives the export's progress: an integer percent that never goes down, and a stage."""
@@ -188,14 +194,16 @@ class Exporter:
             if isinstance(outcome, BaseException):
                 raise outcome
         await report(80, "packing")
-        document = await self.pool.run(prepare, stage, bundle_meta(job, manifest))
+        prepared = await self.pool.run(prepare, stage, bundle_meta(job, manifest),
+                                       work / "deflated")
+        document = prepared.document
         if self.signer is not None:
             await report(82, "signing", keyid=self.signer.keyid)
             signature = await self.signer.sign(dsse.pae(dsse.PAYLOAD_TYPE, document))
             await asyncio.to_thread((stage / SIGNATURE).write_bytes,
                                     dsse.envelope(document, self.signer.keyid, signature))
         out = work / f"{job.project_id}.zip"
-        packed = await self.pool.run(zip_stage, stage, out)
+        packed = await self.pool.run(zip_stage, stage, out, prepared.contents)
         await report(90, "storing", key=key)
         info = StoredObject(key=key, bytes=packed.bytes, sha256=packed.sha256, files=packed.files)
         return await self.storage.put_file(key, out, info), False

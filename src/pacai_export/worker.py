@@ -25,7 +25,7 @@ from .errors import ExportError, InvalidInput, error_code
 from .jobs import ExportJob
 from .logs import get_logger
 from .metrics import Metrics, QueueGauges
-from .pipeline import Exporter
+from .pipeline import POOL_PRELOAD, Exporter
 from .pool import CpuPool
 from .queues import QueueJob, is_running, job_counts, make_queue, make_worker, on, unrecoverable
 from .server import HealthServer
@@ -174,7 +174,7 @@ class WorkerService:
                                      socket_timeout=5)
         # No more pool processes than cores: more would only add memory (each holds its own
         # imports and image buffers) without adding CPU.
-        self.pool = CpuPool(min(s.concurrency, os.cpu_count() or 1))
+        self.pool = CpuPool(min(s.concurrency, os.cpu_count() or 1), POOL_PRELOAD)
         self.storage = open_storage(s)
         self.queue = make_queue(s, s.queue_name)
         outbox, delivery = self._callbacks()

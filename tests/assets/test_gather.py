@@ -185,6 +185,37 @@ async def test_cache_skips_processing_of_unchanged_assets(tmp_path: Path,
     assert changed.files["b"].path.read_bytes() == wav(tone=9)
 
 
+async def test_project_files_are_copied_only_to_be_processed(tmp_path: Path,
+                                                            pool: CpuPool) -> None:
+    """A relative source is hashed where it lies; only a cache miss copies it (into the job's
+    folder, to process a snapshot), and a hit links the cached result without a copy."""
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "a.wav").write_bytes(wav())
+    m = manifest([{"id": "a", "type": "audio", "uri": "a.wav"}])
+    cache = DiskCache(tmp_path / "cache", 1 << 30)
+    miss, _ = await run(m, Sources(root=tmp_path / "root"), tmp_path / "w1", pool, cache)
+    hit, _ = await run(m, Sources(root=tmp_path / "root"), tmp_path / "w2", pool, cache)
+    assert (tmp_path / "w1" / "sources" / "a.wav").read_bytes() == wav()
+    assert not (tmp_path / "w2" / "sources").exists()
+    assert hit.digests == miss.digests == {"a": hashlib.sha256(wav()).hexdigest()}
+    entry = next(p for p in (tmp_path / "cache").rglob("*.wav"))
+    assert hit.files["a"].path.stat().st_ino == entry.stat().st_ino  # one inode, no copy
+
+
+def test_disk_cache_entries_are_immutable_under_links(tmp_path: Path) -> None:
+    """A job's linked copy keeps its bytes when the entry is replaced or evicted."""
+    cache = DiskCache(tmp_path / "c", max_bytes=1 << 20)
+    (tmp_path / "v1").write_bytes(b"one")
+    cache._put(tmp_path / "c" / "k", tmp_path / "v1")
+    assert cache._get(tmp_path / "c" / "k", tmp_path / "job" / "k")
+    (tmp_path / "v2").write_bytes(b"two")
+    cache._put(tmp_path / "c" / "k", tmp_path / "v2")
+    assert (tmp_path / "job" / "k").read_bytes() == b"one"
+    assert (tmp_path / "c" / "k").read_bytes() == b"two"
+    (tmp_path / "c" / "k").unlink()
+    assert not cache._get(tmp_path / "c" / "k", tmp_path / "job" / "k2")
+
+
 def test_disk_cache_evicts_least_recently_used(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path / "c", max_bytes=2500)
     for i in range(3):

@@ -12,9 +12,11 @@ bucket lifecycle rule; docs/operations.md). Blocking I/O runs in threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
-import tempfile
+import threading
+import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,9 +38,19 @@ class AssetCache(Protocol):
 
 
 class DiskCache:
+    """Processed assets in a folder, bounded in bytes, least recently used evicted first.
+
+    Entries are immutable and shared by hard link: a hit links the entry into the job's
+    folder and a put links the job's file into the cache, so neither copies a byte when both
+    sit on one file system (a copy otherwise). Replacing an entry renames a new file over it
+    and eviction unlinks a name, so a job holding a link keeps its bytes either way.
+    """
+
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._bytes: int | None = None  # this process's running estimate; a scan corrects it
 
     async def get(self, key: str, dest: Path) -> bool:
         return await asyncio.to_thread(self._get, self.root / key, dest)
@@ -47,10 +59,11 @@ class DiskCache:
     def _get(path: Path, dest: Path) -> bool:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
+            _link_or_copy(path, dest)
         except FileNotFoundError:
             return False
-        os.utime(path)  # recently used: evicted last
+        with contextlib.suppress(FileNotFoundError):  # evicted meanwhile: the link holds
+            os.utime(path)  # recently used: evicted last
         return True
 
     async def put(self, key: str, src: Path) -> None:
@@ -58,21 +71,53 @@ class DiskCache:
 
     def _put(self, path: Path, src: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-        os.close(fd)
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, path)
-        self._evict()
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            _link_or_copy(src, tmp)
+            os.utime(tmp)  # a link shares the source's times: mark the entry as new
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._lock:
+            if self._bytes is None:
+                self._bytes = self._total()
+            else:
+                self._bytes += path.stat().st_size
+            if self._bytes > self.max_bytes:
+                self._bytes = self._evict()
 
-    def _evict(self) -> None:
-        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.root.rglob("*")
-                 if p.is_file() and not p.name.startswith(".")]
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        """(last used, size, path) of every entry; dot-files are puts in progress."""
+        found = []
+        for path in self.root.rglob("*"):
+            if not path.name.startswith(".") and path.is_file():
+                st = path.stat()
+                found.append((st.st_mtime, st.st_size, path))
+        return found
+
+    def _total(self) -> int:
+        return sum(size for _, size, _ in self._entries())
+
+    def _evict(self) -> int:
+        """Unlink least recently used entries until the folder fits; its size after."""
+        files = self._entries()
         total = sum(size for _, size, _ in files)
         for _, size, path in sorted(files, key=lambda f: (f[0], str(f[2]))):
             if total <= self.max_bytes:
                 break
             path.unlink(missing_ok=True)
             total -= size
+        return total
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    dest.unlink(missing_ok=True)
+    try:
+        os.link(src, dest)
+    except FileNotFoundError:
+        raise
+    except OSError:  # another file system, or links not supported: copy
+        shutil.copyfile(src, dest)
 
 
 class S3Cache:

@@ -155,6 +155,9 @@ class Fetched:
     path: Path
     bytes: int
     sha256: str
+    # True when ``path`` is the project's own file, read where it lies rather than copied
+    # into the job's folder (a relative URI under PROJECTS_DIR).
+    in_place: bool = False
 
 
 class Fetcher:

@@ -89,8 +89,7 @@ class AssetGatherer:
             async with semaphore:
                 fetched, ext = await self._fetch(asset, sources, work / "sources", where)
             _verify(asset, fetched, ext, where)
-            files[asset.id] = await self._process(asset, fetched, ext, work / "processed",
-                                                  where)
+            files[asset.id], fetched = await self._process(asset, fetched, ext, work, where)
             digests[asset.id] = fetched.sha256
             done += 1
             await progress(done, total)
@@ -125,7 +124,7 @@ class AssetGatherer:
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise InvalidInput(f"{where}: the path escapes the project's asset root")
         if sources.root is not None:
-            return await asyncio.to_thread(self._file, sources.root, rel, dest, where), ext
+            return await asyncio.to_thread(self._file, sources.root, rel, where), ext
         if sources.base_url is not None:
             url = f"{sources.base_url}/{quote(rel.as_posix())}"
             return await self._http(url, sources, dest, where), ext
@@ -137,7 +136,7 @@ class AssetGatherer:
             raise InvalidInput(f"{where}: remote assets are not fetched here")
         return await sources.fetcher.fetch(url, dest, where)
 
-    def _file(self, root: Path, rel: PurePosixPath, dest: Path, where: str) -> Fetched:
+    def _file(self, root: Path, rel: PurePosixPath, where: str) -> Fetched:
         base = root.resolve()
         path = base.joinpath(*rel.parts).resolve()
         if not path.is_relative_to(base):  # a symlink pointing out of the root
@@ -149,7 +148,8 @@ class AssetGatherer:
         if size > self.limits.asset_bytes:
             raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
                                 f"{self.limits.asset_bytes}")
-        return _copy_hashing(path, dest)
+        # Hashed where it lies: a cache hit needs no copy (see _process).
+        return dataclasses.replace(_hash_file(path), in_place=True)
 
     def _s3(self, bucket: str, key: str, sources: Sources, dest: Path, where: str) -> Fetched:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -196,14 +196,23 @@ class AssetGatherer:
 
     # --- process ------------------------------------------------------------------------
 
-    async def _process(self, asset: Asset, fetched: Fetched, ext: str, out_dir: Path,
-                       where: str) -> AssetFile:
+    async def _process(self, asset: Asset, fetched: Fetched, ext: str, work: Path,
+                       where: str) -> tuple[AssetFile, Fetched]:
+        """The processed file, from the cache or the pool, and the source it was made from."""
         out_ext = ".glb" if ext == ".gltf" else ext
         key = cache_key(fetched.sha256, asset.type, self.quality, asset.color_space, out_ext)
-        target = out_dir / f"{asset.id}{out_ext}"
+        target = work / "processed" / f"{asset.id}{out_ext}"
         if self.cache is not None and await self._cache_get(key, target):
             self.cache_hits += 1
-            return AssetFile(asset_id=asset.id, filename=target.name, path=target)
+            return AssetFile(asset_id=asset.id, filename=target.name, path=target), fetched
+        if fetched.in_place:
+            # Process a private copy, hashed again as it is copied: a project file rewritten
+            # meanwhile cannot mix two versions, and the digest names what was processed.
+            fetched = await asyncio.to_thread(_copy_hashing, fetched.path,
+                                              work / "sources" / f"{asset.id}{ext}")
+            _verify(asset, fetched, ext, where)
+            key = cache_key(fetched.sha256, asset.type, self.quality, asset.color_space,
+                            out_ext)
         try:
             path: Path = await self.pool.run(process_asset, asset.type, fetched.path, target,
                                              self.quality, asset.color_space,
@@ -212,7 +221,7 @@ class AssetGatherer:
             raise type(exc)(f"{where}: {exc}") from None
         if self.cache is not None:
             await self._cache_put(key, path)
-        return AssetFile(asset_id=asset.id, filename=path.name, path=path)
+        return AssetFile(asset_id=asset.id, filename=path.name, path=path), fetched
 
     async def _cache_get(self, key: str, target: Path) -> bool:
         assert self.cache is not None
