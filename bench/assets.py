@@ -6,10 +6,13 @@ texture stage against sharp (libvips for Node) — all in one run.
 
 It generates a reference project (deterministic): 40 PNG textures 2048² (RGBA), 10 JPEG
 textures 4096², 30 models from 5,000 to 200,000 triangles (.glb), 10 audio files (.wav), and
-a 2,000-node scene that uses them all. Then, each in a process of its own running the
-export exactly as a worker does (`Exporter` with local storage and the processed-asset cache,
-a CPU pool of 2; high quality, assets included), sampling the RSS of the process and all its
-children every 50 ms:
+a 2,000-node scene that uses them all. Then four exports by a real `pacai-export worker`
+(default settings: local storage, the processed-asset disk cache, a CPU pool of one process
+per core; the project in PROJECTS_DIR), each a job on its own queue in Redis (REDIS_URL,
+default redis://127.0.0.1:6379/0), high quality, assets included, timed from enqueue until
+the queue reports it completed, with the RSS and PSS of the worker and all its children
+sampled every 50 ms meanwhile. One export without assets runs first, untimed, so that the
+pool is up as in a worker that has run a job:
 
 1. cold export to one engine (godot), empty cache;
 2. cold export to three engines, empty cache;
@@ -19,7 +22,8 @@ children every 50 ms:
    the rest from the cache, the bundle written again);
 
 and the texture stage alone: the worker's `process_texture` over the 50 textures in a CPU
-pool of 2 processes, against sharp resizing the same files with its default concurrency.
+pool of 2 processes, against sharp resizing the same files with its default concurrency
+(both timed after their libraries are loaded).
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ import json
 import math
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,8 @@ import psutil
 import pyvips
 
 ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ID = "bench-ref"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 SHARP = ROOT / "bench" / "node" / "resize.mjs"
 TRIANGLES = [int(5_000 * (40 ** (i / 29))) for i in range(30)]  # 5k … 200k, geometric
 
@@ -147,7 +155,7 @@ def project(root: Path) -> Path:
         if i % 200 == 0:
             node["audio"] = {"asset": f"sfx_{(i // 200) % 10:02d}"}
         nodes.append(node)
-    manifest = {"schema": "pacai.manifest/v1", "project": {"id": "bench-ref", "name": "Bench"},
+    manifest = {"schema": "pacai.manifest/v1", "project": {"id": PROJECT_ID, "name": "Bench"},
                 "assets": assets, "materials": materials,
                 "scenes": [{"id": "main", "nodes": nodes}], "main_scene": "main"}
     path = root / "manifest.json"
@@ -194,60 +202,86 @@ class PeakRss:
         return self.peak, self.peak_pss
 
 
-# One export exactly as a worker runs it (local storage under EXPORTS_DIR, the asset cache,
-# a CPU pool of 2), in a process of its own; prints the result.
-CHILD = r"""
-import asyncio, json, sys
-from pathlib import Path
-from pacai_export.assets.cache import DiskCache
-from pacai_export.jobs import ExportJob
-from pacai_export.pipeline import Exporter
-from pacai_export.pool import CpuPool
-from pacai_export.settings import Settings
-from pacai_export.storage import LocalStorage
+class Worker:
+    """``pacai-export worker`` as deployed (default settings: local storage, the disk cache
+    of processed assets, concurrency 4, a CPU pool of one process per core), on its own queue
+    in Redis, the project in PROJECTS_DIR. Each export is a job enqueued as the API does it
+    and timed from enqueue until the queue reports it completed; the memory of the worker
+    and all its children is sampled during it."""
 
-async def quiet(percent, stage, **fields):
-    return None
+    def __init__(self, work: Path) -> None:
+        from pacai_export.redis_server import free_port
+        from pacai_export.settings import Settings
 
-async def main(manifest, engines, exports, cache):
-    data = json.loads(Path(manifest).read_text())
-    job, _ = ExportJob.parse({"project_id": data["project"]["id"], "engines": engines.split(","),
-                              "include_assets": True, "quality": "high", "manifest": data})
-    pool = CpuPool(2)
-    try:
-        exporter = Exporter(Settings(exports_dir=Path(exports)),
-                            LocalStorage(Path(exports), "file://"), pool,
-                            cache=DiskCache(Path(cache), 5 << 30))
-        result = await exporter.export(job, "bench", quiet, asset_root=Path(manifest).parent)
-    finally:
-        pool.close()
-    print(result.model_dump_json())
+        queue = f"bench-assets-{os.getpid()}"
+        self.env = {**os.environ, "REDIS_URL": os.environ.get("REDIS_URL", REDIS_URL),
+                    "EXPORT_QUEUE": queue, "PROJECTS_DIR": str(work / "projects"),
+                    "EXPORTS_DIR": str(work / "exports"), "ASSET_CACHE_DIR": str(work / "cache"),
+                    "HEALTH_PORT": str(free_port()), "LOG_LEVEL": "warning"}
+        self.settings = Settings.from_env(self.env)
+        self.cache = work / "cache"
+        self.proc = subprocess.Popen([str(Path(sys.executable).with_name("pacai-export")),
+                                      "worker"], env=self.env, stdout=subprocess.DEVNULL)
+        self._wait_ready()
 
-asyncio.run(main(*sys.argv[1:5]))
-"""
+    def _wait_ready(self) -> None:
+        url = f"http://127.0.0.1:{self.env['HEALTH_PORT']}/ready"
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("the worker did not become ready")
 
+    async def _run(self, data: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        from pacai_export.client import ExportClient
 
-def export(manifest: Path, engines: str, out: Path,
-           cache: Path) -> tuple[float, tuple[int, int], dict[str, Any]]:
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(manifest), engines, str(out),
-                             str(cache)],
-                            env={**os.environ, "LOG_LEVEL": "warning"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sampler = PeakRss(proc.pid)
-    stdout, stderr = proc.communicate()
-    peak = sampler.stop()
-    if proc.returncode != 0:
-        raise SystemExit(f"export failed: {stderr[-2000:]}")
-    return time.perf_counter() - started, peak, json.loads(stdout.strip().splitlines()[-1])
+        client = ExportClient(self.settings)
+        try:
+            started = time.perf_counter()
+            job_id = await client.enqueue(data)
+            status = await client.wait(job_id, poll=0.02)
+            elapsed = time.perf_counter() - started
+        finally:
+            await client.aclose()
+        if status["state"] != "completed":
+            raise SystemExit(f"export failed: {status.get('error')}")
+        return elapsed, status["result"]
+
+    def warm_up(self) -> None:
+        """One export without assets first, so the pool's processes are up (as they are in a
+        worker that has run a job) before anything is timed."""
+        asyncio.run(self._run({"project_id": PROJECT_ID, "engines": ["godot", "unity", "ue5"],
+                               "include_assets": False, "quality": "high", "seed": "warm-up"}))
+
+    def export(self, engines: str, cold: bool
+               ) -> tuple[float, tuple[int, int], dict[str, Any]]:
+        if cold:
+            shutil.rmtree(self.cache, ignore_errors=True)
+        sampler = PeakRss(self.proc.pid)
+        try:
+            elapsed, result = asyncio.run(self._run({
+                "project_id": PROJECT_ID, "engines": engines.split(","), "include_assets": True,
+                "quality": "high"}))
+        finally:
+            peak = sampler.stop()
+        return elapsed, peak, result
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
 
 
 async def ours_texture_stage(files: list[Path], out: Path, quality: str) -> float:
     from pacai_export.assets.process import process_asset
+    from pacai_export.pipeline import POOL_PRELOAD
     from pacai_export.pool import CpuPool
 
-    pool = CpuPool(2)
-    await pool.run(len, [])  # start the pool's processes before the clock
+    pool = CpuPool(2, POOL_PRELOAD)
+    # Start both processes (and their imports) before the clock, as sharp's is after import.
+    await asyncio.gather(pool.run(time.sleep, 0.5), pool.run(time.sleep, 0.5))
     started = time.perf_counter()
     await asyncio.gather(*(pool.run(process_asset, "texture", f, out / f.name, quality, "srgb",
                                     8192 * 8192) for f in files))
@@ -288,20 +322,23 @@ def main() -> None:
         return
     runs: dict[str, tuple[float, tuple[int, int], dict[str, Any]]] = {}
     shutil.rmtree(work / "exports", ignore_errors=True)
-    for label, engines, cache in (("cold, 1 engine", "godot", "cache-a"),
-                                  ("cold, 3 engines", "godot,unity,ue5", "cache-b"),
-                                  ("warm, 3 engines", "godot,unity,ue5", "cache-b")):
-        if label.startswith("cold"):
-            shutil.rmtree(work / cache, ignore_errors=True)
-        runs[label] = export(manifest, engines, work / "exports", work / cache)
+    (work / "projects").mkdir(exist_ok=True)
+    if not (work / "projects" / PROJECT_ID).exists():
+        (work / "projects" / PROJECT_ID).symlink_to(work / "project")
+    worker = Worker(work)
     changed = work / "project" / "textures" / "t00.png"
     backup = changed.read_bytes()
-    texture(changed, 2048, 999, alpha=True)
     try:
-        runs["one texture changed, 3 engines"] = export(manifest, "godot,unity,ue5",
-                                                        work / "exports", work / "cache-b")
+        worker.warm_up()
+        for label, engines, cold in (("cold, 1 engine", "godot", True),
+                                     ("cold, 3 engines", "godot,unity,ue5", True),
+                                     ("warm, 3 engines", "godot,unity,ue5", False)):
+            runs[label] = worker.export(engines, cold)
+        texture(changed, 2048, 999, alpha=True)
+        runs["one texture changed, 3 engines"] = worker.export("godot,unity,ue5", cold=False)
     finally:
         changed.write_bytes(backup)
+        worker.close()
     cold3 = runs["cold, 3 engines"][0]
     print("export (high quality, assets included), wall time, peak RSS and peak PSS of all "
           "processes:")

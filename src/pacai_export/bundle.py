@@ -39,7 +39,7 @@ PRECOMPRESSED = {".png", ".jpg", ".jpeg", ".webp", ".ogg", ".mp3", ".ktx2"}
 # Vertex data and PCM audio deflate to the same size at level 1 as at level 6, 3 times faster.
 BINARY_LEVEL, BINARY = 1, {".glb", ".gltf", ".bin", ".wav"}
 TEXT_LEVEL = 6
-INLINE_BYTES = 1 << 20  # deflated data up to this size travels in memory, not in a file
+INLINE_BYTES = 64 << 10  # deflated data up to this size travels in memory, not in a file
 SURVEY_THREADS = 2
 
 README_TEXT = """\
@@ -102,11 +102,8 @@ class Prepared:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def staged_files(root: Path) -> Iterator[tuple[str, Path]]:

@@ -165,9 +165,11 @@ def main_keygen(args: argparse.Namespace) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "worker":
+        from .pool import limit_malloc_arenas
         from .worker import WorkerService
 
         settings.require_redis()
+        limit_malloc_arenas()
         return await WorkerService(settings).run()
     if args.command == "export":
         return await _export(args, settings)

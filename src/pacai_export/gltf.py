@@ -30,6 +30,7 @@ import json
 import math
 import struct
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import EXPORTER_NAME, __version__
@@ -383,14 +384,30 @@ def _pack_floats(items: Iterable[tuple[float, ...]]) -> bytes:
 def encode_glb(gltf: dict[str, Any], binary: bytes) -> bytes:
     """A glTF document and its buffer as GLB: canonical JSON (sorted keys, compact, ASCII)
     padded with spaces, the binary chunk padded with zeros — the same bytes every time."""
+    head, tail = _glb_frame(gltf, len(binary))
+    return head + binary + tail
+
+
+def write_glb(dest: Path, gltf: dict[str, Any], binary: bytes | bytearray) -> None:
+    """``encode_glb`` written to ``dest`` piece by piece: the buffer is never copied."""
+    head, tail = _glb_frame(gltf, len(binary))
+    with dest.open("wb") as fh:
+        fh.write(head)
+        fh.write(binary)
+        fh.write(tail)
+
+
+def _glb_frame(gltf: dict[str, Any], binary_length: int) -> tuple[bytes, bytes]:
+    """What goes before and after a buffer of ``binary_length`` bytes in its GLB."""
     text = json.dumps(gltf, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                       allow_nan=False).encode("ascii")
     text += b" " * (-len(text) % 4)
-    chunks = struct.pack("<II", len(text), CHUNK_JSON) + text
-    if binary:
-        binary += b"\0" * (-len(binary) % 4)
-        chunks += struct.pack("<II", len(binary), CHUNK_BIN) + binary
-    return struct.pack("<III", GLB_MAGIC, 2, 12 + len(chunks)) + chunks
+    head = struct.pack("<II", len(text), CHUNK_JSON) + text
+    padding = b"\0" * (-binary_length % 4)
+    if binary_length:
+        head += struct.pack("<II", binary_length + len(padding), CHUNK_BIN)
+    total = 12 + len(head) + (binary_length + len(padding) if binary_length else 0)
+    return struct.pack("<III", GLB_MAGIC, 2, total) + head, padding if binary_length else b""
 
 
 # --- manifest → glTF ------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
 from .settings import Limits, Settings
 from .signing import Signer, dsse
-from .signing.verify import SIGNATURE
 from .storage import Storage, StoredObject
 
 log = get_logger("pacai_export.pipeline")
@@ -200,7 +199,7 @@ class Exporter:
         if self.signer is not None:
             await report(82, "signing", keyid=self.signer.keyid)
             signature = await self.signer.sign(dsse.pae(dsse.PAYLOAD_TYPE, document))
-            await asyncio.to_thread((stage / SIGNATURE).write_bytes,
+            await asyncio.to_thread((stage / dsse.SIGNATURE).write_bytes,
                                     dsse.envelope(document, self.signer.keyid, signature))
         out = work / f"{job.project_id}.zip"
         packed = await self.pool.run(zip_stage, stage, out, prepared.contents)

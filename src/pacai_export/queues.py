@@ -135,6 +135,10 @@ def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awa
         # While Redis is away, try again every 2 s instead of BullMQ's 15 s default, so a
         # worker resumes promptly after an outage without spinning.
         "runRetryDelay": 2000,
+        # How long an idle worker blocks on the queue's marker before asking again. With
+        # bullmq-python's default of 5 s, a job added just after one that ran longer than
+        # that waited 1.1 s to be picked up (3.6 s after a 12 s job); at 2 s, under 2 ms.
+        "drainDelay": 2,
         "autorun": False,
         "settings": {"backoffStrategy": _callback_backoff},
     }

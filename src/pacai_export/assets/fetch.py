@@ -169,11 +169,21 @@ class Fetcher:
         self.asset_bytes = asset_bytes
         self.job_bytes = job_bytes
         self.fetched_bytes = 0
-        self._client = client or httpx.AsyncClient(
-            transport=GuardedTransport(policy), follow_redirects=False,
-            timeout=httpx.Timeout(policy.total_timeout, connect=policy.connect_timeout),
-            headers={"user-agent": f"pacai-export/{__version__}",
-                     "accept-encoding": "identity"})  # bytes as stored: no transparent gunzip
+        self._given = client
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """Made on first use: a job whose assets are all on disk never pays for the TLS
+        context (CA bundle parsing: milliseconds and megabytes)."""
+        if self._client is None:
+            policy = self.policy
+            self._client = self._given or httpx.AsyncClient(
+                transport=GuardedTransport(policy), follow_redirects=False,
+                timeout=httpx.Timeout(policy.total_timeout, connect=policy.connect_timeout),
+                headers={"user-agent": f"pacai-export/{__version__}",
+                         "accept-encoding": "identity"})  # as stored: no transparent gunzip
+        return self._client
 
     async def fetch(self, url: str, dest: Path, where: str) -> Fetched:
         """Fetch ``url`` to ``dest`` with retries; ``where`` names the asset in errors."""
@@ -194,7 +204,7 @@ class Fetcher:
     async def _follow(self, url: str, dest: Path, where: str) -> Fetched:
         for _ in range(self.policy.max_redirects + 1):
             self._check_url(url, where)
-            async with self._client.stream("GET", url) as response:
+            async with self.client.stream("GET", url) as response:
                 if response.status_code in REDIRECTS and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue
@@ -243,7 +253,9 @@ class Fetcher:
         return Fetched(path=dest, bytes=size, sha256=digest.hexdigest())
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        client = self._client or self._given
+        if client is not None:
+            await client.aclose()
 
 
 def _describe(exc: BaseException) -> str:

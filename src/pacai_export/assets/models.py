@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
-from ..gltf import encode_glb
+from ..gltf import write_glb
 from ..manifest import Bounds
 from .textures import QUALITY_CAPS, process_image
 
@@ -62,6 +62,7 @@ LINEAR_SLOTS = ("normalTexture", "occlusionTexture", "metallicRoughnessTexture")
 IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 
 Array = NDArray[Any]
+Buffer = bytes | memoryview  # glTF buffer data: views of the file's bytes are not copied
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,27 +81,27 @@ def process_model(src: Path, dest_dir: Path, *, quality: str,
     ``dest_dir/<stem>.glb`` with images and meshes reduced for ``quality``."""
     if quality not in DETAIL:
         raise ValueError(f"unknown quality {quality!r}")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{src.stem}.glb"
     try:
         model = _Model.load(src)
         model.process_images(quality, max_pixels)
         before, after = model.simplify(DETAIL[quality])
         bounds = model.bounds()
-        glb = model.to_glb()
+        model.write_glb(dest)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # The JSON is not schema-checked field by field: a field of the wrong type or a
         # missing one surfaces here, and is the input's fault.
         raise InvalidInput(f"{src.name}: malformed glTF ({type(exc).__name__}: {exc})") from None
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / f"{src.stem}.glb"
-    dest.write_bytes(glb)
     return ProcessedModel(path=dest, triangles=after, source_triangles=before, bounds=bounds)
 
 
 # --- reading and validating -----------------------------------------------------------------
 
 
-def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], bytes | None]:
-    """(JSON, BIN chunk or None) of a GLB, every length checked against the bytes."""
+def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], Buffer | None]:
+    """(JSON, BIN chunk or None) of a GLB, every length checked against the bytes. The BIN
+    chunk is a view of ``data``, not a copy."""
     if len(data) < 20 or data[:4] != GLB_MAGIC:
         raise InvalidInput(f"{what}: not a GLB file (no glTF header)")
     version, length = struct.unpack_from("<II", data, 4)
@@ -109,7 +110,8 @@ def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], bytes | None]:
     if length != len(data):
         raise InvalidInput(f"{what}: truncated or padded GLB: the header says {length} bytes, "
                            f"the file has {len(data)}")
-    chunks: list[tuple[int, bytes]] = []
+    chunks: list[tuple[int, memoryview]] = []
+    whole = memoryview(data)
     offset = 12
     while offset < length:
         if offset + 8 > length:
@@ -118,12 +120,12 @@ def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], bytes | None]:
         if offset + 8 + size > length:
             raise InvalidInput(f"{what}: GLB chunk at byte {offset} claims {size} bytes but only "
                                f"{length - offset - 8} remain")
-        chunks.append((kind, data[offset + 8:offset + 8 + size]))
+        chunks.append((kind, whole[offset + 8:offset + 8 + size]))
         offset += 8 + size + (-size % 4)
     if not chunks or chunks[0][0] != CHUNK_JSON:
         raise InvalidInput(f"{what}: the first GLB chunk is not JSON")
     binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == CHUNK_BIN else None
-    return _parse_json(chunks[0][1], what), binary
+    return _parse_json(bytes(chunks[0][1]), what), binary
 
 
 def _parse_json(text: bytes, what: str) -> dict[str, Any]:
@@ -158,7 +160,7 @@ def _data_uri(uri: str, what: str) -> bytes:
 class _Model:
     """A glTF document with its buffers, edited in place then written as one GLB."""
 
-    def __init__(self, doc: dict[str, Any], buffers: list[bytes], name: str) -> None:
+    def __init__(self, doc: dict[str, Any], buffers: list[Buffer], name: str) -> None:
         self.doc = doc
         self.buffers = buffers
         self.name = name
@@ -178,9 +180,10 @@ class _Model:
         for ext in REFUSED_EXTENSIONS:
             if ext in used:
                 raise InvalidInput(f"{src.name}: uses {ext}, which this worker cannot process")
-        buffers = []
+        buffers: list[Buffer] = []
         for i, buf in enumerate(_list(doc, "buffers")):
             where = f"{src.name}: buffers[{i}]"
+            raw: Buffer
             if "uri" in buf:
                 raw = _data_uri(str(buf["uri"]), where)
             elif i == 0 and binary is not None:
@@ -279,7 +282,7 @@ class _Model:
                 views = _list(self.doc, "bufferViews")
                 view = views[_index(image["bufferView"], len(views), "bufferView", where)]
                 start = int(view.get("byteOffset", 0))
-                data = self.buffers[view["buffer"]][start:start + int(view["byteLength"])]
+                data = bytes(self.buffers[view["buffer"]][start:start + int(view["byteLength"])])
             else:
                 raise InvalidInput(f"{where} has neither uri nor bufferView")
             mime = image.get("mimeType")
@@ -406,8 +409,8 @@ class _Model:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def to_glb(self) -> bytes:
-        """The document as one GLB: kept views copied, new data in new views."""
+    def write_glb(self, dest: Path) -> None:
+        """The document as one GLB at ``dest``: kept views copied, new data in new views."""
         doc, views = self.doc, _list(self.doc, "bufferViews")
         accessors = _list(self.doc, "accessors")
         kept = sorted({int(a["bufferView"]) for i, a in enumerate(accessors)
@@ -440,11 +443,11 @@ class _Model:
         if out.views:
             doc["buffers"] = [{"byteLength": len(out.data)}]
             doc["bufferViews"] = out.views
-        return encode_glb(doc, bytes(out.data))
+        write_glb(dest, doc, out.data)
 
-    def _view_bytes(self, view: dict[str, Any]) -> bytes:
+    def _view_bytes(self, view: dict[str, Any]) -> memoryview:
         start, buffer = int(view.get("byteOffset", 0)), self.buffers[int(view["buffer"])]
-        return buffer[start:start + int(view["byteLength"])]
+        return memoryview(buffer)[start:start + int(view["byteLength"])]
 
 
 def _emit_accessor(out: _BinWriter, acc: dict[str, Any], data: Array, *, is_index: bool,
@@ -476,7 +479,7 @@ class _BinWriter:
         self.data = bytearray()
         self.views: list[dict[str, Any]] = []
 
-    def view(self, data: bytes, like: dict[str, Any]) -> int:
+    def view(self, data: Buffer, like: dict[str, Any]) -> int:
         self.data += b"\0" * (-len(self.data) % 4)
         view: dict[str, Any] = {k: like[k] for k in ("byteStride", "target", "name") if k in like}
         view.update(buffer=0, byteOffset=len(self.data), byteLength=len(data))

@@ -10,6 +10,8 @@ import base64
 import json
 from typing import Any
 
+SIGNATURE = "bundle.json.sig"  # the envelope's name in a bundle (§8)
+
 PAYLOAD_TYPE = "application/vnd.pacai.bundle+json"
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ConfigError, TransientError
-from .keys import keyid, load_private, raw_public
+
+# ``.keys`` (and with it the cryptography package, 9 MiB) is imported by the signers that
+# use it, so a worker that does not sign never loads it.
 
 
 class Signer(Protocol):
@@ -24,6 +26,8 @@ class Signer(Protocol):
 
 class FileSigner:
     def __init__(self, path: Path) -> None:
+        from .keys import keyid, load_private, raw_public
+
         self._key = load_private(path)
         self.keyid = keyid(raw_public(self._key.public_key()))
 
@@ -56,6 +60,8 @@ class Pkcs11Signer:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise ConfigError(f"PKCS11_MODULE: cannot use key {key_label!r} on token "
                               f"{token_label!r}: {detail}") from None
+        from .keys import keyid
+
         # EC_POINT is a DER OCTET STRING around the 32-byte Ed25519 public key.
         self.keyid = keyid(point[-32:])
         self._lock = threading.Lock()

@@ -23,7 +23,7 @@ from ..errors import VerificationFailed
 from . import dsse
 from .keys import keyid, raw_public
 
-SIGNATURE = BUNDLE_JSON + ".sig"
+SIGNATURE = dsse.SIGNATURE
 
 
 @dataclasses.dataclass(frozen=True)
