@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from . import __version__
 from .assets import GatheredAssets
 from .assets.cache import AssetCache
+from .assets.digests import SourceDigests
 from .assets.fetch import Fetcher, FetchPolicy
 from .assets.gather import AssetGatherer, Sources
 from .bundle import BundleMeta, prepare, zip_stage
@@ -61,6 +62,7 @@ class Exporter:
         self.signer = signer
         self.cache = cache
         self.s3_client = s3_client  # for s3:// asset URIs
+        self.source_digests = SourceDigests()
         limits = settings.limits
         self.fetch_policy = FetchPolicy(
             allowlist=settings.asset_http_allowlist, connect_timeout=limits.fetch_connect_timeout,
@@ -162,7 +164,8 @@ class Exporter:
         sources = Sources(root=root if on_disk else None,
                           base_url=f"{base.rstrip('/')}/{job.project_id}" if base else None,
                           fetcher=fetcher, s3=self.s3_client)
-        gatherer = AssetGatherer(self.settings.limits, self.pool, self.cache, job.quality)
+        gatherer = AssetGatherer(self.settings.limits, self.pool, self.cache, job.quality,
+                                 self.source_digests)
         gathered = await gatherer.gather(manifest, sources, work / "assets", progress)
         log.info("assets gathered", assets=total, cache_hits=gathered.cache_hits,
                  fetched_bytes=fetcher.fetched_bytes)

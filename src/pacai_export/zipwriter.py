@@ -6,8 +6,8 @@ directory, and the end records; Zip64 fields appear only where a size, offset or
 them (PKWARE APPNOTE 6.3.10, 4.3.9 and 4.4). Fixed fields: 1980-01-01 00:00, Unix, 0644.
 
 ``write_hashing`` writes that sequence and returns its SHA-256, reading each byte once:
-extents are read into a few aligned buffers, each buffer is hashed, then written by a
-second thread while the next one fills. The file is opened with ``O_DIRECT`` where the file
+extents are read into a few aligned buffers, and each buffer is hashed by a second thread
+and written by a third while the next ones fill. The file is opened with ``O_DIRECT`` where the file
 system allows it: a bundle of gigabytes goes to the disk without first being copied into
 the page cache (where, measured, most of the time of a buffered write went, and the
 following fsync after it), and without evicting the sources and cache the next job reads.
@@ -37,7 +37,7 @@ ZIP64_EXTRA = 0x0001
 
 BLOCK = 4096  # O_DIRECT wants block-aligned buffers, offsets and lengths
 BUFFER = 8 << 20
-BUFFERS = 3
+BUFFERS = 4
 O_DIRECT = getattr(os, "O_DIRECT", 0)  # Linux; elsewhere the writer is buffered
 
 Extent = tuple[Path, int]  # the first ``length`` bytes of a file
@@ -119,11 +119,10 @@ def write_hashing(segments: list[Segment], out: Path) -> tuple[str, int]:
     """Write ``segments`` to a new file ``out``; (SHA-256 of its bytes, their count)."""
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        direct = _try_direct(fd)
-        writer = _Writer(fd, direct)
         digest = hashlib.sha256()
+        writer = _Writer(fd, _try_direct(fd), digest)
         try:
-            total = _fill(segments, writer, digest)
+            total = _fill(segments, writer)
         finally:
             writer.close()
         if writer.padded:  # the last block was written whole: cut it to the real end
@@ -143,13 +142,12 @@ def _try_direct(fd: int) -> bool:
     return True
 
 
-def _fill(segments: list[Segment], writer: _Writer, digest: hashlib._Hash) -> int:
-    """Copy every segment into the writer's buffers, hashing each buffer as it fills."""
+def _fill(segments: list[Segment], writer: _Writer) -> int:
+    """Copy every segment into the writer's buffers, handing each on as it fills."""
     buf, pos, total = writer.take(), 0, 0
 
     def hand_on() -> None:
         nonlocal buf, pos, total
-        digest.update(memoryview(buf)[:pos])
         writer.put(buf, pos)
         total += pos
         buf, pos = writer.take(), 0
@@ -184,18 +182,24 @@ def _fill(segments: list[Segment], writer: _Writer, digest: hashlib._Hash) -> in
 
 
 class _Writer:
-    """Writes filled buffers in a thread of its own (the filling thread goes on meanwhile)
-    and hands each back for reuse. A write error stops the copying at the next buffer."""
+    """Hashes filled buffers in one thread and writes them in another, while the filling
+    thread goes on (all three mostly outside the GIL: hashlib, readv and write release it),
+    then hands each buffer back for reuse. A write error stops the copying at the next
+    buffer."""
 
-    def __init__(self, fd: int, direct: bool) -> None:
+    def __init__(self, fd: int, direct: bool, digest: hashlib._Hash) -> None:
         self._fd, self._direct, self.padded = fd, direct, False
+        self._digest = digest
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(BUFFERS):
             self._free.put(mmap.mmap(-1, BUFFER))
+        self._filled: queue.Queue[tuple[mmap.mmap, int] | None] = queue.Queue()
         self._full: queue.Queue[tuple[mmap.mmap, int] | None] = queue.Queue()
         self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="bundle-writer", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._hash, name="bundle-sha256", daemon=True),
+                         threading.Thread(target=self._run, name="bundle-writer", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def take(self) -> mmap.mmap:
         if self._error is not None:
@@ -203,18 +207,27 @@ class _Writer:
         return self._free.get()
 
     def put(self, buf: mmap.mmap, length: int) -> None:
-        self._full.put((buf, length))
+        self._filled.put((buf, length))
 
     def give_back(self, buf: mmap.mmap) -> None:
         self._free.put(buf)
 
     def close(self) -> None:
-        self._full.put(None)
-        self._thread.join()
+        self._filled.put(None)
+        for thread in self._threads:
+            thread.join()
         while not self._free.empty():
             self._free.get().close()
         if self._error is not None:
             raise self._error
+
+    def _hash(self) -> None:
+        while (item := self._filled.get()) is not None:
+            buf, length = item
+            with memoryview(buf) as view:
+                self._digest.update(view[:length])
+            self._full.put(item)
+        self._full.put(None)
 
     def _run(self) -> None:
         while (item := self._full.get()) is not None:

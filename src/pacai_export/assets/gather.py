@@ -28,6 +28,7 @@ from ..manifest import Asset, Manifest
 from ..pool import CpuPool
 from ..settings import Limits
 from .cache import AssetCache, cache_key
+from .digests import SourceDigests, sha256_file
 from .fetch import Fetched, Fetcher
 from .process import process_asset
 
@@ -67,11 +68,12 @@ class Sources:
 
 class AssetGatherer:
     def __init__(self, limits: Limits, pool: CpuPool, cache: AssetCache | None,
-                 quality: str) -> None:
+                 quality: str, digests: SourceDigests | None = None) -> None:
         self.limits = limits
         self.pool = pool
         self.cache = cache
         self.quality = quality
+        self.digests = digests  # the worker's memory of unchanged project files
         self.cache_hits = 0
 
     async def gather(self, manifest: Manifest, sources: Sources, work: Path,
@@ -148,8 +150,9 @@ class AssetGatherer:
         if size > self.limits.asset_bytes:
             raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
                                 f"{self.limits.asset_bytes}")
-        # Hashed where it lies: a cache hit needs no copy (see _process).
-        return dataclasses.replace(_hash_file(path), in_place=True)
+        # Hashed where it lies (or remembered): a cache hit needs no copy (see _process).
+        digest, size = self.digests.digest(path) if self.digests else sha256_file(path)
+        return Fetched(path=path, bytes=size, sha256=digest, in_place=True)
 
     def _s3(self, bucket: str, key: str, sources: Sources, dest: Path, where: str) -> Fetched:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -271,12 +274,8 @@ def _copy_hashing(src: Path, dest: Path) -> Fetched:
 
 
 def _hash_file(path: Path) -> Fetched:
-    with path.open("rb") as fh:
-        # file_digest reads into one reused buffer: no megabyte of garbage per chunk, which
-        # the threads' malloc arenas would keep.
-        digest = hashlib.file_digest(fh, "sha256")
-        size = fh.tell()
-    return Fetched(path=path, bytes=size, sha256=digest.hexdigest())
+    digest, size = sha256_file(path)
+    return Fetched(path=path, bytes=size, sha256=digest)
 
 
 MAGIC: dict[str, Callable[[bytes], bool]] = {
