@@ -1,7 +1,7 @@
 """Digests of the project's own files, remembered between jobs while the files are unchanged.
 
 A relative asset is hashed where it lies (under ``PROJECTS_DIR``), and its SHA-256 is part of
-the bundle's key, so every export hashes every source: 838 MiB for the benchmark project,
+the bundle's key, so every export hashes every source: 650 MiB for the benchmark project,
 most of the time of a re-export whose bundle is already stored. A worker remembers each
 file's digest against what ``stat`` says of it: device, inode, size, and modification and
 change times to the nanosecond. Writing to a file sets its change time (which no program
