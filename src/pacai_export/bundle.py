@@ -156,8 +156,8 @@ def prepare(stage_dir: Path, meta: BundleMeta, scratch: Path) -> Prepared:
 
 def survey(stage_dir: Path, scratch: Path | None,
            known: Mapping[str, Content] | None = None) -> dict[str, Content]:
-    """Every staged file not in ``known``, name → content, each distinct file (inode) read
-    once. Without ``scratch`` deflated data stays in memory whatever its size."""
+    """Every staged file, name → content: as ``known`` says, or surveyed, each distinct file
+    (inode) read once. Without ``scratch`` deflated data stays in memory whatever its size."""
     known = known or {}
     names: dict[tuple[int, int], list[str]] = {}
     first: dict[tuple[int, int], Path] = {}
