@@ -7,7 +7,8 @@
     │   ├── ManifestNotFound         no manifest for the project (§10.4)
     │   └── LimitExceeded            a §13 limit was hit
     ├── TransientError               worth retrying: network, storage, Redis
-    │   └── StorageError             a storage backend failed
+    │   ├── StorageError             a storage backend failed
+    │   └── JobStalled               BullMQ failed the job: its workers kept stopping mid-job
     ├── ConfigError                  bad settings; the CLI exits 2 with the message
     └── VerificationFailed           a bundle does not match its bundle.json or signature
 
@@ -56,6 +57,13 @@ class TransientError(ExportError):
 
 class StorageError(TransientError):
     code = "storage_error"
+
+
+class JobStalled(TransientError):
+    """The job stalled (its worker died or stopped renewing its lock) more than
+    ``MAX_STALLED_COUNT`` times, and BullMQ failed it without another attempt."""
+
+    code = "stalled"
 
 
 class ConfigError(ExportError):

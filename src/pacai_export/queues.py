@@ -59,6 +59,13 @@ class QueueJob:
         return self.attempts_made + 1 >= self.attempts
 
     @property
+    def deferred_failure(self) -> str | None:
+        """Why BullMQ failed this job without running it (a job that stalled more than
+        ``maxStalledCount`` times is failed by the next worker that takes it), or None."""
+        reason = getattr(self.raw, "deferredFailure", None)
+        return str(reason) if reason else None
+
+    @property
     def progress(self) -> int:
         value = self.raw.progress
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0

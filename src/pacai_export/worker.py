@@ -21,7 +21,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from .assets.cache import open_cache
 from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
-from .errors import ExportError, InvalidInput, error_code
+from .errors import ExportError, InvalidInput, JobStalled, error_code
 from .jobs import ExportJob
 from .logs import get_logger
 from .metrics import Metrics, QueueGauges
@@ -131,6 +131,16 @@ class ExportProcessor:
                  duration_ms=result.duration_ms, reused=result.reused)
         return value
 
+    async def fail_stalled(self, job: QueueJob, reason: str) -> None:
+        """The ``export.failed`` of a job BullMQ failed without running it: it stalled more
+        than ``MAX_STALLED_COUNT`` times, and the processor never sees it again."""
+        self.metrics.failed.labels(retryable="false").inc()
+        log.error("job failed: it stalled too often", job_id=job.id, reason=reason,
+                  attempts_made=job.attempts_made)
+        await self._send_failed(job, JobStalled(
+            f"{reason}: its worker stopped mid-job (crashed, killed, or its event loop "
+            f"blocked) more than MAX_STALLED_COUNT times"))
+
     async def _send_failed(self, job: QueueJob, exc: BaseException) -> None:
         if self.outbox is None:
             return
@@ -187,6 +197,9 @@ class WorkerService:
             make_worker(s, s.callback_queue_name, delivery.deliver, concurrency=8)
             if delivery else None)
         self._watch(self.worker, "export")
+        self._pending: set[asyncio.Task[None]] = set()
+        on(self.worker, "failed",
+           lambda job, *_: self._on_failed(processor, QueueJob(job)))
         gauges = QueueGauges(self.metrics, lambda: job_counts(self.queue))
         server = HealthServer(self, self.metrics, gauges, s.health_port)
         if install_signals:
@@ -218,6 +231,16 @@ class WorkerService:
             log.warning("second stop signal: closing now; active jobs go to stall recovery")
             self.worker.cancelProcessing()
 
+    def _on_failed(self, processor: ExportProcessor, job: QueueJob) -> None:
+        """BullMQ's ``failed`` event. Failures of our processor already sent their callback;
+        a deferred failure (a job that stalled too often) never reached it."""
+        reason = job.deferred_failure
+        if reason is None:
+            return
+        task = asyncio.create_task(processor.fail_stalled(job, reason))
+        self._pending.add(task)  # awaited before the worker exits (_drain)
+        task.add_done_callback(self._pending.discard)
+
     def _callbacks(self) -> tuple[CallbackOutbox | None, CallbackDelivery | None]:
         s = self.settings
         if not s.callback_url or not s.callback_secret:
@@ -245,6 +268,8 @@ class WorkerService:
         close = asyncio.gather(*(w.close() for w in closing))
         try:
             await asyncio.wait_for(asyncio.shield(close), self.settings.shutdown_timeout)
+            if self._pending:  # callbacks of deferred failures still being enqueued
+                await asyncio.wait(self._pending, timeout=5)
             return True
         except TimeoutError:
             log.warning("shutdown timeout: leaving unfinished jobs to stall recovery",

@@ -14,7 +14,7 @@ from pacai_export.client import ExportClient
 from pacai_export.redis_server import EmbeddedRedis
 from pacai_export.settings import Settings
 from tests.conftest import Receiver, job_data, stress_manifest, wait_until
-from tests.integration.test_end_to_end import finished, with_callbacks
+from tests.integration.test_end_to_end import finished, verified, with_callbacks
 
 # Big enough that an export takes seconds of CPU in the pool on this machine.
 HEAVY_NODES = 10_000
@@ -74,6 +74,35 @@ async def test_sigkill_mid_job_is_recovered_by_another_worker(
     ids = [d.headers["webhook-id"] for d in receiver.wait_for(1)]
     assert ids == [f"{job_id}.export.completed"]
     assert any(line.get("event") == "job completed" for line in second.logs())
+
+
+async def test_a_job_that_stalls_too_often_fails_with_a_callback(
+        settings: Settings, receiver: Receiver, start_worker: Any, client: ExportClient) -> None:
+    """BullMQ fails such a job itself, in the next worker that takes it, without running
+    the processor: the export.failed callback must still go out (§5)."""
+    s = with_callbacks(settings, receiver, lock_duration_ms=3000, stalled_interval_ms=1000,
+                       max_stalled_count=0)
+    first = start_worker(s)
+    job_id = await client.enqueue(heavy_job("stally"))
+    await wait_active(client, job_id)
+    first.proc.kill()
+    first.proc.wait(10)
+    second = start_worker(s)
+    status = await finished(client, job_id, timeout=120)
+    assert status["state"] == "failed", status
+    assert status["error"] == "job stalled more than allowable limit"
+    [delivery] = receiver.wait_for(1)
+    event = verified(receiver, delivery)
+    assert delivery.headers["webhook-id"] == f"{job_id}.export.failed"
+    assert event["type"] == "export.failed"
+    assert event["data"]["error"] == {
+        "code": "stalled",
+        "message": "job stalled more than allowable limit: its worker stopped mid-job "
+                   "(crashed, killed, or its event loop blocked) more than MAX_STALLED_COUNT "
+                   "times"}
+    assert event["data"]["project_id"] == "stally"
+    assert any(line.get("event") == "job failed: it stalled too often"
+               for line in second.logs())
 
 
 async def test_long_cpu_job_keeps_its_lock(settings: Settings, receiver: Receiver,
