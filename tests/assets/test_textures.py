@@ -6,6 +6,7 @@ here and with libvips; the hostile PNGs are crafted byte by byte.
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import time
@@ -227,6 +228,31 @@ def test_corrupt_png_data(tmp_path: Path, quality: str) -> None:
         process_texture(path, tmp_path / "out", quality=quality, color_space="srgb",
                         max_pixels=MAX_PIXELS)
     assert str(caught.value).startswith("bad.png: corrupt PNG data (")
+
+
+@pytest.mark.parametrize("quality", ["low", "high"])  # resized, and passed through
+def test_corrupt_jpeg_scan(tmp_path: Path, quality: str) -> None:
+    """Garbage in the middle of the scan, every marker in place: libjpeg only warns, and
+    would paint the rest grey."""
+    data = bytearray(_save(_noise(600, 400, 3), tmp_path / "good.jpg").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 2000] = random.Random(1).randbytes(2000)
+    (tmp_path / "bad.jpg").write_bytes(bytes(data))
+    with pytest.raises(InvalidInput) as caught:
+        process_texture(tmp_path / "bad.jpg", tmp_path / "out", quality=quality,
+                        color_space="srgb", max_pixels=MAX_PIXELS)
+    assert str(caught.value) == ("bad.jpg: corrupt JPEG data (Corrupt JPEG data: premature "
+                                 "end of data segment)")
+
+
+def test_stray_bytes_between_jpeg_markers_are_tolerated(tmp_path: Path) -> None:
+    """The one libjpeg warning common in real files that decode whole."""
+    data = _save(_noise(600, 400, 3), tmp_path / "good.jpg").read_bytes()
+    scan = data.index(b"\xff\xda")
+    (tmp_path / "stray.jpg").write_bytes(data[:scan] + b"\x00\x00\x00" + data[scan:])
+    done = process_texture(tmp_path / "stray.jpg", tmp_path / "out", quality="low",
+                           color_space="srgb", max_pixels=MAX_PIXELS)
+    assert (done.width, done.height, done.format) == (512, 341, "jpeg")
 
 
 def test_jpeg_named_png_is_refused(tmp_path: Path) -> None:

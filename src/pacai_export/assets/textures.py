@@ -26,7 +26,8 @@ Hostile input (§13): the pixel limit is checked on the header (libvips opens im
 before a pixel is decoded, so a small file claiming huge dimensions — a decompression bomb —
 is refused in microseconds; libvips' own chunk limits bound what text and profile chunks may
 inflate to. A truncated file, a file whose content is not what its name says, and corrupt
-image data raise ``InvalidInput`` naming the file and the reason.
+image data raise ``InvalidInput`` naming the file and the reason; for JPEG that includes
+data libjpeg only warns about (a damaged scan it would paint grey).
 
 Pure and synchronous: the caller runs it in a process pool.
 """
@@ -54,6 +55,7 @@ QUALITY_CAPS = {"low": 512, "medium": 1024, "high": 2048}
 COLOR_SPACES = ("srgb", "linear")
 SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
 _NAMED = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+TOLERATED_JPEG_WARNING = "extraneous bytes before marker"
 _METADATA = ("icc-profile-data", "exif-data", "xmp-data", "iptc-data", "png-comment-")
 
 
@@ -149,22 +151,38 @@ def _convert(source: Path | bytes, fmt: str, *, cap: int, color_space: str, max_
     """(encoded bytes, or None to pass the source through; width; height)."""
     if color_space not in COLOR_SPACES:
         raise ValueError(f"unknown colour space {color_space!r}")
+    # libjpeg reports damaged entropy-coded data only as a warning ("Corrupt JPEG data:
+    # premature end of data segment") and paints the rest of the image grey: JPEGs are decoded
+    # failing on warnings, but for the one common harmless warning, stray bytes between
+    # markers, which is then decoded again failing on errors only.
+    strict = "warning" if fmt == "jpeg" else "error"
     try:
-        image = _open(source)  # reads the header only
-        _check_pixels(image.width, image.height, max_pixels, what)
-        if max(image.width, image.height) > cap:
-            image = _thumbnail(source, cap)
-        elif not _has_metadata(image):
-            image.avg()  # decode every pixel once: corrupt data fails here, not in an engine
-            return None, image.width, image.height
-        if color_space == "srgb" and image.get_typeof("icc-profile-data"):
-            depth = 16 if image.format == "ushort" else 8
-            image = image.icc_transform("srgb", embedded=True, intent="perceptual", depth=depth)
-        return _encode(image, fmt, color_space), image.width, image.height
+        try:
+            return _decode_and_encode(source, fmt, cap, color_space, max_pixels, what, strict)
+        except pyvips.Error as exc:
+            if strict == "error" or TOLERATED_JPEG_WARNING not in str(exc):
+                raise
+            return _decode_and_encode(source, fmt, cap, color_space, max_pixels, what, "error")
     except pyvips.Error as exc:
         lines = [line.strip() for line in str(exc).strip().splitlines()]
         reason = lines[1] if len(lines) > 1 else lines[0]  # lines[0] is "unable to call …"
+        reason = reason.removeprefix("VipsJpeg: ")
         raise InvalidInput(f"{what}: corrupt {fmt.upper()} data ({reason})") from None
+
+
+def _decode_and_encode(source: Path | bytes, fmt: str, cap: int, color_space: str,
+                       max_pixels: int, what: str, fail_on: str) -> tuple[bytes | None, int, int]:
+    image = _open(source, fail_on)  # reads the header only
+    _check_pixels(image.width, image.height, max_pixels, what)
+    if max(image.width, image.height) > cap:
+        image = _thumbnail(source, cap, fail_on)
+    elif not _has_metadata(image):
+        image.avg()  # decode every pixel once: corrupt data fails here, not in an engine
+        return None, image.width, image.height
+    if color_space == "srgb" and image.get_typeof("icc-profile-data"):
+        depth = 16 if image.format == "ushort" else 8
+        image = image.icc_transform("srgb", embedded=True, intent="perceptual", depth=depth)
+    return _encode(image, fmt, color_space), image.width, image.height
 
 
 def _source(source: Path | bytes) -> Any:
@@ -173,16 +191,16 @@ def _source(source: Path | bytes) -> Any:
     return pyvips.Source.new_from_file(str(source))
 
 
-def _open(source: Path | bytes) -> Any:
+def _open(source: Path | bytes, fail_on: str) -> Any:
     return pyvips.Image.new_from_source(_source(source), "", access="sequential",
-                                        fail_on="error")
+                                        fail_on=fail_on)
 
 
-def _thumbnail(source: Path | bytes, cap: int) -> Any:
+def _thumbnail(source: Path | bytes, cap: int, fail_on: str) -> Any:
     # fail_on must reach the loader through option_string: thumbnail's own fail_on argument
     # lets corrupt PNG data through (measured with libvips 8.18).
     return pyvips.Image.thumbnail_source(_source(source), cap, height=cap, size="down",
-                                         no_rotate=True, option_string="fail_on=error")
+                                         no_rotate=True, option_string=f"fail_on={fail_on}")
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
