@@ -191,12 +191,14 @@ def _survey_file(path: Path, name: str, scratch: Path | None) -> Content:
     level = _level(name)
     digest, crc, size = hashlib.sha256(), 0, 0
     deflated = _Deflated(level, scratch) if level is not None else None
+    buffer = bytearray(CHUNK)  # one buffer reused, not a megabyte of garbage per chunk
     try:
-        with path.open("rb") as src:
-            while chunk := src.read(CHUNK):
+        with path.open("rb", buffering=0) as src:
+            while n := src.readinto(buffer):
+                chunk = memoryview(buffer)[:n]
                 digest.update(chunk)
                 crc = zlib.crc32(chunk, crc)
-                size += len(chunk)
+                size += n
                 if deflated is not None:
                     deflated.feed(chunk)
         payload = deflated.finish() if deflated is not None else None
@@ -223,7 +225,7 @@ class _Deflated:
         self._file: BinaryIO | None = None
         self.packed = 0
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | memoryview) -> None:
         self._keep(self._z.compress(chunk))
 
     def finish(self) -> bytes | Path:
