@@ -33,7 +33,7 @@ setup: $(STAMP) $(NODE_STAMP) $(APT_STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/pacai-export demo
 
-## lint: ruff and mypy (strict) over the package, tests and benchmarks
+## lint: ruff over the package, tests, benchmarks and examples; mypy (strict) over the package
 lint: setup
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/mypy
