@@ -59,6 +59,10 @@ class QueueJob:
         return self.attempts_made + 1 >= self.attempts
 
     @property
+    def failed_reason(self) -> str | None:
+        return str(self.raw.failedReason) if self.raw.failedReason else None
+
+    @property
     def deferred_failure(self) -> str | None:
         """Why BullMQ failed this job without running it (a job that stalled more than
         ``maxStalledCount`` times is failed by the next worker that takes it), or None."""
@@ -186,6 +190,18 @@ async def get_job(queue: bullmq.Queue, job_id: str) -> bullmq.Job | None:
 
 async def job_state(queue: bullmq.Queue, job_id: str) -> str:
     return str(await queue.getJobState(job_id))
+
+
+# The reason BullMQ's Lua scripts give a job failed for stalling too often.
+STALLED_REASON = "job stalled more than allowable limit"
+
+
+async def failed_since(queue: bullmq.Queue, since_ms: int) -> list[QueueJob]:
+    """The jobs that entered the failed set at or after ``since_ms`` (the set is scored by
+    the time of failure), oldest first."""
+    ids = await queue.client.zrangebyscore(queue.keys["failed"], since_ms, "+inf")
+    jobs = [await queue.getJob(str(job_id)) for job_id in ids]
+    return [QueueJob(job) for job in jobs if job is not None]
 
 
 def unrecoverable(message: str) -> Exception:

@@ -27,7 +27,17 @@ from .logs import get_logger
 from .metrics import Metrics, QueueGauges
 from .pipeline import POOL_PRELOAD, Exporter
 from .pool import CpuPool
-from .queues import QueueJob, is_running, job_counts, make_queue, make_worker, on, unrecoverable
+from .queues import (
+    STALLED_REASON,
+    QueueJob,
+    failed_since,
+    is_running,
+    job_counts,
+    make_queue,
+    make_worker,
+    on,
+    unrecoverable,
+)
 from .server import HealthServer
 from .settings import Settings
 from .signing import open_signer
@@ -35,6 +45,11 @@ from .storage import open_storage
 
 log = get_logger("pacai_export.worker")
 PING_INTERVAL = 2.0
+SWEEP_BACK_MS = 3_600_000  # how far back a starting worker looks for stalled failures
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class JobProgress:
@@ -132,11 +147,15 @@ class ExportProcessor:
         return value
 
     async def fail_stalled(self, job: QueueJob, reason: str) -> None:
-        """The ``export.failed`` of a job BullMQ failed without running it: it stalled more
-        than ``MAX_STALLED_COUNT`` times, and the processor never sees it again."""
+        """A job BullMQ failed without running it: it stalled more than
+        ``MAX_STALLED_COUNT`` times, and the processor never sees it again."""
         self.metrics.failed.labels(retryable="false").inc()
         log.error("job failed: it stalled too often", job_id=job.id, reason=reason,
                   attempts_made=job.attempts_made)
+        await self.send_stalled(job, reason)
+
+    async def send_stalled(self, job: QueueJob, reason: str) -> None:
+        """That job's ``export.failed`` (a no-op if it is already on the callback queue)."""
         await self._send_failed(job, JobStalled(
             f"{reason}: its worker stopped mid-job (crashed, killed, or its event loop "
             f"blocked) more than MAX_STALLED_COUNT times"))
@@ -206,6 +225,8 @@ class WorkerService:
             self._install_signals()
         await server.start()
         tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._ping())]
+        if outbox is not None:
+            tasks.append(asyncio.create_task(self._sweep_stalled(processor)))
         await self._check_redis_policy()
         runners = [asyncio.create_task(self.worker.run())]
         if self.callback_worker is not None:
@@ -314,6 +335,29 @@ class WorkerService:
             self.redis_ok = ok
             self.metrics.redis_up.set(1 if ok else 0)
             await asyncio.sleep(PING_INTERVAL)
+
+    async def _sweep_stalled(self, processor: ExportProcessor) -> None:
+        """Every STALLED_INTERVAL, the jobs failed for stalling since the last look get their
+        ``export.failed``: the worker that failed one may have died before sending it
+        (``_on_failed``). The callback's job id makes a second send a no-op, so every worker
+        of the fleet can sweep. At start the look goes back SWEEP_BACK_MS."""
+        interval_ms = self.settings.stalled_interval_ms
+        since = now_ms() - SWEEP_BACK_MS
+        sent: set[str] = set()
+        while True:
+            await asyncio.sleep(interval_ms / 1000)
+            started = now_ms()
+            try:
+                for job in await failed_since(self.queue, since):
+                    if job.failed_reason == STALLED_REASON and job.id not in sent:
+                        await processor.send_stalled(job, STALLED_REASON)
+                        sent.add(job.id)
+            except Exception as exc:  # Redis away: the next look covers this one's window
+                log.warning("stalled-job sweep failed", error=str(exc))
+                continue
+            since = started - 2 * interval_ms  # overlap: a failure written as we looked
+            if len(sent) > 10_000:
+                sent.clear()
 
     async def _check_redis_policy(self) -> None:
         try:

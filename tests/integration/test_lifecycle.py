@@ -105,6 +105,31 @@ async def test_a_job_that_stalls_too_often_fails_with_a_callback(
                for line in second.logs())
 
 
+async def test_a_stalled_failure_whose_callback_was_lost_is_sent_by_the_sweep(
+        settings: Settings, receiver: Receiver, start_worker: Any, client: ExportClient) -> None:
+    """The worker that fails a stalled job may die before its callback is enqueued; here it
+    has no callbacks configured at all. The next worker's sweep sends it, once."""
+    timing = {"lock_duration_ms": 3000, "stalled_interval_ms": 1000, "max_stalled_count": 0}
+    first = start_worker(dataclasses.replace(settings, **timing))
+    job_id = await client.enqueue(heavy_job("lost-callback"))
+    await wait_active(client, job_id)
+    first.proc.kill()
+    first.proc.wait(10)
+    mute = start_worker(dataclasses.replace(settings, **timing))
+    status = await finished(client, job_id, timeout=120)
+    assert status["state"] == "failed" and status["error"] == (
+        "job stalled more than allowable limit")
+    mute.signal(signal.SIGTERM)
+    assert mute.proc.wait(60) == 0
+    assert receiver.deliveries == []
+    start_worker(with_callbacks(settings, receiver, **timing))
+    [delivery] = receiver.wait_for(1)
+    assert delivery.headers["webhook-id"] == f"{job_id}.export.failed"
+    assert verified(receiver, delivery)["data"]["error"]["code"] == "stalled"
+    time.sleep(3)  # three more sweeps: nothing sent twice
+    assert len(receiver.deliveries) == 1
+
+
 async def test_long_cpu_job_keeps_its_lock(settings: Settings, receiver: Receiver,
                                            start_worker: Any, client: ExportClient) -> None:
     # A 1 s lock renewed every 0.5 s: a blocked event loop would lose it within a second,
