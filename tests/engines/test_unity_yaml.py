@@ -256,3 +256,26 @@ def test_checker_catches_broken_references(files: Files, tmp_path: Path) -> None
         with pytest.raises((AssertionError, KeyError, StopIteration)):
             check_project({**files, "Assets/Scenes/main.unity": bad.encode()},
                           tmp_path / f"broken-{index}")
+
+
+def test_texture_metas_say_colour_space_and_normal_maps(tmp_path: Path) -> None:
+    """Unity's default import is a colour texture decoded from sRGB: wrong for a normal map
+    (the Standard shader expects the normal-map type) and for linear data such as masks."""
+    manifest = small_manifest("unity-textures", "Unity Textures")
+    manifest["assets"] += [
+        {"id": "tex_albedo", "type": "texture", "uri": "albedo.png"},
+        {"id": "tex_normal", "type": "texture", "uri": "normal.png", "color_space": "linear"},
+        {"id": "tex_mask", "type": "texture", "uri": "mask.png", "color_space": "linear"}]
+    manifest["materials"].append({"id": "mat_rock", "base_color_texture": "tex_albedo",
+                                  "normal_texture": "tex_normal"})
+    files = write_engine("unity", _ctx(tmp_path, manifest))
+    check_project(files, tmp_path / "unity")
+
+    def importer(asset_id: str) -> Any:
+        meta = files[f"Assets/Textures/{asset_id}.png.meta"]
+        assert isinstance(meta, bytes)
+        return yaml.safe_load(meta)["TextureImporter"]
+
+    settings = {a: importer(a) for a in ("tex_albedo", "tex_normal", "tex_mask")}
+    assert {a: (s["mipmaps"]["sRGBTexture"], s["textureType"]) for a, s in settings.items()} == {
+        "tex_albedo": (1, 0), "tex_normal": (0, 1), "tex_mask": (0, 0)}

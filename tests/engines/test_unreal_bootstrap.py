@@ -36,7 +36,9 @@ from tests.conftest import small_manifest
 # EditorActorSubsystem.spawn_actor_from_class (EditorActorSubsystem.h), AssetImportTask
 # properties (AssetImportTask.h), MaterialEditingLibrary (MaterialEditingLibrary.h),
 # Rotator(roll, pitch, yaw), Actor.set_folder_path (Actor.h), USkyLightComponent::SetLightColor,
-# ULocalLightComponent::SetAttenuationRadius, USpotLightComponent::SetInner/OuterConeAngle.
+# ULocalLightComponent::SetAttenuationRadius, USpotLightComponent::SetInner/OuterConeAngle,
+# UTexture's SRGB and CompressionSettings (Texture.h; TextureCompressionSettings in
+# TextureDefines.h).
 
 # class name -> (base, methods, editor properties)
 API: dict[str, tuple[str | None, set[str], set[str]]] = {
@@ -44,7 +46,8 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
                       "get_path_name", "get_class"}, set()),
     # assets
     "StaticMesh": ("Object", set(), set()),
-    "Texture2D": ("Object", set(), set()),
+    "Texture": ("Object", set(), {"srgb", "compression_settings"}),
+    "Texture2D": ("Texture", set(), set()),
     "SoundWave": ("Object", set(), {"looping", "volume"}),
     "MaterialInterface": ("Object", set(), set()),
     "Material": ("MaterialInterface", set(), set()),
@@ -127,6 +130,7 @@ LIBRARIES: dict[str, set[str]] = {
 ENUMS: dict[str, set[str]] = {
     "ComponentMobility": {"STATIC", "STATIONARY", "MOVABLE"},
     "CameraProjectionMode": {"PERSPECTIVE", "ORTHOGRAPHIC"},
+    "TextureCompressionSettings": {"TC_DEFAULT", "TC_NORMALMAP", "TC_MASKS", "TC_GRAYSCALE"},
 }
 FUNCTIONS = {"get_editor_subsystem", "log", "log_warning", "log_error",
              "register_slate_post_tick_callback", "unregister_slate_post_tick_callback"}
@@ -511,7 +515,10 @@ def bootstrap_manifest() -> dict[str, Any]:
         {"id": "mdl_tree", "type": "model", "uri": "tree.glb"},
         {"id": "mdl_rock", "type": "model", "uri": "rock.glb",
          "bounds": {"min": [-1, 0, -2], "max": [1, 3, 2]}},
+        {"id": "tex_normal", "type": "texture", "uri": "normal.png", "color_space": "linear"},
+        {"id": "tex_mask", "type": "texture", "uri": "mask.png", "color_space": "linear"},
     ]
+    manifest["materials"].append({"id": "mat_stone", "normal_texture": "tex_normal"})
     manifest["scenes"][0]["nodes"] += [
         {"id": "rig", "name": "Rig", "transform": {"translation": [10, 1, -5],
                                                     "rotation": [0, S, 0, S],
@@ -832,6 +839,22 @@ def _check_actor(ue: RecordingUnrealStandIn, node: Any, actor: Any, w: World) ->
         comp = actor.state["components"][0]
         assert comp.props["auto_activate"] is node.audio.autoplay
         assert comp.props["sound"] is not None  # the imported SoundWave
+
+
+def test_textures_are_imported_with_their_colour_space(project: Project,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unreal imports every texture as sRGB colour: linear data and normal maps are fixed
+    after import, and saved."""
+    ue = open_editor(project.root, monkeypatch)
+    assert not ue.violations
+    textures = [a for a in ue.assets.values() if type(a).__name__ == "Texture2D"]
+    settings = {Path(t.state["source"]).name: (t.props.get("srgb"),
+                                               t.props.get("compression_settings"))
+                for t in textures}
+    assert settings == {"tex_bark.png": (True, None), "tex_mask.png": (False, None),
+                        "tex_normal.png": (False, "TextureCompressionSettings.TC_NORMALMAP")}
+    saved = {c.args[0] for c in ue.calls if c.name == "save_loaded_asset"}
+    assert all(t in saved for t in textures)
 
 
 def test_second_open_does_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,7 +80,7 @@ def write(ctx: BuildContext) -> Files:
     ordered = [scene_paths[m.main_scene]] + [p for s, p in scene_paths.items()
                                               if s != m.main_scene]
     files["ProjectSettings/EditorBuildSettings.asset"] = _build_settings(ctx, ordered)
-    files.update(_metas(ctx, files))
+    files.update(_metas(ctx, files, _texture_settings(ctx, assets)))
     return files
 
 
@@ -204,14 +204,29 @@ def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes
 # --- metas ----------------------------------------------------------------------------------
 
 
-def _metas(ctx: BuildContext, files: Files) -> Files:
+def _texture_settings(ctx: BuildContext, assets: dict[str, str]) -> dict[str, tuple[bool, bool]]:
+    """(sRGB, normal map) of every shipped texture, by its ``Assets/…`` path. A texture a
+    material uses as its normal map is a normal map (and linear); one the manifest marks
+    ``linear`` is sampled without sRGB decoding; the rest are colour."""
+    normals = {m.normal_texture for m in ctx.manifest.materials if m.normal_texture}
+    out: dict[str, tuple[bool, bool]] = {}
+    for asset_id, path in assets.items():
+        asset = ctx.manifest.asset(asset_id)
+        if asset.type == "texture":
+            normal = asset_id in normals
+            out[path] = (asset.color_space == "srgb" and not normal, normal)
+    return out
+
+
+def _metas(ctx: BuildContext, files: Files,
+           textures: dict[str, tuple[bool, bool]]) -> Files:
     """A ``.meta`` for every file and every folder under ``Assets/``."""
     out: Files = {}
     folders: set[str] = set()
     for path in files:
         if not path.startswith("Assets/"):
             continue
-        out[path + ".meta"] = _meta(ctx, path, folder=False)
+        out[path + ".meta"] = _meta(ctx, path, folder=False, texture=textures.get(path))
         parent = PurePosixPath(path).parent
         while str(parent) != "Assets":
             folders.add(str(parent))
@@ -221,10 +236,13 @@ def _metas(ctx: BuildContext, files: Files) -> Files:
     return out
 
 
-def _meta(ctx: BuildContext, path: str, *, folder: bool) -> bytes:
+def _meta(ctx: BuildContext, path: str, *, folder: bool,
+          texture: tuple[bool, bool] | None = None) -> bytes:
     lines = ["fileFormatVersion: 2", f"guid: {unity_guid(ctx.seed, path)}"]
     suffix = PurePosixPath(path).suffix
-    if folder:
+    if texture is not None:
+        lines += _texture_importer(*texture)
+    elif folder:
         lines += ["folderAsset: yes", *_importer("DefaultImporter")]
     elif suffix == ".cs":
         lines += ["MonoImporter:", "  externalObjects: {}", "  serializedVersion: 2",
@@ -236,9 +254,21 @@ def _meta(ctx: BuildContext, path: str, *, folder: bool) -> bytes:
                   "  assetBundleVariant: "]
     elif suffix == ".unity":
         lines += _importer("DefaultImporter")
-    # Models, textures and audio get a GUID-only meta: Unity (and glTFast's importer) fill in
-    # their default import settings on first import and keep the GUID.
+    # Models and audio get a GUID-only meta: Unity (and glTFast's importer) fill in their
+    # default import settings on first import and keep the GUID.
     return ("\n".join(lines) + "\n").encode()
+
+
+def _texture_importer(srgb: bool, normal: bool) -> list[str]:
+    """The texture settings that must not be Unity's defaults (the rest are filled in on
+    import): no sRGB decoding for linear data, the normal-map type for normal maps (else
+    the Standard shader reads them wrong and the material asks to "Fix Now")."""
+    return ["TextureImporter:", "  internalIDToNameTable: []", "  externalObjects: {}",
+            "  serializedVersion: 13", "  mipmaps:", "    mipMapMode: 0",
+            "    enableMipMap: 1", f"    sRGBTexture: {int(srgb)}", "  bumpmap:",
+            "    convertToNormalMap: 0", f"  textureType: {1 if normal else 0}",
+            "  textureShape: 1", "  userData: ", "  assetBundleName: ",
+            "  assetBundleVariant: "]
 
 
 def _importer(name: str) -> list[str]:

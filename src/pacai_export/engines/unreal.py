@@ -165,11 +165,19 @@ def scene_json(ctx: BuildContext, maps: dict[str, str], assets: dict[str, str]) 
         "frame": "unreal: Z up, left-handed, centimetres; rotators in degrees",
         "project": {"id": m.project.id, "name": m.project.name, "version": m.project.version},
         "main_map": f"/Game/Maps/{maps[m.main_scene]}",
-        "assets": [{"id": aid, "type": m.asset(aid).type, "file": path}
-                   for aid, path in assets.items()],
+        "assets": [_asset(ctx, aid, path) for aid, path in assets.items()],
         "materials": [_material(mat, assets) for mat in m.materials],
         "scenes": [_scene(ctx, scene, maps[scene.id], assets) for scene in m.scenes],
     }
+
+
+def _asset(ctx: BuildContext, asset_id: str, path: str) -> dict[str, Any]:
+    asset = ctx.manifest.asset(asset_id)
+    out: dict[str, Any] = {"id": asset_id, "type": asset.type, "file": path}
+    if asset.type == "texture":  # Unreal imports every texture as sRGB colour
+        normal = any(mat.normal_texture == asset_id for mat in ctx.manifest.materials)
+        out.update(srgb=asset.color_space == "srgb" and not normal, normal_map=normal)
+    return out
 
 
 def _material(mat: Material, assets: dict[str, str]) -> dict[str, Any]:
@@ -480,8 +488,22 @@ def _import_assets(unreal, project, data):
         loaded = []
         for path in unreal.EditorAssetLibrary.list_assets(folder, True, False):
             loaded.append(unreal.EditorAssetLibrary.load_asset(path))
+        if asset["type"] == "texture":
+            for texture in loaded:
+                _texture_settings(unreal, texture, asset)
         imported[asset["file"]] = loaded
     return imported
+
+
+def _texture_settings(unreal, texture, asset):
+    """Linear data is not sRGB; a normal map gets normal-map compression."""
+    if not isinstance(texture, unreal.Texture2D):
+        return
+    if asset["normal_map"]:
+        texture.set_editor_property("compression_settings",
+                                    unreal.TextureCompressionSettings.TC_NORMALMAP)
+    texture.set_editor_property("srgb", asset["srgb"])
+    unreal.EditorAssetLibrary.save_loaded_asset(texture)
 
 
 def _material(unreal, spec):
