@@ -14,12 +14,13 @@ the read as before: a write in the same clock tick as the read cannot go unnotic
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+
+from ..bundle import sha256_file
 
 Signature = tuple[str, int, int, int, int, int]
 
@@ -52,11 +53,3 @@ class SourceDigests:
 def _signature(path: Path) -> Signature:
     st = os.stat(path)
     return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(SHA-256, size) of a file, read into one reused buffer (no megabyte of garbage per
-    chunk, which the I/O threads' malloc arenas would keep)."""
-    with path.open("rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256")
-        return digest.hexdigest(), fh.tell()

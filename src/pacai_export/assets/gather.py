@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from ..bundle import sha256_file
 from ..engines.base import AssetFile
 from ..errors import ExportError, InvalidInput, LimitExceeded, TransientError
 from ..logs import get_logger
@@ -28,7 +29,7 @@ from ..manifest import Asset, Manifest
 from ..pool import CpuPool
 from ..settings import Limits
 from .cache import AssetCache, cache_key
-from .digests import SourceDigests, sha256_file
+from .digests import SourceDigests
 from .fetch import Fetched, Fetcher
 from .process import process_asset
 

@@ -78,7 +78,7 @@ def _describe(key: str, path: Path) -> StoredObject:
     """Size, hash and entry count of a stored bundle, read back from the disk."""
     with zipfile.ZipFile(path) as zf:
         files = len(zf.infolist())
-    return StoredObject(key=key, bytes=path.stat().st_size, sha256=sha256_file(path),
+    return StoredObject(key=key, bytes=path.stat().st_size, sha256=sha256_file(path)[0],
                         files=files)
 
 
