@@ -4,10 +4,12 @@ worker processes started the way operators start them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +18,8 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,33 @@ from pacai_export.redis_server import EmbeddedRedis, free_port
 from pacai_export.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+GLTF_VALIDATOR = ROOT / "tests" / "node" / "validate-gltf.mjs"
+
+
+@contextlib.contextmanager
+def serve_folder(root: Path) -> Iterator[str]:
+    """A real HTTP server on loopback serving ``root``; its base URL."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def validate_gltf(paths: list[Path]) -> list[dict[str, Any]]:
+    """The Khronos glTF-Validator's report on each file, in order (tests/node)."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "tests" / "node" / "node_modules" / "gltf-validator").is_dir():
+        pytest.skip("node or the gltf-validator npm package is not installed")
+    done = subprocess.run([node, str(GLTF_VALIDATOR), *map(str, paths)], capture_output=True,
+                          text=True, check=True, cwd=ROOT, timeout=120)
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert [r["path"] for r in reports] == [str(p) for p in paths]
+    return reports
 VENV_BIN = Path(sys.executable).parent
 WORKER_CMD = [str(VENV_BIN / "pacai-export"), "worker"]
 

@@ -6,10 +6,7 @@ import base64
 import hashlib
 import os
 import struct
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from pacai_export.errors import InvalidInput
 from pacai_export.manifest import Manifest
 from pacai_export.pool import CpuPool
 from pacai_export.settings import Limits
+from tests.conftest import serve_folder
 from tests.storage.conftest import bucket, s3_client, s3_endpoint  # noqa: F401 (fixtures)
 
 
@@ -128,13 +126,8 @@ async def test_checksum_and_content_are_checked(tmp_path: Path, pool: CpuPool) -
 def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "served"
     (root / "p" / "audio").mkdir(parents=True)
-    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(root) as base:
+        yield base, root
 
 
 async def test_relative_uris_over_asset_base_url_and_absolute_urls(

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +15,9 @@ import pyvips  # type: ignore[import-untyped]
 
 from pacai_export.assets.models import process_model
 from pacai_export.errors import InvalidInput
+from tests.conftest import validate_gltf
 
 ROOT = Path(__file__).resolve().parents[2]
-VALIDATOR = ROOT / "tests" / "node" / "validate-gltf.mjs"
 MAX_PIXELS = 8192 * 8192
 RINGS = SEGMENTS = 100  # 2 * 100 * 100 - 200 pole triangles = 19,800 triangles
 SOURCE_TRIANGLES = 2 * RINGS * SEGMENTS - 2 * SEGMENTS
@@ -116,13 +114,6 @@ def _image_size(doc: dict[str, Any], binary: bytes) -> tuple[int, int]:
     return width, height
 
 
-def _validate(paths: list[Path]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None or not (ROOT / "tests" / "node" / "node_modules" / "gltf-validator").is_dir():
-        pytest.skip("node or the gltf-validator npm package is not installed")
-    done = subprocess.run([node, str(VALIDATOR), *map(str, paths)], capture_output=True,
-                          text=True, check=True, cwd=ROOT, timeout=120)
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +124,7 @@ def sphere_glb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_source_model_is_valid(sphere_glb: Path) -> None:
-    (report,) = _validate([sphere_glb])
+    (report,) = validate_gltf([sphere_glb])
     assert report["errors"] == 0, report["messages"]
 
 
@@ -165,7 +156,7 @@ def test_tiers_reduce_triangles_and_images(tiers: dict[str, Any], quality: str, 
 
 
 def test_every_output_passes_the_khronos_validator(tiers: dict[str, Any]) -> None:
-    reports = _validate([done.path for done in tiers.values()])
+    reports = validate_gltf([done.path for done in tiers.values()])
     assert len(reports) == 3
     for report in reports:
         assert report["errors"] == 0, report["messages"]
@@ -193,7 +184,7 @@ def test_gltf_with_data_uris_becomes_a_glb(tmp_path: Path) -> None:
     src.write_text(json.dumps(doc))
     done = process_model(src, tmp_path / "out", quality="medium", max_pixels=MAX_PIXELS)
     assert done.path.name == "ball.glb"
-    (report,) = _validate([done.path])
+    (report,) = validate_gltf([done.path])
     assert report["errors"] == 0, report["messages"]
 
 
@@ -215,7 +206,7 @@ def test_non_indexed_triangles_are_welded_then_simplified(tmp_path: Path) -> Non
     src.write_bytes(_glb(doc, binary))
     done = process_model(src, tmp_path / "out", quality="low", max_pixels=MAX_PIXELS)
     assert abs(done.triangles - 0.25 * SOURCE_TRIANGLES) <= 0.03 * SOURCE_TRIANGLES
-    (report,) = _validate([done.path])
+    (report,) = validate_gltf([done.path])
     assert report["errors"] == 0, report["messages"]
 
 

@@ -4,11 +4,8 @@ ASSET_BASE_URL, through the real pipeline."""
 from __future__ import annotations
 
 import json
-import threading
 import zipfile
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from pacai_export.pool import CpuPool
 from pacai_export.settings import Settings
 from pacai_export.storage import FileStorage
 from tests.assets.test_gather import wav
+from tests.conftest import serve_folder
 
 
 @pytest.fixture
@@ -28,13 +26,8 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "site"
     (root / "manifests" / "remote").mkdir(parents=True)
     (root / "assets" / "remote" / "audio").mkdir(parents=True)
-    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(root) as base:
+        yield base, root
 
 
 async def quiet(percent: int, stage: str, **fields: Any) -> None:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -21,9 +20,9 @@ from pacai_export import gltf
 from pacai_export.engines import write_engine
 from pacai_export.engines.base import AssetFile, BuildContext
 from pacai_export.manifest import Bounds, Manifest, Scene
+from tests.conftest import validate_gltf
 
 ROOT = Path(__file__).resolve().parents[2]
-VALIDATOR = ROOT / "tests" / "node" / "validate-gltf.mjs"
 EXAMPLE = ROOT / "src" / "pacai_export" / "examples" / "forest-arena.json"
 
 # Validator messages we accept, with why. Severity 0 = error, 1 = warning, 2 = info, 3 = hint.
@@ -88,19 +87,8 @@ def _f32(x: float) -> float:
 # --- the validator ----------------------------------------------------------------------------
 
 
-def _validate(paths: list[Path]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None or not (ROOT / "tests" / "node" / "node_modules" / "gltf-validator").is_dir():
-        pytest.skip("node or the gltf-validator npm package is not installed")
-    done = subprocess.run([node, str(VALIDATOR), *map(str, paths)], capture_output=True,
-                          text=True, check=True, cwd=ROOT, timeout=120)
-    reports = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    assert [r["path"] for r in reports] == [str(p) for p in paths]
-    return reports
-
-
 def _assert_valid(paths: list[Path]) -> None:
-    reports = _validate(paths)
+    reports = validate_gltf(paths)
     for report in reports:
         print(report["path"], "errors", report["errors"], "warnings", report["warnings"],
               "infos", report["infos"])

@@ -32,6 +32,17 @@ async def wait_active(client: ExportClient, job_id: str) -> None:
     await wait_until(active, 60)
 
 
+async def crash_mid_job(start_worker: Any, s: Settings, client: ExportClient,
+                        project_id: str) -> str:
+    """A worker on ``s`` takes a heavy job and is SIGKILLed in the middle of it; the job id."""
+    first = start_worker(s)
+    job_id = await client.enqueue(heavy_job(project_id))
+    await wait_active(client, job_id)
+    first.proc.kill()
+    first.proc.wait(10)
+    return job_id
+
+
 async def test_sigterm_drains_the_running_job_then_exits_0(
         settings: Settings, start_worker: Any, client: ExportClient) -> None:
     worker = start_worker(dataclasses.replace(settings, shutdown_timeout=120))
@@ -59,11 +70,7 @@ async def test_sigterm_when_idle_exits_0_quickly(settings: Settings, start_worke
 async def test_sigkill_mid_job_is_recovered_by_another_worker(
         settings: Settings, receiver: Receiver, start_worker: Any, client: ExportClient) -> None:
     s = with_callbacks(settings, receiver, lock_duration_ms=3000, stalled_interval_ms=1000)
-    first = start_worker(s)
-    job_id = await client.enqueue(heavy_job("crashy"))
-    await wait_active(client, job_id)
-    first.proc.kill()
-    first.proc.wait(10)
+    job_id = await crash_mid_job(start_worker, s, client, "crashy")
     second = start_worker(s)
     status = await finished(client, job_id, timeout=240)
     assert status["state"] == "completed", status
@@ -82,11 +89,7 @@ async def test_a_job_that_stalls_too_often_fails_with_a_callback(
     the processor: the export.failed callback must still go out (§5)."""
     s = with_callbacks(settings, receiver, lock_duration_ms=3000, stalled_interval_ms=1000,
                        max_stalled_count=0)
-    first = start_worker(s)
-    job_id = await client.enqueue(heavy_job("stally"))
-    await wait_active(client, job_id)
-    first.proc.kill()
-    first.proc.wait(10)
+    job_id = await crash_mid_job(start_worker, s, client, "stally")
     second = start_worker(s)
     status = await finished(client, job_id, timeout=120)
     assert status["state"] == "failed", status
@@ -110,11 +113,8 @@ async def test_a_stalled_failure_whose_callback_was_lost_is_sent_by_the_sweep(
     """The worker that fails a stalled job may die before its callback is enqueued; here it
     has no callbacks configured at all. The next worker's sweep sends it, once."""
     timing = {"lock_duration_ms": 3000, "stalled_interval_ms": 1000, "max_stalled_count": 0}
-    first = start_worker(dataclasses.replace(settings, **timing))
-    job_id = await client.enqueue(heavy_job("lost-callback"))
-    await wait_active(client, job_id)
-    first.proc.kill()
-    first.proc.wait(10)
+    job_id = await crash_mid_job(start_worker, dataclasses.replace(settings, **timing), client,
+                                 "lost-callback")
     mute = start_worker(dataclasses.replace(settings, **timing))
     status = await finished(client, job_id, timeout=120)
     assert status["state"] == "failed" and status["error"] == (
