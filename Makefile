@@ -23,7 +23,8 @@ APT_PACKAGES := prometheus softhsm2 chromium
 $(APT_STAMP):
 	@command -v promtool >/dev/null && command -v chromium >/dev/null && \
 	  test -e /usr/lib/softhsm/libsofthsm2.so || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+	   apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 	   --no-install-recommends $(APT_PACKAGES) >/dev/null)
 	@mkdir -p $(dir $@) && touch $@
 
