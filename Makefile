@@ -17,11 +17,15 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests), Chromium (dashboard test)
-APT_PACKAGES := prometheus softhsm2 chromium
+# promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests), Chromium (dashboard test),
+# podman/runc/debootstrap/podman-compose (the container and local-stack tests build and run the
+# image from a Debian base bootstrapped from apt's own mirror)
+APT_PACKAGES := prometheus softhsm2 chromium podman runc debootstrap podman-compose
 
 $(APT_STAMP):
 	@command -v promtool >/dev/null && command -v chromium >/dev/null && \
+	  command -v podman >/dev/null && command -v runc >/dev/null && \
+	  command -v debootstrap >/dev/null && command -v podman-compose >/dev/null && \
 	  test -e /usr/lib/softhsm/libsofthsm2.so || \
 	  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
 	   apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
