@@ -188,7 +188,9 @@ def build_debian_base() -> None:
 def build(containerfile: Path, tag: str, context: Path, *, build_args: dict[str, str] | None = None,
           volumes: Sequence[str] = ()) -> float:
     """``podman build``; the seconds it took."""
-    args = ["build", "--network=host", "--layers", "-f", str(containerfile), "-t", tag]
+    # Docker format: the OCI image config has no HEALTHCHECK, so podman would drop it.
+    args = ["build", "--format=docker", "--network=host", "--layers", "-f", str(containerfile),
+            "-t", tag]
     for key, value in (build_args or {}).items():
         args += ["--build-arg", f"{key}={value}"]
     for volume in volumes:
