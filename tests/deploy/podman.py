@@ -274,7 +274,7 @@ def containers() -> Iterator[list[Container]]:
         yield started
     finally:
         for c in started:
-            podman("rm", "--force", "--time", "0", c.name, check=False)
+            podman("rm", "--force", "--volumes", "--time", "0", c.name, check=False)
 
 
 def run_worker(started: list[Container], port: int, exports: Path, env: dict[str, str],

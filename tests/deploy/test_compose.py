@@ -30,7 +30,6 @@ import yaml
 from pacai_export.settings import Settings
 from tests.conftest import free_port, job_data
 from tests.deploy import podman as pm
-from tests.deploy.test_container import image  # noqa: F401  (the module-scoped image fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "deploy" / "compose"
@@ -137,7 +136,7 @@ def compose(project: str, env: dict[str, str], *args: str,
 
 
 @pytest.fixture
-def running_stack(image: str, redis_url: str) -> Iterator[dict[str, Any]]:  # noqa: F811
+def running_stack(image: str) -> Iterator[dict[str, Any]]:
     if not pm.image_exists(REDIS_IMAGE):
         pm.build(pm.HERE / "redis.Containerfile", REDIS_IMAGE, pm.HERE,
                  build_args={"BASE_IMAGE": pm.DEBIAN_IMAGE})
@@ -150,6 +149,12 @@ def running_stack(image: str, redis_url: str) -> Iterator[dict[str, Any]]:  # no
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         yield {"project": project, "env": env, **ports}
     finally:
+        # The API's container gets an anonymous volume (the image's VOLUME): remove the
+        # containers with their volumes, then the project's named volumes.
+        ids = pm.podman("ps", "--all", "--quiet", "--filter",
+                        f"label=io.podman.compose.project={project}").stdout.split()
+        if ids:
+            pm.podman("rm", "--force", "--volumes", "--time", "10", *ids)
         down = compose(project, env, "down", "--volumes", "--timeout", "10")
         assert down.returncode == 0, down.stderr[-3000:]
 

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +34,6 @@ NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 IMAGE_GOAL_BYTES = 350 * 1000 * 1000
 # An in-memory scratch: each job's temporary files and the CPU pool's forkserver socket.
 TMPFS = "--tmpfs=/tmp:rw,nosuid,nodev,noexec,size=512m"
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    missing = pm.missing_tools()
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not installed: run `make setup` (its apt step)")
-    figures = pm.build_images()
-    print(f"\nworker image build: {figures['worker_build_s']:.1f} s (cached layers reused)")
-    yield pm.WORKER_IMAGE
 
 
 @pytest.fixture

@@ -294,7 +294,8 @@ def test_hadolint_passes_and_every_ignore_has_its_reason(path: Path) -> None:
 
 def test_hadolint_flags_an_unpinned_apt_install(tmp_path: Path) -> None:
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y curl\n")
+    dockerfile.write_text("FROM debian:bookworm-slim\n"
+                          "RUN apt-get update && apt-get install -y curl\n")
     result = hadolint(dockerfile)
     assert result.returncode == 1
     assert "DL3008" in result.stdout and "DL3015" in result.stdout and "DL3009" in result.stdout

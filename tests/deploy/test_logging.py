@@ -217,6 +217,27 @@ def test_remap_passes_a_non_json_line_unchanged(vector: dict[str, Any]) -> None:
     assert run_vrl(source, envelope) == envelope
 
 
+async def test_vector_unit_tests_hold_and_use_a_real_line_shape(
+        vector: dict[str, Any], worker_lines: tuple[str, list[str]]) -> None:
+    """The config's own ``tests:`` (for ``vector test``) run here through the same remap."""
+    source = vector["transforms"]["worker_fields"]["source"]
+    shapes = {tuple(sorted(json.loads(line))) for line in worker_lines[1]}
+    assert vector["tests"], "vector test needs at least one test"
+    for case in vector["tests"]:
+        [given] = case["inputs"]
+        event: dict[str, Any] = {}
+        for path, value in given["log_fields"].items():
+            _assign(event, path, value)
+        assert tuple(sorted(json.loads(event["message"]))) in shapes, "not a real line's keys"
+        result = run_vrl(source, event)
+        for condition in case["outputs"][0]["conditions"]:
+            checks = re.findall(r'^assert_eq!\((\.[\w.]+), "([^"]*)"\)$', condition["source"],
+                                re.M)
+            assert len(checks) == len(condition["source"].strip().splitlines())
+            for path, expected in checks:
+                assert str(_path(result, path)) == expected, (case["name"], path)
+
+
 def test_evaluator_refuses_what_it_does_not_run() -> None:
     with pytest.raises(AssertionError) as exc:
         run_vrl('.x = upcase!(.level)', {"level": "info"})
