@@ -28,6 +28,7 @@ from tests.integration.test_end_to_end import finished
 ROOT = Path(__file__).resolve().parents[2]
 VECTOR = ROOT / "deploy" / "logging" / "vector.yaml"
 DATADOG_PATCH = ROOT / "deploy" / "logging" / "k8s-datadog-logs.yaml"
+ALLOY = ROOT / "deploy" / "logging" / "k8s-alloy-loki.alloy"
 DEPLOYMENT = ROOT / "deploy" / "k8s" / "deployment.yaml"
 OPERATIONS = ROOT / "docs" / "operations.md"
 FLY_INSTANCES = ("148e21ea4d7d89", "3d8d9e1ae29358")
@@ -284,3 +285,30 @@ def test_kubernetes_datadog_annotations_target_the_worker_container() -> None:
             config = json.loads(value)
             assert config == [{"source": "python", "service": "pacai-export-worker"}]
     assert any(k.endswith(".logs") for k in annotations)
+
+
+async def test_alloy_pipeline_reads_real_fields_and_matches_the_fly_labels(
+        vector: dict[str, Any], worker_lines: tuple[str, list[str]]) -> None:
+    """No Alloy binary here (``alloy fmt`` is the authority on syntax): the fields and labels
+    the pipeline uses are checked against a real run, the Deployment and the Fly config."""
+    text = ALLOY.read_text()
+    assert text.count("{") == text.count("}")
+    json_stage = re.search(r"stage\.json \{\s*expressions = \{(.*?)\}", text, re.S)
+    assert json_stage
+    extracted = dict(re.findall(r'(\w+)\s*=\s*"(\w+)"', json_stage.group(1)))
+    for raw in worker_lines[1]:
+        line = json.loads(raw)
+        assert all(source in line for source in extracted.values()), line
+    labels_stage = re.search(r"stage\.labels \{\s*values = \{(.*?)\}", text, re.S)
+    static_stage = re.search(r"stage\.static_labels \{\s*values = \{(.*?)\}", text, re.S)
+    assert labels_stage and static_stage
+    labels = set(re.findall(r"(\w+)\s*=", labels_stage.group(1)))
+    assert labels <= set(extracted) and not {"job_id", "project_id"} & labels
+    static = dict(re.findall(r'(\w+)\s*=\s*"([^"]+)"', static_stage.group(1)))
+    assert static == {"app": vector["sinks"]["loki"]["labels"]["app"]}
+    deployment = yaml.safe_load(DEPLOYMENT.read_text())
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = re.search(r'label\s*=\s*"([\w./-]+)=([\w.-]+)"', text)
+    assert selector and pod_labels.get(selector.group(1)) == selector.group(2)
+    for secret in ("LOKI_URL", "LOKI_USERNAME", "LOKI_PASSWORD"):
+        assert f'sys.env("{secret}")' in text
