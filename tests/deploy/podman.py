@@ -207,12 +207,21 @@ def build_images() -> dict[str, float]:
     if not image_exists(PYTHON_IMAGE):
         build(HERE / "python-base.Containerfile", PYTHON_IMAGE, HERE,
               build_args={"BASE_IMAGE": DEBIAN_IMAGE})
+    previous = image_id(WORKER_IMAGE)
     seconds = build(ROOT / "deploy/docker/Dockerfile", WORKER_IMAGE, ROOT,
                     build_args={"PYTHON_IMAGE": PYTHON_IMAGE,
                                 "BUILD_PACKAGES": "build-essential python3-dev",
                                 **pip.build_args},
                     volumes=pip.volumes)
+    if previous and previous != image_id(WORKER_IMAGE):
+        # The superseded image (320 MB) would stay behind untagged after every source change.
+        podman("rmi", previous, check=False)
     return {"worker_build_s": seconds}
+
+
+def image_id(name: str) -> str | None:
+    out = podman("image", "inspect", "--format", "{{.Id}}", name, check=False)
+    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def image_size(name: str) -> int:
