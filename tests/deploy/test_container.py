@@ -81,6 +81,9 @@ def test_non_root_read_only_root_only_exports_writable(image: str, settings: Set
         written = exec_in(worker.name, "python", "-c",
                           "open('/data/exports/probe', 'w').write('ok')")
         assert written.returncode == 0, written.stderr
+        # The runtime stage has the venv only: no compiler, no pip.
+        for tool in ("gcc", "cc", "pip", "pip3"):
+            assert exec_in(worker.name, "sh", "-c", f"command -v {tool}").returncode != 0, tool
     probe = exports / "probe"
     assert probe.read_text() == "ok"
     assert (probe.stat().st_uid, probe.stat().st_gid) == (pm.APP_UID, pm.APP_UID)
