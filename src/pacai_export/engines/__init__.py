@@ -11,7 +11,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import InvalidInput
 from .base import BuildContext, Files, Writer
+from .names import path_problems
 
 ENGINES = ("godot", "unity", "ue5")
 _MODULES = {"godot": "godot", "unity": "unity", "ue5": "unreal"}
@@ -84,7 +86,12 @@ def write_engine(engine: str, ctx: BuildContext) -> Files:
     except KeyError:
         expected = ", ".join(ENGINES)
         raise ValueError(f"unknown engine {engine!r}; expected one of {expected}") from None
-    return writer(ctx)
+    files = writer(ctx)
+    problems = path_problems(files)
+    if problems:
+        # Deterministic, so retrying cannot help: the ids give paths that cannot coexist.
+        raise InvalidInput(f"{engine} files: {problems[0]}")
+    return files
 
 
 __all__ = ["COMPONENTS", "ENGINES", "WRITERS", "component_params", "write_engine"]

@@ -19,7 +19,7 @@ from . import COMPONENTS, Param, component_params
 from .base import AssetFile, BuildContext, Files
 from .coords import Shape, Trs, bounds_box, collider_shape, godot_basis, linear_to_srgb, trs
 from .ids import godot_uid
-from .names import godot_node_name, safe_filename, unique
+from .names import asset_filenames, godot_node_name, unique, unique_filenames
 
 BODY_TYPES = {"static": "StaticBody3D", "rigid": "RigidBody3D", "kinematic": "AnimatableBody3D",
               "character": "CharacterBody3D"}
@@ -44,14 +44,15 @@ def write(ctx: BuildContext) -> Files:
     """The Godot project folder for ``ctx`` (paths relative to ``godot/``)."""
     m = ctx.manifest
     files: Files = {}
-    scene_files = {s.id: safe_filename(s.id, ".tscn") for s in m.scenes}
+    scene_files = unique_filenames((s.id for s in m.scenes), ".tscn")
     files["project.godot"] = _project(m, scene_files[m.main_scene])
+    names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
     for asset_id in sorted(ctx.assets):
-        files.update(_asset_files(ctx, ctx.assets[asset_id]))
+        files.update(_asset_files(ctx, ctx.assets[asset_id], names[asset_id]))
     used_scripts: set[str] = set()
     for scene in m.scenes:
         path = f"scenes/{scene_files[scene.id]}"
-        text, scripts = _SceneWriter(ctx, scene, path).render()
+        text, scripts = _SceneWriter(ctx, scene, path, names).render()
         files[path] = text.encode("utf-8")
         used_scripts |= scripts
     for type_ in sorted(used_scripts):
@@ -142,17 +143,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def asset_filename(af: AssetFile) -> str:
-    """The asset's file name, re-checked so it cannot escape ``assets/``."""
-    p = PurePosixPath(af.filename.replace("\\", "/")).name
-    stem, dot, ext = p.rpartition(".")
-    if not dot:
-        return safe_filename(p)
-    return safe_filename(stem, "." + ext.lower())
-
-
-def _asset_files(ctx: BuildContext, af: AssetFile) -> Files:
-    name = asset_filename(af)
+def _asset_files(ctx: BuildContext, af: AssetFile, name: str) -> Files:
     res = f"res://assets/{name}"
     out: Files = {f"assets/{name}": af.path}
     importer = IMPORTERS.get(PurePosixPath(name).suffix)
@@ -180,8 +171,10 @@ class _Block:
 class _SceneWriter:
     """Collects the ext_resources, sub_resources and nodes of one ``.tscn``."""
 
-    def __init__(self, ctx: BuildContext, scene: Scene, path: str) -> None:
+    def __init__(self, ctx: BuildContext, scene: Scene, path: str,
+                 asset_names: dict[str, str]) -> None:
         self.ctx, self.scene, self.path = ctx, scene, path
+        self.asset_names = asset_names
         self.ext: list[_Block] = []
         self.ext_ids: dict[str, str] = {}
         self.sub: list[_Block] = []
@@ -228,10 +221,9 @@ class _SceneWriter:
         return f'SubResource("{self.sub_ids[key]}")'
 
     def _asset_ref(self, asset_id: str) -> str | None:
-        af = self.ctx.assets.get(asset_id)
-        if af is None:
+        name = self.asset_names.get(asset_id)
+        if name is None:
             return None
-        name = asset_filename(af)
         importer = IMPORTERS.get(PurePosixPath(name).suffix)
         if importer is None:
             return None

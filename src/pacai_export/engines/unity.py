@@ -16,7 +16,7 @@ from typing import Any
 
 from ..manifest import Asset, Camera, Light, Material, Node, Scene
 from . import COMPONENTS, Param, component_params
-from .base import AssetFile, BuildContext, Files
+from .base import BuildContext, Files
 from .coords import (
     UNITY_FORWARD_FIX,
     Quat,
@@ -32,7 +32,7 @@ from .coords import (
     unity_scale,
 )
 from .ids import unity_file_id, unity_guid
-from .names import pascal_case, safe_filename, unique, unity_object_name
+from .names import asset_filenames, pascal_case, unique, unique_filenames, unity_object_name
 
 EDITOR_VERSION = "6000.0.23f1"
 EDITOR_REVISION = "1c4764c07fb4"
@@ -62,13 +62,16 @@ def write(ctx: BuildContext) -> Files:
     assets = _asset_paths(ctx)
     for asset_id, path in assets.items():
         files[path] = ctx.assets[asset_id].path
+    materials = {mid: f"Assets/Materials/{name}" for mid, name
+                 in unique_filenames((mat.id for mat in m.materials), ".mat").items()}
     for material in m.materials:
-        files[_material_path(material)] = _material(ctx, material, assets)
-    scene_paths = {s.id: f"Assets/Scenes/{safe_filename(s.id, '.unity')}" for s in m.scenes}
+        files[materials[material.id]] = _material(ctx, material, assets)
+    scene_paths = {sid: f"Assets/Scenes/{name}" for sid, name
+                   in unique_filenames((s.id for s in m.scenes), ".unity").items()}
     placements: list[tuple[str, str, str]] = []
     unknown = False
     for scene in m.scenes:
-        writer = _SceneWriter(ctx, scene, scene_paths[scene.id], assets)
+        writer = _SceneWriter(ctx, scene, scene_paths[scene.id], assets, materials)
         files[scene_paths[scene.id]] = writer.render()
         placements += writer.placements
         unknown = unknown or writer.unknown_components
@@ -143,21 +146,9 @@ def _build_settings(ctx: BuildContext, scene_paths: list[str]) -> bytes:
 
 def _asset_paths(ctx: BuildContext) -> dict[str, str]:
     """``Assets/…`` path of every shipped asset, by asset id (sorted for determinism)."""
-    out: dict[str, str] = {}
-    for asset_id in sorted(ctx.assets):
-        asset = ctx.manifest.asset(asset_id)
-        out[asset_id] = f"Assets/{ASSET_FOLDERS[asset.type]}/{_filename(ctx.assets[asset_id])}"
-    return out
-
-
-def _filename(af: AssetFile) -> str:
-    name = PurePosixPath(af.filename.replace("\\", "/")).name
-    stem, dot, ext = name.rpartition(".")
-    return safe_filename(stem, "." + ext.lower()) if dot else safe_filename(name)
-
-
-def _material_path(material: Material) -> str:
-    return f"Assets/Materials/{safe_filename(material.id, '.mat')}"
+    names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
+    return {aid: f"Assets/{ASSET_FOLDERS[ctx.manifest.asset(aid).type]}/{names[aid]}"
+            for aid in sorted(ctx.assets)}
 
 
 def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes:
@@ -299,8 +290,9 @@ class _SceneWriter:
     """Builds the GameObjects of one scene, then renders Unity's YAML."""
 
     def __init__(self, ctx: BuildContext, scene: Scene, path: str,
-                 assets: dict[str, str]) -> None:
+                 assets: dict[str, str], materials: dict[str, str]) -> None:
         self.ctx, self.scene, self.path, self.assets = ctx, scene, path, assets
+        self.materials = materials
         self.gos: dict[str, _Go] = {}
         self.roots: list[str] = []
         self.ids: dict[str, int] = {}
@@ -404,7 +396,7 @@ class _SceneWriter:
         mesh = f"{{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"
         go.add(33, "MeshFilter", f"mf:{go.key}", [f"  m_Mesh: {mesh}"])
         if material_id is not None:
-            mat_path = _material_path(self.ctx.manifest.material(material_id))
+            mat_path = self.materials[material_id]
             guid = unity_guid(self.ctx.seed, mat_path)
             material = f"{{fileID: 2100000, guid: {guid}, type: 2}}"
         else:
