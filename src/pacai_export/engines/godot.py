@@ -70,7 +70,25 @@ def _f(x: float) -> str:
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Godot string literal (``.tscn``, ``project.godot``): quotes and backslashes escaped,
+    every control or line-breaking character as ``\\n``/``\\uXXXX`` (Godot's
+    ``VariantParser`` reads both), lone surrogates as U+FFFD, so a value stays one token
+    on one line."""
+    return '"' + "".join(_godot_escape(ch) for ch in text) + '"'
+
+
+_GODOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _godot_escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in _GODOT_ESCAPES:
+        return _GODOT_ESCAPES[ch]
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if code < 0x20 or 0x7F <= code <= 0x9F or ch in "\u2028\u2029\ufeff":
+        return f"\\u{code:04x}"
+    return ch
 
 
 def _vec3(v: tuple[float, float, float]) -> str:

@@ -96,8 +96,36 @@ def _f(x: float) -> str:
 
 
 def _s(text: str) -> str:
-    """A YAML single-quoted scalar (only ``'`` needs escaping, by doubling)."""
-    return "'" + text.replace("'", "''") + "'"
+    """A YAML scalar that reads back as ``text`` and stays on its line.
+
+    Single-quoted when every character is printable (only ``'`` is escaped, by doubling);
+    otherwise double-quoted with escapes, so a newline followed by ``--- !u!1 &999`` can
+    never start a document of its own. YAML 1.1 also breaks lines at NEL, U+2028 and
+    U+2029, so those are escaped too; lone surrogates cannot be written as UTF-8 at all and
+    become U+FFFD.
+    """
+    if all(_yaml_plain_char(ch) for ch in text):
+        return "'" + text.replace("'", "''") + "'"
+    return '"' + "".join(_yaml_escape(ch) for ch in text) + '"'
+
+
+_YAML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def _yaml_plain_char(ch: str) -> bool:
+    code = ord(ch)
+    return 0x20 <= code < 0x7F or (code > 0x9F and ch not in "\u2028\u2029\ufeff"
+                                   and not 0xD800 <= code <= 0xDFFF)
+
+
+def _yaml_escape(ch: str) -> str:
+    if ch in _YAML_ESCAPES:
+        return _YAML_ESCAPES[ch]
+    if _yaml_plain_char(ch):
+        return ch
+    if 0xD800 <= ord(ch) <= 0xDFFF:
+        return "\ufffd"
+    return f"\\u{ord(ch):04x}"
 
 
 def _v3(v: Vec3) -> str:
