@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Component, Light, Manifest, Material, Node, Scene
-from . import COMPONENTS, Param, component_params
+from . import COMPONENTS, Param, component_params, unused_params
 from .base import AssetFile, BuildContext, Files
 from .coords import Shape, Trs, bounds_box, collider_shape, godot_basis, linear_to_srgb, trs
 from .ids import godot_uid
@@ -487,7 +487,13 @@ def _known_components(node: Node) -> list[Component]:
 
 
 def _param_lines(type_: str, params: dict[str, Any]) -> list[str]:
-    return [f"{k} = {_param(v)}" for k, v in component_params(type_, params).items()]
+    """The script's exported properties, then every given parameter it does not use, kept
+    as ``metadata/pacai_params`` (bundle.json reports them too)."""
+    lines = [f"{k} = {_param(v)}" for k, v in component_params(type_, params).items()]
+    unused = {name: params[name] for name in unused_params(type_, params)}
+    if unused:
+        lines.append(f"metadata/pacai_params = {_variant(unused)}")
+    return lines
 
 
 def _light_props(light: Light) -> list[str]:

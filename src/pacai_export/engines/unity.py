@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Camera, Light, Material, Node, Scene
-from . import COMPONENTS, Param, component_params
+from . import COMPONENTS, Param, component_params, unused_params
 from .base import BuildContext, Files
 from .coords import (
     UNITY_FORWARD_FIX,
@@ -566,20 +566,29 @@ class _SceneWriter:
 
     def _behaviours(self, go: _Go, node: Node) -> None:
         for index, comp in enumerate(node.components):
-            key = f"mb{index}:{go.key}"
             if comp.type in COMPONENTS:
                 path = f"Assets/Scripts/{pascal_case(comp.type)}.cs"
                 fields = [f"  {name}: {_field(comp.type, name, value)}"
                           for name, value in component_params(comp.type, comp.params).items()]
+                self._monobehaviour(go, f"mb{index}:{go.key}", path, fields)
+                unused = {name: comp.params[name] for name in unused_params(comp.type,
+                                                                            comp.params)}
+                if unused:  # given parameters the script has no field for: kept as data
+                    self._component_data(go, f"mbx{index}:{go.key}", comp.type, unused)
             else:
-                self.unknown_components = True
-                path = "Assets/Scripts/PacaiComponentData.cs"
-                params = json.dumps(comp.params, sort_keys=True, ensure_ascii=False, default=str)
-                fields = [f"  type: {_s(comp.type)}", f"  params_json: {_s(params)}"]
-            script = f"{{fileID: 11500000, guid: {unity_guid(self.ctx.seed, path)}, type: 3}}"
-            go.add(114, "MonoBehaviour", key, [
-                "  m_Enabled: 1", "  m_EditorHideFlags: 0", f"  m_Script: {script}",
-                "  m_Name: ", "  m_EditorClassIdentifier: ", *fields])
+                self._component_data(go, f"mb{index}:{go.key}", comp.type, comp.params)
+
+    def _component_data(self, go: _Go, key: str, type_: str, params: dict[str, Any]) -> None:
+        self.unknown_components = True
+        text = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+        self._monobehaviour(go, key, "Assets/Scripts/PacaiComponentData.cs",
+                            [f"  type: {_s(type_)}", f"  params_json: {_s(text)}"])
+
+    def _monobehaviour(self, go: _Go, key: str, path: str, fields: list[str]) -> None:
+        script = f"{{fileID: 11500000, guid: {unity_guid(self.ctx.seed, path)}, type: 3}}"
+        go.add(114, "MonoBehaviour", key, [
+            "  m_Enabled: 1", "  m_EditorHideFlags: 0", f"  m_Script: {script}",
+            "  m_Name: ", "  m_EditorClassIdentifier: ", *fields])
 
     # rendering
 
