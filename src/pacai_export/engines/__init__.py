@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..manifest import Manifest
+from ..manifest import Manifest, Scene
 from .base import BuildContext, Files, Writer
 from .names import path_problems
 
@@ -132,6 +132,12 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def main_camera(scene: Scene) -> str | None:
+    """Id of the scene's main camera: its first node with a camera, in manifest order. Every
+    writer makes that one the play view and leaves the others off."""
+    return next((n.id for n in scene.nodes if n.camera is not None), None)
+
+
 def _lazy(engine: str) -> Writer:
     def write(ctx: BuildContext) -> Files:
         module = importlib.import_module(f".{_MODULES[engine]}", __name__)
@@ -162,4 +168,4 @@ def write_engine(engine: str, ctx: BuildContext) -> Files:
 
 
 __all__ = ["ALIASES", "COMPONENTS", "ENGINES", "WRITERS", "component_params", "component_report",
-           "unused_params", "write_engine"]
+           "main_camera", "unused_params", "write_engine"]

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Camera, Light, Material, Node, Scene
-from . import COMPONENTS, Param, component_params, unused_params
+from . import COMPONENTS, Param, component_params, main_camera, unused_params
 from .base import BuildContext, Files
 from .coords import (
     UNITY_FORWARD_FIX,
@@ -38,6 +38,7 @@ EDITOR_VERSION = "6000.0.23f1"
 EDITOR_REVISION = "1c4764c07fb4"
 GLTFAST_VERSION = "6.8.0"
 HEADER = "%YAML 1.1\n%TAG !u! tag:unity3d.com,2011:\n"
+GLTFAST_IMPORTER_GUID = "715df9372183c47e389bb6e19fbc3b52"  # glTFast Editor/Scripts/GltfImporter.cs
 BUILTIN_MESH_GUID = "0000000000000000e000000000000000"  # Library/unity default resources
 BUILTIN_EXTRA_GUID = "0000000000000000f000000000000000"  # Resources/unity_builtin_extra
 MESH_IDS = {"box": 10202, "cylinder": 10206, "sphere": 10207, "capsule": 10208, "plane": 10209}
@@ -45,7 +46,10 @@ STANDARD_SHADER = f"{{fileID: 46, guid: {BUILTIN_EXTRA_GUID}, type: 0}}"
 DEFAULT_MATERIAL = f"{{fileID: 10303, guid: {BUILTIN_EXTRA_GUID}, type: 0}}"
 ASSET_FOLDERS = {"model": "Models", "texture": "Textures", "audio": "Audio"}
 LIGHT_TYPES = {"spot": 0, "directional": 1, "point": 2}  # UnityEngine.LightType
-DEFAULT_LIGHT_RANGE = 10.0
+# glTFast's range for a light without one (glTF: infinite); float.MaxValue breaks URP spots.
+INFINITE_LIGHT_RANGE = 100_000.0
+TRANSPARENT_QUEUE = 3000  # RenderQueue.Transparent
+LINEAR_COLOR_SPACE = 1  # PlayerSettings.m_ActiveColorSpace: 0 gamma, 1 linear
 FREEZE_ROTATION = 112  # RigidbodyConstraints.FreezeRotation
 SCENE_ROOTS_ID = 9223372036854775807
 
@@ -58,6 +62,7 @@ def write(ctx: BuildContext) -> Files:
             f"m_EditorVersion: {EDITOR_VERSION}\n"
             f"m_EditorVersionWithRevision: {EDITOR_VERSION} ({EDITOR_REVISION})\n").encode(),
         "Packages/manifest.json": _packages(),
+        "ProjectSettings/ProjectSettings.asset": _player_settings(m.project.name),
     }
     assets = _asset_paths(ctx)
     for asset_id, path in assets.items():
@@ -83,7 +88,7 @@ def write(ctx: BuildContext) -> Files:
     ordered = [scene_paths[m.main_scene]] + [p for s, p in scene_paths.items()
                                               if s != m.main_scene]
     files["ProjectSettings/EditorBuildSettings.asset"] = _build_settings(ctx, ordered)
-    files.update(_metas(ctx, files, _texture_settings(ctx, assets)))
+    files.update(_metas(ctx, files, _texture_settings(ctx, assets), _audio_settings(ctx, assets)))
     return files
 
 
@@ -163,6 +168,16 @@ def _packages() -> bytes:
     return (json.dumps({"dependencies": dependencies}, indent=2, sort_keys=True) + "\n").encode()
 
 
+def _player_settings(product: str) -> bytes:
+    """The player settings that must not be left to Unity's defaults: the colour space, set
+    to linear explicitly (material and light colours are written for it). Unity fills in
+    every setting not listed here with its default when it loads the file."""
+    lines = [HEADER + "--- !u!129 &1", "PlayerSettings:", "  m_ObjectHideFlags: 0",
+             "  serializedVersion: 28", f"  productName: {_s(product)}",
+             f"  m_ActiveColorSpace: {LINEAR_COLOR_SPACE}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _build_settings(ctx: BuildContext, scene_paths: list[str]) -> bytes:
     lines = [HEADER + "--- !u!1045 &1", "EditorBuildSettings:", "  m_ObjectHideFlags: 0",
              "  serializedVersion: 2", "  m_Scenes:"]
@@ -186,11 +201,15 @@ def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes
         return f"{{fileID: 2800000, guid: {unity_guid(ctx.seed, assets[asset_id])}, type: 3}}"
 
     keywords = []
+    transparent = mat.base_color[3] < 1.0
+    if transparent:
+        keywords.append("_ALPHABLEND_ON")
     if mat.normal_texture in assets:
         keywords.append("_NORMALMAP")
     emissive = any(c > 0 for c in mat.emissive)
     if emissive:
         keywords.append("_EMISSION")
+    keywords.sort()  # Unity keeps keyword lists sorted
     tex_envs = [("_MainTex", tex(mat.base_color_texture)), ("_BumpMap", tex(mat.normal_texture))]
     lines = [
         HEADER + "--- !u!21 &2100000", "Material:", "  serializedVersion: 8",
@@ -202,17 +221,27 @@ def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes
         *[f"  - {k}" for k in keywords],
         "  m_InvalidKeywords: []", f"  m_LightmapFlags: {2 if emissive else 4}",
         "  m_EnableInstancingVariants: 0", "  m_DoubleSidedGI: 0",
-        "  m_CustomRenderQueue: -1", "  stringTagMap: {}", "  disabledShaderPasses: []",
+        f"  m_CustomRenderQueue: {TRANSPARENT_QUEUE if transparent else -1}",
+        "  stringTagMap:" + (" {}" if not transparent else "\n    RenderType: Transparent"),
+        "  disabledShaderPasses: []",
         "  m_LockedProperties: ", "  m_SavedProperties:", "    serializedVersion: 3",
         "    m_TexEnvs:",
     ]
     for name, ref in tex_envs:
         lines += [f"    - {name}:", f"        m_Texture: {ref}", "        m_Scale: {x: 1, y: 1}",
                   "        m_Offset: {x: 0, y: 0}"]
+    # The Standard shader's blend state (Standard.shader: Blend [_SrcBlend] [_DstBlend],
+    # ZWrite [_ZWrite]); transparent is its "Fade" mode, straight alpha as glTF's BLEND.
+    src, dst, zwrite, mode = (5, 10, 0, 2) if transparent else (1, 0, 1, 0)
     lines += [
         "    m_Ints: []", "    m_Floats:", "    - _BumpScale: 1",
-        f"    - _Glossiness: {_f(1.0 - mat.roughness)}", f"    - _Metallic: {_f(mat.metallic)}",
-        f"    - _Mode: {3 if mat.base_color[3] < 1.0 else 0}", "    m_Colors:",
+        f"    - _DstBlend: {dst}",
+        f"    - _Glossiness: {_f(1.0 - mat.roughness)}",
+        # _Metallic is [Gamma]: in a linear-colour project Unity linearises it before the
+        # shader sees it, so the value written is the sRGB encoding of the wanted metallic.
+        f"    - _Metallic: {_f(linear_to_srgb(mat.metallic))}",
+        f"    - _Mode: {mode}", f"    - _SrcBlend: {src}", f"    - _ZWrite: {zwrite}",
+        "    m_Colors:",
         f"    - _Color: {_rgba(mat.base_color, mat.base_color[3])}",
         f"    - _EmissionColor: {_rgba(mat.emissive)}",
         "  m_BuildTextureStacks: []", "  m_AllowLocking: 1",
@@ -237,15 +266,26 @@ def _texture_settings(ctx: BuildContext, assets: dict[str, str]) -> dict[str, tu
     return out
 
 
-def _metas(ctx: BuildContext, files: Files,
-           textures: dict[str, tuple[bool, bool]]) -> Files:
+def _audio_settings(ctx: BuildContext, assets: dict[str, str]) -> dict[str, bool]:
+    """Whether each shipped audio clip streams, by its ``Assets/…`` path: a clip some node
+    loops is music or ambience (streamed from disk); the rest are short effects (decompressed
+    on load, so they start without delay)."""
+    looped = {n.audio.asset for s in ctx.manifest.scenes for n in s.nodes
+              if n.audio is not None and n.audio.loop}
+    return {path: asset_id in looped for asset_id, path in assets.items()
+            if ctx.manifest.asset(asset_id).type == "audio"}
+
+
+def _metas(ctx: BuildContext, files: Files, textures: dict[str, tuple[bool, bool]],
+           audio: dict[str, bool]) -> Files:
     """A ``.meta`` for every file and every folder under ``Assets/``."""
     out: Files = {}
     folders: set[str] = set()
     for path in files:
         if not path.startswith("Assets/"):
             continue
-        out[path + ".meta"] = _meta(ctx, path, folder=False, texture=textures.get(path))
+        out[path + ".meta"] = _meta(ctx, path, folder=False, texture=textures.get(path),
+                                    audio=audio.get(path))
         parent = PurePosixPath(path).parent
         while str(parent) != "Assets":
             folders.add(str(parent))
@@ -256,7 +296,7 @@ def _metas(ctx: BuildContext, files: Files,
 
 
 def _meta(ctx: BuildContext, path: str, *, folder: bool,
-          texture: tuple[bool, bool] | None = None) -> bytes:
+          texture: tuple[bool, bool] | None = None, audio: bool | None = None) -> bytes:
     lines = ["fileFormatVersion: 2", f"guid: {unity_guid(ctx.seed, path)}"]
     suffix = PurePosixPath(path).suffix
     if texture is not None:
@@ -273,8 +313,10 @@ def _meta(ctx: BuildContext, path: str, *, folder: bool,
                   "  assetBundleVariant: "]
     elif suffix == ".unity":
         lines += _importer("DefaultImporter")
-    # Models and audio get a GUID-only meta: Unity (and glTFast's importer) fill in their
-    # default import settings on first import and keep the GUID.
+    elif suffix in (".glb", ".gltf"):
+        lines += _gltf_importer()
+    elif audio is not None:
+        lines += _audio_importer(streaming=audio)
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -288,6 +330,30 @@ def _texture_importer(srgb: bool, normal: bool) -> list[str]:
             "    convertToNormalMap: 0", f"  textureType: {1 if normal else 0}",
             "  textureShape: 1", "  userData: ", "  assetBundleName: ",
             "  assetBundleVariant: "]
+
+
+def _gltf_importer() -> list[str]:
+    """glTFast's importer named explicitly, so it imports the model even where another glTF
+    importer is installed; its settings keep glTFast's defaults (which import each embedded
+    texture with the colour space of its glTF role). The script GUID is glTFast's
+    ``GltfImporter.cs.meta``, the same from 6.0 to 6.15."""
+    return ["ScriptedImporter:", "  internalIDToNameTable: []", "  externalObjects: {}",
+            "  serializedVersion: 2", "  userData: ", "  assetBundleName: ",
+            "  assetBundleVariant: ",
+            f"  script: {{fileID: 11500000, guid: {GLTFAST_IMPORTER_GUID}, type: 3}}"]
+
+
+def _audio_importer(*, streaming: bool) -> list[str]:
+    """AudioImporter settings for the clip's role: load type 2 (streaming) for looped music
+    and ambience, 0 (decompress on load) for effects; Vorbis compression either way."""
+    return ["AudioImporter:", "  externalObjects: {}", "  serializedVersion: 8",
+            "  defaultSettings:", "    serializedVersion: 2",
+            f"    loadType: {2 if streaming else 0}", "    sampleRateSetting: 0",
+            "    sampleRateOverride: 44100", "    compressionFormat: 1", "    quality: 1",
+            "    conversionMode: 0", f"    preloadAudioData: {int(not streaming)}",
+            "  platformSettingOverrides: {}", "  forceToMono: 0", "  normalize: 1",
+            f"  loadInBackground: {int(streaming)}", "  ambisonic: 0", "  3D: 1",
+            "  userData: ", "  assetBundleName: ", "  assetBundleVariant: "]
 
 
 def _importer(name: str) -> list[str]:
@@ -327,7 +393,6 @@ class _SceneWriter:
         self.used_ids: set[int] = set()
         self.placements: list[tuple[str, str, str]] = []
         self.unknown_components = False
-        self.camera_done = False
         self.children: dict[str | None, list[Node]] = {}
         for node in scene.nodes:
             self.children.setdefault(node.parent, []).append(node)
@@ -500,8 +565,11 @@ class _SceneWriter:
         child.add(108, "Light", f"light:{parent.key}", [
             "  m_Enabled: 1", "  serializedVersion: 11", f"  m_Type: {LIGHT_TYPES[light.type]}",
             "  m_Shape: 0", f"  m_Color: {_rgba(light.color)}",
-            f"  m_Intensity: {_f(light.intensity)}",
-            f"  m_Range: {_f(light.range or DEFAULT_LIGHT_RANGE)}",
+            # glTF intensities are photometric (lux, candela); glTFast divides them by π for
+            # the built-in pipeline (LightPunctualExtension.LightAssignIntensity), and so do
+            # we, so native lights match the lights of imported models.
+            f"  m_Intensity: {_f(light.intensity / math.pi)}",
+            f"  m_Range: {_f(light.range or INFINITE_LIGHT_RANGE)}",
             f"  m_SpotAngle: {_f(max(outer, 1.0))}",
             f"  m_InnerSpotAngle: {_f(math.degrees(light.inner_cone) * 2)}",
             "  m_CookieSize: 10", "  m_Shadows:",
@@ -522,8 +590,11 @@ class _SceneWriter:
         child.rotation = UNITY_FORWARD_FIX  # glTF cameras look along -Z, Unity's along +Z
         ortho = camera.projection == "orthographic"
         sky = self.scene.environment.sky_color
+        # Only the main camera renders (glTFast creates cameras disabled too); with several
+        # enabled, whichever Unity drew last would win.
+        main = parent.key == f"n:{main_camera(self.scene)}"
         child.add(20, "Camera", f"camera:{parent.key}", [
-            "  m_Enabled: 1", "  serializedVersion: 2", "  m_ClearFlags: 2",
+            f"  m_Enabled: {int(main)}", "  serializedVersion: 2", "  m_ClearFlags: 2",
             f"  m_BackGroundColor: {_rgba(sky, 0.0)}", "  m_projectionMatrixMode: 1",
             "  m_GateFitMode: 2", "  m_FOVAxisMode: 0", "  m_SensorSize: {x: 36, y: 24}",
             "  m_LensShift: {x: 0, y: 0}", "  m_FocalLength: 50",
@@ -533,14 +604,13 @@ class _SceneWriter:
             f"  field of view: {_f(math.degrees(camera.yfov))}",  # vertical in both
             f"  orthographic: {int(ortho)}",
             f"  orthographic size: {_f(camera.ymag)}",  # both are half the view height
-            "  m_Depth: -1", "  m_CullingMask:", "    serializedVersion: 2",
+            "  m_Depth: 0", "  m_CullingMask:", "    serializedVersion: 2",
             "    m_Bits: 4294967295", "  m_RenderingPath: -1", "  m_TargetTexture: {fileID: 0}",
             "  m_TargetDisplay: 0", "  m_TargetEye: 3", "  m_HDR: 1", "  m_AllowMSAA: 1",
             "  m_AllowDynamicResolution: 0", "  m_ForceIntoRT: 0", "  m_OcclusionCulling: 1",
             "  m_StereoConvergence: 10", "  m_StereoSeparation: 0.022"])
-        if not self.camera_done:
-            # The first camera is the main one and carries the scene's AudioListener.
-            self.camera_done = True
+        if main:
+            # The main camera also carries the scene's AudioListener.
             child.tag = "MainCamera"
             child.add(81, "AudioListener", f"listener:{parent.key}", ["  m_Enabled: 1"])
 
