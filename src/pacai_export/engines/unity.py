@@ -14,7 +14,7 @@ import math
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..manifest import Asset, Camera, Light, Material, Node, Scene
+from ..manifest import Asset, Camera, Light, Material, Mesh, Node, Scene
 from . import COMPONENTS, Param, component_params, main_camera, unused_params
 from .base import BuildContext, Files
 from .coords import (
@@ -451,17 +451,25 @@ class _SceneWriter:
     def _features(self, node: Node, go: _Go) -> list[tuple[str, Any]]:
         """Adds the node's own components; returns (name, builder) of its helper children."""
         extra: list[tuple[str, Any]] = []
+        shape = collider_shape(node, self._model_asset(node))
+        # Unity has no cylinder collider: a convex MeshCollider on the cylinder mesh is one.
+        hull = shape is not None and shape.kind == "cylinder"
         if node.mesh is not None:
             mesh_scale = _mesh_scale(node)
-            if mesh_scale == (1.0, 1.0, 1.0):
+            if _capsule_parts(node.mesh) is not None:
+                # A stretched built-in capsule distorts its caps: built from exact parts.
+                extra.append(("Mesh", lambda n: self._capsule_child(node, go, n)))
+            elif mesh_scale == (1.0, 1.0, 1.0):
                 self._renderer(go, node, MESH_IDS[node.mesh.primitive], node.material)
+                if hull:
+                    self._mesh_collider(go, node, MESH_IDS["cylinder"])
             else:
                 # Primitive size goes on a child so it does not scale the node's children.
-                extra.append(("Mesh", lambda n: self._mesh_child(node, go, n, mesh_scale)))
+                extra.append(("Mesh", lambda n: self._mesh_child(node, go, n, mesh_scale,
+                                                                 hull)))
         if node.model is not None and node.model not in self.assets:
             extra.append((unity_object_name(node.model), lambda n: self._placeholder(node, go, n)))
-        shape = collider_shape(node, self._model_asset(node))
-        if shape is not None:
+        if shape is not None and not hull:
             self._collider(go, node, shape)
         if node.body in ("rigid", "kinematic", "character"):
             self._rigidbody(go, node)
@@ -510,11 +518,40 @@ class _SceneWriter:
             "  m_SortingLayerID: 0", "  m_SortingLayer: 0", "  m_SortingOrder: 0",
             "  m_AdditionalVertexStreams: {fileID: 0}"])
 
-    def _mesh_child(self, node: Node, parent: _Go, name: str, scale: Vec3) -> None:
+    def _mesh_child(self, node: Node, parent: _Go, name: str, scale: Vec3,
+                    hull: bool) -> None:
         assert node.mesh is not None
         child = self._go(f"mesh:{node.id}", name, parent.key)
         child.scale = scale
         self._renderer(child, node, MESH_IDS[node.mesh.primitive], node.material)
+        if hull:
+            self._mesh_collider(child, node, MESH_IDS["cylinder"])
+
+    def _capsule_child(self, node: Node, parent: _Go, name: str) -> None:
+        """A capsule of any proportions from built-in meshes that stay exact: a cylinder
+        stretched along its axis and two uniformly scaled spheres as the caps."""
+        assert node.mesh is not None
+        parts = _capsule_parts(node.mesh)
+        assert parts is not None
+        holder = self._go(f"mesh:{node.id}", name, parent.key)
+        for part, primitive, offset, scale in parts:
+            child = self._go(f"mesh:{node.id}:{part}", part, holder.key)
+            child.position, child.scale = (0.0, offset, 0.0), scale
+            self._renderer(child, node, MESH_IDS[primitive], node.material)
+
+    def _mesh_collider(self, go: _Go, node: Node, mesh_id: int) -> None:
+        go.add(64, "MeshCollider", f"col:{go.key}", [
+            *self._collider_common(node), "  serializedVersion: 5", "  m_Convex: 1",
+            "  m_CookingOptions: 30",
+            f"  m_Mesh: {{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"])
+
+    def _collider_common(self, node: Node) -> list[str]:
+        trigger = any(c.type == "trigger_zone" for c in node.components) and node.body is None
+        return ["  m_Material: {fileID: 0}",
+                "  m_IncludeLayers: {serializedVersion: 2, m_Bits: 0}",
+                "  m_ExcludeLayers: {serializedVersion: 2, m_Bits: 0}",
+                "  m_LayerOverridePriority: 0", f"  m_IsTrigger: {int(trigger)}",
+                "  m_ProvidesContacts: 0", "  m_Enabled: 1"]
 
     def _placeholder(self, node: Node, parent: _Go, name: str) -> None:
         box = bounds_box(self._model_asset(node))
@@ -523,12 +560,7 @@ class _SceneWriter:
         self._renderer(child, None, MESH_IDS["box"], None)
 
     def _collider(self, go: _Go, node: Node, shape: Shape) -> None:
-        trigger = any(c.type == "trigger_zone" for c in node.components) and node.body is None
-        common = ["  m_Material: {fileID: 0}",
-                  "  m_IncludeLayers: {serializedVersion: 2, m_Bits: 0}",
-                  "  m_ExcludeLayers: {serializedVersion: 2, m_Bits: 0}",
-                  "  m_LayerOverridePriority: 0", f"  m_IsTrigger: {int(trigger)}",
-                  "  m_ProvidesContacts: 0", "  m_Enabled: 1"]
+        common = self._collider_common(node)
         center = f"  m_Center: {_v3(unity_position(shape.center))}"
         if shape.kind == "box":
             go.add(65, "BoxCollider", f"col:{go.key}", [
@@ -537,7 +569,6 @@ class _SceneWriter:
             go.add(135, "SphereCollider", f"col:{go.key}", [
                 *common, "  serializedVersion: 3", f"  m_Radius: {_f(shape.radius)}", center])
         else:
-            # Unity has no cylinder collider: a cylinder gets the capsule of the same size.
             go.add(136, "CapsuleCollider", f"col:{go.key}", [
                 *common, "  serializedVersion: 2", f"  m_Radius: {_f(shape.radius)}",
                 f"  m_Height: {_f(max(shape.height, 2 * shape.radius))}", "  m_Direction: 1",
@@ -698,6 +729,24 @@ def _mesh_scale(node: Node) -> Vec3:
         height = max(y, x) if mesh.primitive == "capsule" else y
         return (x, height / 2, z)
     return (x, y, z)
+
+
+def _capsule_parts(mesh: Mesh) -> list[tuple[str, str, float, Vec3]] | None:
+    """(name, built-in mesh, offset along Y, scale) of the parts of a capsule that Unity's own
+    capsule (radius 0.5, height 2) cannot be scaled into without distorting its caps; None
+    when it can (height four times the radius) or the mesh is no capsule."""
+    if mesh.primitive != "capsule":
+        return None
+    r, h = mesh.radius, max(mesh.height, 2 * mesh.radius)
+    if math.isclose(h, 4 * r, rel_tol=1e-9):
+        return None
+    straight = h - 2 * r
+    ball = (2 * r, 2 * r, 2 * r)
+    if straight <= 1e-9:
+        return [("Ball", "sphere", 0.0, ball)]
+    # Unity's cylinder is 2 m tall with a 0.5 m radius.
+    return [("Body", "cylinder", 0.0, (2 * r, straight / 2, 2 * r)),
+            ("Top", "sphere", straight / 2, ball), ("Bottom", "sphere", -straight / 2, ball)]
 
 
 def _field(type_: str, name: str, value: Param) -> str:
