@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,13 +53,17 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 class Tscn:
     def __init__(self, text: str) -> None:
         self.sections: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        key = ""
         for line in text.splitlines():
             if line.startswith("["):
                 kind = line[1:].split(" ", 1)[0].rstrip("]")
                 attrs = {k: v.strip('"') for k, v in _ATTR.findall(line)}
                 self.sections.append((kind, attrs, {}))
             elif (m := _PROP.match(line)) and self.sections:
-                self.sections[-1][2][m.group(1)] = m.group(2)
+                key = m.group(1)
+                self.sections[-1][2][key] = m.group(2)
+            elif line and self.sections:  # a value spread over lines (a Dictionary)
+                self.sections[-1][2][key] += "\n" + line
         self.sub = {a["id"]: (a["type"], p) for k, a, p in self.sections if k == "sub_resource"}
         self.nodes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         for kind, attrs, props in self.sections:
@@ -229,7 +232,7 @@ class UnityScene:
         for mark, end in zip(marks, [*marks[1:], None], strict=True):
             body = text[mark.end():end.start() if end else len(text)]
             data = yaml.safe_load(body)
-            (kind, value), = data.items()
+            (_kind, value), = data.items()
             self.objects[int(mark.group(2))] = (int(mark.group(1)), value)
         self.gos = {fid: v for fid, (cls, v) in self.objects.items() if cls == 1}
 
@@ -317,6 +320,11 @@ def _unity_mesh_points(scene: UnityScene, go: int, kind: str) -> Points:
     return apply(m, BUILTIN_POINTS[mesh])
 
 
+def _center(c: dict[str, float]) -> Points:
+    """A collider's ``m_Center`` (Unity frame) in glTF's frame."""
+    return np.array([-c["x"], c["y"], c["z"]])
+
+
 def _unity_collider_points(scene: UnityScene, go: int) -> Points:
     holders = [go] + [kid for name, kid in scene.kids(go).items() if name == "Mesh"]
     found = []
@@ -325,17 +333,17 @@ def _unity_collider_points(scene: UnityScene, go: int) -> Points:
         for box in scene.components(holder, 65):
             c, s = box["m_Center"], box["m_Size"]
             pts = primitive_points({"primitive": "box", "size": [s["x"], s["y"], s["z"]]})
-            found.append(apply(m, pts + [-c["x"], c["y"], c["z"]]))
+            found.append(apply(m, pts + _center(c)))
         for sphere in scene.components(holder, 135):
             c = sphere["m_Center"]
             pts = primitive_points({"primitive": "sphere", "radius": sphere["m_Radius"]})
-            found.append(apply(m, pts + [-c["x"], c["y"], c["z"]]))
+            found.append(apply(m, pts + _center(c)))
         for capsule in scene.components(holder, 136):
             assert capsule["m_Direction"] == 1
             c = capsule["m_Center"]
             pts = primitive_points({"primitive": "capsule", "radius": capsule["m_Radius"],
                                     "height": capsule["m_Height"]})
-            found.append(apply(m, pts + [-c["x"], c["y"], c["z"]]))
+            found.append(apply(m, pts + _center(c)))
         for hull in scene.components(holder, 64):
             assert hull["m_Convex"] == 1
             found.append(apply(m, BUILTIN_POINTS[int(hull["m_Mesh"]["fileID"])]))
