@@ -65,7 +65,7 @@ def fidelity_manifest() -> dict[str, Any]:
         {"id": "pillar", "name": "Pillar", "parent": "tall", "transform": _t((0, 0.5, 0)),
          "mesh": {"primitive": "cylinder", "radius": 0.4, "height": 1}, "body": "static"},
         {"id": "guard", "name": "Guard", "parent": "tall", "transform": _t((1, 0.6, 0)),
-         "mesh": {"primitive": "capsule", "radius": 0.3, "height": 1.2}, "body": "kinematic",
+         "mesh": {"primitive": "capsule", "radius": 0.3, "height": 1.5}, "body": "kinematic",
          "collider": {"shape": "capsule"}},
         {"id": "skew_box", "name": "Skew Box", "parent": "stretch",
          "transform": _t((0, -1, 1), _q((0, 0, 1), 30)),

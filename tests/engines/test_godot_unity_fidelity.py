@@ -294,24 +294,28 @@ BUILTIN_POINTS = {
 }
 
 
-def _unity_renderers(scene: UnityScene, go: int) -> list[tuple[int, Points]]:
-    """(built-in mesh, world matrix) of every MeshFilter on ``go`` or its helper children."""
-    out = [(int(mf["m_Mesh"]["fileID"]), scene.world(go)) for mf in scene.components(go, 33)]
-    for name, kid in scene.kids(go).items():
-        if name == "Mesh":
-            out += _unity_renderers(scene, kid)
-        elif name in ("Body", "Top", "Bottom", "Ball"):
-            out += [(int(mf["m_Mesh"]["fileID"]), scene.world(kid))
-                    for mf in scene.components(kid, 33)]
+def _parts(scene: UnityScene, go: int, cls: int, helper: str) -> list[tuple[int, Points]]:
+    """(built-in mesh, world matrix) of every MeshFilter (33) or MeshCollider (64) on ``go``,
+    its ``helper`` child and that child's capsule parts."""
+    def own(obj: int) -> list[tuple[int, Points]]:
+        return [(int(c["m_Mesh"]["fileID"]), scene.world(obj))
+                for c in scene.components(obj, cls)]
+
+    out = own(go)
+    if helper in scene.kids(go):
+        holder = scene.kids(go)[helper]
+        out += own(holder)
+        for name, kid in scene.kids(holder).items():
+            if name in ("Body", "Top", "Bottom", "Ball"):
+                out += own(kid)
     return out
 
 
-def _unity_mesh_points(scene: UnityScene, go: int, kind: str) -> Points:
-    parts = _unity_renderers(scene, go)
+def _parts_points(parts: list[tuple[int, Points]], kind: str) -> Points:
     if kind == "capsule" and len(parts) > 1:
         # built from parts: the poles of the two cap spheres, the rims of the straight part
-        by_mesh = {mesh: [m for k, m in parts if k == mesh] for mesh, _ in parts}
-        (body,), caps = by_mesh[CYLINDER], by_mesh[SPHERE]
+        (body,) = [m for k, m in parts if k == CYLINDER]
+        caps = [m for k, m in parts if k == SPHERE]
         poles = [apply(m, np.array([[0, 0.5, 0], [0, -0.5, 0]])) for m in caps]
         top = max((p[0] for p in poles), key=lambda v: float(v[1]))
         bottom = min((p[1] for p in poles), key=lambda v: float(v[1]))
@@ -320,33 +324,55 @@ def _unity_mesh_points(scene: UnityScene, go: int, kind: str) -> Points:
     return apply(m, BUILTIN_POINTS[mesh])
 
 
+def _unity_mesh_points(scene: UnityScene, go: int, kind: str) -> Points:
+    return _parts_points(_parts(scene, go, 33, "Mesh"), kind)
+
+
+def _conformal(m: Points) -> bool:
+    p = m[:3, :3].T @ m[:3, :3]
+    return bool(np.allclose(p, np.eye(3) * p[0, 0], atol=1e-6))
+
+
+def _unsheared(m: Points) -> bool:
+    p = m[:3, :3].T @ m[:3, :3]
+    return bool(np.allclose(p, np.diag(np.diag(p)), atol=1e-6))
+
+
 def _center(c: dict[str, float]) -> Points:
     """A collider's ``m_Center`` (Unity frame) in glTF's frame."""
     return np.array([-c["x"], c["y"], c["z"]])
 
 
-def _unity_collider_points(scene: UnityScene, go: int) -> Points:
-    holders = [go] + [kid for name, kid in scene.kids(go).items() if name == "Mesh"]
+def _unity_collider_points(scene: UnityScene, go: int, kind: str) -> Points:
+    """The collider's canonical points as PhysX builds them: native shapes only where their
+    transform lets them be exact (a sphere or capsule needs a uniform scale, a box no shear);
+    convex mesh colliders with the full matrix (Unity bakes a skewed mesh collider)."""
+    m = scene.world(go)
     found = []
-    for holder in holders:
-        m = scene.world(holder)
-        for box in scene.components(holder, 65):
-            c, s = box["m_Center"], box["m_Size"]
-            pts = primitive_points({"primitive": "box", "size": [s["x"], s["y"], s["z"]]})
-            found.append(apply(m, pts + _center(c)))
-        for sphere in scene.components(holder, 135):
-            c = sphere["m_Center"]
-            pts = primitive_points({"primitive": "sphere", "radius": sphere["m_Radius"]})
-            found.append(apply(m, pts + _center(c)))
-        for capsule in scene.components(holder, 136):
-            assert capsule["m_Direction"] == 1
-            c = capsule["m_Center"]
-            pts = primitive_points({"primitive": "capsule", "radius": capsule["m_Radius"],
-                                    "height": capsule["m_Height"]})
-            found.append(apply(m, pts + _center(c)))
-        for hull in scene.components(holder, 64):
-            assert hull["m_Convex"] == 1
-            found.append(apply(m, BUILTIN_POINTS[int(hull["m_Mesh"]["fileID"])]))
+    for box in scene.components(go, 65):
+        assert _unsheared(m), "a BoxCollider cannot shear"
+        size = [box["m_Size"][k] for k in "xyz"]
+        pts = primitive_points({"primitive": "box", "size": size}) + _center(box["m_Center"])
+        found.append(apply(m, pts))
+    for sphere in scene.components(go, 135):
+        assert _conformal(m), "a SphereCollider cannot stretch"
+        pts = primitive_points({"primitive": "sphere", "radius": sphere["m_Radius"]})
+        found.append(apply(m, pts + _center(sphere["m_Center"])))
+    for capsule in scene.components(go, 136):
+        assert capsule["m_Direction"] == 1 and _conformal(m), "a CapsuleCollider cannot stretch"
+        pts = primitive_points({"primitive": "capsule", "radius": capsule["m_Radius"],
+                                "height": capsule["m_Height"]})
+        found.append(apply(m, pts + _center(capsule["m_Center"])))
+    hulls = _parts(scene, go, 64, "Collider")  # on the node, or a Collider child and parts
+    mesh_child = scene.kids(go).get("Mesh")
+    if mesh_child is not None:  # a cylinder's hull sits on its sized mesh child
+        hulls += [(int(c["m_Mesh"]["fileID"]), scene.world(mesh_child))
+                  for c in scene.components(mesh_child, 64)]
+    convex = [c["m_Convex"] for obj in [go, *scene.kids(go).values()]
+              for c in scene.components(obj, 64)]
+    assert all(v == 1 for v in convex), convex
+    if hulls:
+        found.append(_parts_points(hulls, kind))
     assert len(found) == 1, found
     return found[0]
 
@@ -371,7 +397,8 @@ def test_unity_geometry_matches_the_manifest() -> None:
             checked["mesh"] += 1
         if "collider" in node or "body" in node:
             expected = apply(world, shape_points(node.get("collider"), node.get("mesh")))
-            assert_same_points(expected, _unity_collider_points(scene, go),
+            kind = (node.get("collider") or {}).get("shape") or node["mesh"]["primitive"]
+            assert_same_points(expected, _unity_collider_points(scene, go, kind),
                                f"unity {node['id']} collider")
             checked["collider"] += 1
         for feature in ("light", "camera"):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .coords import Matrix3, Shape, Trs, Vec3, quat_to_matrix
+from ..manifest import Node, Scene
+from .coords import Matrix3, Shape, Trs, Vec3, quat_to_matrix, trs
 
 # Rows of the 3x3 linear part, then the translation: x' = A x + t.
 Affine = tuple[Matrix3, Vec3]
@@ -157,3 +158,35 @@ def hull_points(shape: Shape) -> list[Vec3]:
 def _ring(radius: float, y: float) -> list[Vec3]:
     return [(radius * math.cos(2 * math.pi * k / _AROUND), y,
              radius * math.sin(2 * math.pi * k / _AROUND)) for k in range(_AROUND)]
+
+
+def world_matrices(scene: Scene) -> dict[str, Affine]:
+    """Every node's world matrix in the manifest's frame: parent x local, up to the root."""
+    by_id = {n.id: n for n in scene.nodes}
+    out: dict[str, Affine] = {}
+
+    def world(node: Node) -> Affine:
+        if node.id not in out:
+            local = from_trs(trs(node.transform))
+            parent = by_id.get(node.parent) if node.parent else None
+            out[node.id] = mul(world(parent), local) if parent else local
+        return out[node.id]
+
+    for node in scene.nodes:
+        world(node)
+    return out
+
+
+def is_conformal(a: Matrix3, tol: float = 1e-6) -> bool:
+    """Whether ``a`` is a rotation (or mirror) times one uniform scale: spheres stay spheres."""
+    p = mul3(transpose(a), a)
+    k = p[0][0]
+    return all(abs(p[i][j] - (k if i == j else 0.0)) <= tol * max(k, 1.0)
+               for i in range(3) for j in range(3))
+
+
+def is_unsheared(a: Matrix3, tol: float = 1e-6) -> bool:
+    """Whether ``a`` keeps right angles between the local axes (rotation x axis scales)."""
+    p = mul3(transpose(a), a)
+    k = max(p[i][i] for i in range(3))
+    return all(abs(p[i][j]) <= tol * max(k, 1.0) for i in range(3) for j in range(3) if i != j)

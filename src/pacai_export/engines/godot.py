@@ -220,7 +220,7 @@ class _SceneWriter:
         for node in scene.nodes:
             self.children.setdefault(node.parent, []).append(node)
         self.main_camera = main_camera(scene)
-        self.world = _world_matrices(scene)  # the manifest's truth, per node id
+        self.world = affine.world_matrices(scene)  # the manifest's truth, per node id
         self.written: dict[str, affine.Affine] = {}  # each Godot node's world as written
         self.exact: dict[str, bool] = {}  # written world == manifest world
         self.rest: dict[str, Matrix3] = {}  # a body's scale/shear, baked into its children
@@ -539,23 +539,6 @@ class _SceneWriter:
                    if c.type not in COMPONENTS]
         if unknown:
             block.props.append(f"metadata/pacai_components = {_variant(unknown)}")
-
-
-def _world_matrices(scene: Scene) -> dict[str, affine.Affine]:
-    """Every node's world matrix: parent x local, up to the scene root."""
-    by_id = {n.id: n for n in scene.nodes}
-    out: dict[str, affine.Affine] = {}
-
-    def world(node: Node) -> affine.Affine:
-        if node.id not in out:
-            local = affine.from_trs(trs(node.transform))
-            parent = by_id.get(node.parent) if node.parent else None
-            out[node.id] = affine.mul(world(parent), local) if parent else local
-        return out[node.id]
-
-    for node in scene.nodes:
-        world(node)
-    return out
 
 
 def _native_shape(shape: Shape, rest: Matrix3) -> Shape | None:

@@ -14,11 +14,12 @@ import math
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..manifest import Asset, Camera, Light, Material, Mesh, Node, Scene
-from . import COMPONENTS, Param, component_params, main_camera, unused_params
+from ..manifest import Asset, Camera, Light, Material, Node, Scene
+from . import COMPONENTS, Param, affine, component_params, main_camera, unused_params
 from .base import BuildContext, Files
 from .coords import (
     UNITY_FORWARD_FIX,
+    Matrix3,
     Quat,
     Shape,
     Vec3,
@@ -387,6 +388,7 @@ class _SceneWriter:
                  assets: dict[str, str], materials: dict[str, str]) -> None:
         self.ctx, self.scene, self.path, self.assets = ctx, scene, path, assets
         self.materials = materials
+        self.world = affine.world_matrices(scene)
         self.gos: dict[str, _Go] = {}
         self.roots: list[str] = []
         self.ids: dict[str, int] = {}
@@ -456,7 +458,8 @@ class _SceneWriter:
         hull = shape is not None and shape.kind == "cylinder"
         if node.mesh is not None:
             mesh_scale = _mesh_scale(node)
-            if _capsule_parts(node.mesh) is not None:
+            if _capsule_parts(node.mesh.radius if node.mesh.primitive == "capsule" else 0.0,
+                              node.mesh.height if node.mesh.primitive == "capsule" else 0.0):
                 # A stretched built-in capsule distorts its caps: built from exact parts.
                 extra.append(("Mesh", lambda n: self._capsule_child(node, go, n)))
             elif mesh_scale == (1.0, 1.0, 1.0):
@@ -470,7 +473,12 @@ class _SceneWriter:
         if node.model is not None and node.model not in self.assets:
             extra.append((unity_object_name(node.model), lambda n: self._placeholder(node, go, n)))
         if shape is not None and not hull:
-            self._collider(go, node, shape)
+            if _native_collider_exact(shape, self.world[node.id][0]):
+                self._collider(go, node, shape)
+            else:
+                # PhysX cannot stretch a sphere or shear a box: convex mesh colliders on the
+                # built-in meshes, which Unity bakes with the full (skewed) transform.
+                extra.append(("Collider", lambda n: self._collider_parts(node, go, n, shape)))
         if node.body in ("rigid", "kinematic", "character"):
             self._rigidbody(go, node)
         if node.light is not None:
@@ -530,14 +538,30 @@ class _SceneWriter:
     def _capsule_child(self, node: Node, parent: _Go, name: str) -> None:
         """A capsule of any proportions from built-in meshes that stay exact: a cylinder
         stretched along its axis and two uniformly scaled spheres as the caps."""
-        assert node.mesh is not None
-        parts = _capsule_parts(node.mesh)
+        assert node.mesh is not None and node.mesh.primitive == "capsule"
+        parts = _capsule_parts(node.mesh.radius, node.mesh.height)
         assert parts is not None
         holder = self._go(f"mesh:{node.id}", name, parent.key)
         for part, primitive, offset, scale in parts:
             child = self._go(f"mesh:{node.id}:{part}", part, holder.key)
             child.position, child.scale = (0.0, offset, 0.0), scale
             self._renderer(child, node, MESH_IDS[primitive], node.material)
+
+    def _collider_parts(self, node: Node, parent: _Go, name: str, shape: Shape) -> None:
+        """The collider as convex mesh colliders on built-in meshes under a ``Collider``
+        child: a cube or sphere scaled to size, a capsule as its cylinder and two spheres."""
+        holder = self._go(f"collider:{node.id}", name, parent.key)
+        holder.position = unity_position(shape.center)
+        parts = _capsule_parts(shape.radius, shape.height) if shape.kind == "capsule" else None
+        if parts is None:
+            holder.scale = shape.size if shape.kind == "box" else (2 * shape.radius,) * 3
+            mesh = {"box": "box", "sphere": "sphere", "capsule": "capsule"}[shape.kind]
+            self._mesh_collider(holder, node, MESH_IDS[mesh])
+            return
+        for part, primitive, offset, scale in parts:
+            child = self._go(f"collider:{node.id}:{part}", part, holder.key)
+            child.position, child.scale = (0.0, offset, 0.0), scale
+            self._mesh_collider(child, node, MESH_IDS[primitive])
 
     def _mesh_collider(self, go: _Go, node: Node, mesh_id: int) -> None:
         go.add(64, "MeshCollider", f"col:{go.key}", [
@@ -731,13 +755,21 @@ def _mesh_scale(node: Node) -> Vec3:
     return (x, y, z)
 
 
-def _capsule_parts(mesh: Mesh) -> list[tuple[str, str, float, Vec3]] | None:
+def _native_collider_exact(shape: Shape, world: Matrix3) -> bool:
+    """Whether Unity's native collider of ``shape`` is exact under the node's world matrix:
+    PhysX scales a sphere or capsule by the largest axis scale and cannot shear a box."""
+    if shape.kind == "box":
+        return affine.is_unsheared(world)
+    return affine.is_conformal(world)
+
+
+def _capsule_parts(radius: float, height: float) -> list[tuple[str, str, float, Vec3]] | None:
     """(name, built-in mesh, offset along Y, scale) of the parts of a capsule that Unity's own
     capsule (radius 0.5, height 2) cannot be scaled into without distorting its caps; None
-    when it can (height four times the radius) or the mesh is no capsule."""
-    if mesh.primitive != "capsule":
+    when it can (height four times the radius) or there is no capsule (radius 0)."""
+    if radius <= 0:
         return None
-    r, h = mesh.radius, max(mesh.height, 2 * mesh.radius)
+    r, h = radius, max(height, 2 * radius)
     if math.isclose(h, 4 * r, rel_tol=1e-9):
         return None
     straight = h - 2 * r
