@@ -323,3 +323,65 @@ def test_component_params_reach_the_code_or_are_reported(tmp_path: Path) -> None
     kept = {b["type"]: json.loads(b["params_json"]) for b in behaviours if "params_json" in b}
     assert kept == {"pickup": {"sparkle": True}, "bob": {"amplitude": "high"},
                     "glow": {"hue": 0.3}}
+
+
+# --- materials wired alike, and the project name as hostile text ----------------------------
+
+
+def _textured_manifest() -> dict[str, Any]:
+    manifest = fidelity_manifest()
+    manifest["project"]["name"] = 'Evil"\n[application]\nrun/main_scene="res://x.tscn'
+    manifest["assets"] = [{"id": "bark", "type": "texture", "uri": "bark.png"},
+                          {"id": "bark_n", "type": "texture", "uri": "bark_n.png",
+                           "color_space": "linear"}]
+    manifest["materials"].append({"id": "wood", "base_color": [0.5, 0.4, 0.3, 1.0],
+                                  "base_color_texture": "bark", "normal_texture": "bark_n",
+                                  "metallic": 0.2, "roughness": 0.7, "emissive": [0.1, 0, 0]})
+    manifest["scenes"][0]["nodes"].append({"id": "log", "name": "Log", "material": "wood",
+                                           "mesh": {"primitive": "cylinder"}})
+    return manifest
+
+
+def test_godot_material_and_project_name(tmp_path: Path) -> None:
+    files = write_engine("godot", _ctx(_textured_manifest(), tmp_path))
+    scene = Tscn(_text(files, "scenes/main.tscn"))
+    mesh_type, mesh = scene.resource(scene.find("Log"), "mesh")  # a MeshInstance3D itself
+    ref = re.fullmatch(r'SubResource\("([^"]+)"\)', mesh["material"])
+    assert ref is not None
+    kind, mat = scene.sub[ref.group(1)]
+    assert (mesh_type, kind) == ("CylinderMesh", "StandardMaterial3D")
+    ext = {a["id"]: a["path"] for k, a, _ in scene.sections if k == "ext_resource"}
+    texture = re.compile(r'ExtResource\("([^"]+)"\)')
+    albedo, normal = texture.fullmatch(mat["albedo_texture"]), texture.fullmatch(
+        mat["normal_texture"])
+    assert albedo and normal
+    assert ext[albedo.group(1)] == "res://assets/bark.png"
+    assert ext[normal.group(1)] == "res://assets/bark_n.png"
+    assert (mat["metallic"], mat["roughness"], mat["normal_enabled"]) == ("0.2", "0.7", "true")
+    assert mat["emission_enabled"] == "true" and mat["emission"].startswith("Color(0.349")
+    project = _text(files, "project.godot")
+    lines = project.splitlines()
+    assert lines.count("[application]") == 1
+    assert [line for line in lines if line.startswith("run/main_scene=")] == [
+        'run/main_scene="res://scenes/main.tscn"']
+    assert 'config/name="Evil\\" [application] run/main_scene=\\"res://x.tscn"' in project
+
+
+def test_unity_material_and_project_name(tmp_path: Path) -> None:
+    files = write_engine("unity", _ctx(_textured_manifest(), tmp_path))
+    wood = _material(files, "wood")
+    guid = {p: yaml.safe_load(_text(files, p + ".meta"))["guid"]
+            for p in ("Assets/Textures/bark.png", "Assets/Textures/bark_n.png")}
+    tex = {k: v["m_Texture"] for item in wood["m_SavedProperties"]["m_TexEnvs"]
+           for k, v in item.items()}
+    assert tex["_MainTex"]["guid"] == guid["Assets/Textures/bark.png"]
+    assert tex["_BumpMap"]["guid"] == guid["Assets/Textures/bark_n.png"]
+    assert wood["m_ValidKeywords"] == ["_EMISSION", "_NORMALMAP"]
+    floats = _floats(wood)
+    assert floats["_Glossiness"] == pytest.approx(0.3)
+    normal_meta = yaml.safe_load(_text(files, "Assets/Textures/bark_n.png.meta"))
+    assert normal_meta["TextureImporter"]["textureType"] == 1
+    assert normal_meta["TextureImporter"]["mipmaps"]["sRGBTexture"] == 0
+    settings = yaml.safe_load(
+        _text(files, "ProjectSettings/ProjectSettings.asset").split("\n", 3)[3])
+    assert settings["PlayerSettings"]["productName"] == _textured_manifest()["project"]["name"]
