@@ -412,3 +412,8 @@ def test_unity_geometry_matches_the_manifest() -> None:
                                       f"unity {node['id']} aim")
                 checked["aim"] += 1
     assert checked == {"mesh": 11, "collider": 10, "aim": 5}
+
+
+@pytest.mark.parametrize("engine", ["godot", "unity"])
+def test_baked_projects_are_deterministic(engine: str) -> None:
+    assert _files(engine) == _files(engine)

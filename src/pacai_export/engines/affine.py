@@ -160,21 +160,26 @@ def _ring(radius: float, y: float) -> list[Vec3]:
              radius * math.sin(2 * math.pi * k / _AROUND)) for k in range(_AROUND)]
 
 
-def world_matrices(scene: Scene) -> dict[str, Affine]:
-    """Every node's world matrix in the manifest's frame: parent x local, up to the root."""
-    by_id = {n.id: n for n in scene.nodes}
-    out: dict[str, Affine] = {}
+class WorldMatrices:
+    """Every node's world matrix in the manifest's frame (parent x local, up to the root),
+    each computed when first asked for: most writers need only a few of them."""
 
-    def world(node: Node) -> Affine:
-        if node.id not in out:
+    def __init__(self, scene: Scene) -> None:
+        self._nodes = {n.id: n for n in scene.nodes}
+        self._world: dict[str, Affine] = {}
+
+    def __getitem__(self, node_id: str) -> Affine:
+        chain: list[Node] = []
+        current: str | None = node_id
+        while current is not None and current not in self._world:
+            node = self._nodes[current]
+            chain.append(node)
+            current = node.parent
+        for node in reversed(chain):  # from the highest unknown ancestor down
             local = from_trs(trs(node.transform))
-            parent = by_id.get(node.parent) if node.parent else None
-            out[node.id] = mul(world(parent), local) if parent else local
-        return out[node.id]
-
-    for node in scene.nodes:
-        world(node)
-    return out
+            parent = node.parent
+            self._world[node.id] = mul(self._world[parent], local) if parent else local
+        return self._world[node_id]
 
 
 def is_conformal(a: Matrix3, tol: float = 1e-6) -> bool:

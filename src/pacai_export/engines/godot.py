@@ -3,7 +3,9 @@
 Each manifest node becomes one Godot node whose class is its most specific feature (a body,
 else a mesh, a model instance, a light, a camera, an audio player, else ``Node3D``); its other
 features become children named after the feature (``Mesh``, ``CollisionShape``, ``Light``…).
-Godot's frame is glTF's, so transforms are written unchanged (coords.godot_basis).
+Godot's frame is glTF's, so transforms are written unchanged (coords.godot_basis), except
+around physics bodies: those keep unit scale and their scale goes into what they carry
+(``_SceneWriter._place``).
 """
 
 from __future__ import annotations
@@ -85,21 +87,20 @@ def _q(text: str) -> str:
     every control or line-breaking character as ``\\n``/``\\uXXXX`` (Godot's
     ``VariantParser`` reads both), lone surrogates as U+FFFD, so a value stays one token
     on one line."""
-    return '"' + "".join(_godot_escape(ch) for ch in text) + '"'
+    return '"' + _GODOT_UNSAFE.sub(_godot_escape, text) + '"'
 
 
 _GODOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_GODOT_UNSAFE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
 
 
-def _godot_escape(ch: str) -> str:
-    code = ord(ch)
+def _godot_escape(match: re.Match[str]) -> str:
+    ch = match.group()
     if ch in _GODOT_ESCAPES:
         return _GODOT_ESCAPES[ch]
-    if 0xD800 <= code <= 0xDFFF:
+    if 0xD800 <= ord(ch) <= 0xDFFF:
         return "\ufffd"
-    if code < 0x20 or 0x7F <= code <= 0x9F or ch in "\u2028\u2029\ufeff":
-        return f"\\u{code:04x}"
-    return ch
+    return f"\\u{ord(ch):04x}"
 
 
 def _vec3(v: tuple[float, float, float]) -> str:
@@ -220,9 +221,8 @@ class _SceneWriter:
         for node in scene.nodes:
             self.children.setdefault(node.parent, []).append(node)
         self.main_camera = main_camera(scene)
-        self.world = affine.world_matrices(scene)  # the manifest's truth, per node id
-        self.written: dict[str, affine.Affine] = {}  # each Godot node's world as written
-        self.exact: dict[str, bool] = {}  # written world == manifest world
+        self.world = affine.WorldMatrices(scene)  # the manifest's truth, per node id
+        self.written: dict[str, affine.Affine] = {}  # bodies whose world differs as written
         self.rest: dict[str, Matrix3] = {}  # a body's scale/shear, baked into its children
 
     def render(self) -> tuple[str, set[str]]:
@@ -383,24 +383,29 @@ class _SceneWriter:
         transform is then global), so it inherits no scale. Children of such a body are
         written relative to what the body became, landing where the manifest puts them.
         """
+        parent_exact = parent_id is None or parent_id not in self.written
+        if not body and parent_exact:  # the common case: the manifest's own local transform
+            return _transform(trs(node.transform)), False
         world = self.world[node.id]
-        parent_written = self.written[parent_id] if parent_id else affine.IDENTITY
-        parent_exact = parent_id is None or self.exact[parent_id]
+        parent = self._written(parent_id)
         if not body:
-            self.written[node.id], self.exact[node.id] = world, True
-            if parent_exact:
-                return _transform(trs(node.transform)), False
-            return _matrix(affine.mul(affine.inverse(parent_written), world)), False
-        rigid, rest = affine.rigid_split(world)
+            return _matrix(affine.mul(affine.inverse(parent), world)), False
         exact = affine.is_rigid(world[0], 1e-9)
-        self.written[node.id], self.exact[node.id] = (world if exact else rigid), exact
         if not exact:
-            self.rest[node.id] = rest
-        if not affine.is_rigid(parent_written[0]):
-            return _matrix(rigid), True
+            self.written[node.id], self.rest[node.id] = affine.rigid_split(world)
+        mine = self._written(node.id)
+        if not affine.is_rigid(parent[0]):
+            return _matrix(mine), True
         if parent_exact and exact:
             return _transform(trs(node.transform)), False
-        return _matrix(affine.mul(affine.inverse(parent_written), self.written[node.id])), False
+        return _matrix(affine.mul(affine.inverse(parent), mine)), False
+
+    def _written(self, node_id: str | None) -> affine.Affine:
+        """A Godot node's world matrix as written: the manifest's, except for bodies that
+        gave their scale to their children (``self.written``)."""
+        if node_id is None:
+            return affine.IDENTITY
+        return self.written.get(node_id) or self.world[node_id]
 
     def _features(self, node: Node) -> list[tuple[str, str]]:
         """(kind, child name) of every feature, in primary-preference order."""

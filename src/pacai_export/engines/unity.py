@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -110,27 +111,24 @@ def _s(text: str) -> str:
     U+2029, so those are escaped too; lone surrogates cannot be written as UTF-8 at all and
     become U+FFFD.
     """
-    if all(_yaml_plain_char(ch) for ch in text):
+    if not _YAML_UNSAFE.search(text):
         return "'" + text.replace("'", "''") + "'"
-    return '"' + "".join(_yaml_escape(ch) for ch in text) + '"'
+    return '"' + _YAML_SPECIAL.sub(_yaml_escape, text) + '"'
 
 
 _YAML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+# What a single-quoted scalar cannot hold on one line (YAML 1.1 also breaks lines at NEL,
+# U+2028 and U+2029), and what a double-quoted one must escape besides.
+_YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+_YAML_SPECIAL = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
 
 
-def _yaml_plain_char(ch: str) -> bool:
-    code = ord(ch)
-    return 0x20 <= code < 0x7F or (code > 0x9F and ch not in "\u2028\u2029\ufeff"
-                                   and not 0xD800 <= code <= 0xDFFF)
-
-
-def _yaml_escape(ch: str) -> str:
+def _yaml_escape(match: re.Match[str]) -> str:
+    ch = match.group()
     if ch in _YAML_ESCAPES:
         return _YAML_ESCAPES[ch]
-    if _yaml_plain_char(ch):
-        return ch
     if 0xD800 <= ord(ch) <= 0xDFFF:
-        return "\ufffd"
+        return "\ufffd"  # a lone surrogate cannot be written as UTF-8
     return f"\\u{ord(ch):04x}"
 
 
@@ -388,7 +386,7 @@ class _SceneWriter:
                  assets: dict[str, str], materials: dict[str, str]) -> None:
         self.ctx, self.scene, self.path, self.assets = ctx, scene, path, assets
         self.materials = materials
-        self.world = affine.world_matrices(scene)
+        self.world = affine.WorldMatrices(scene)
         self.gos: dict[str, _Go] = {}
         self.roots: list[str] = []
         self.ids: dict[str, int] = {}
