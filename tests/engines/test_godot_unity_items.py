@@ -17,7 +17,7 @@ import pytest
 import yaml
 from unityparser import UnityDocument  # type: ignore[import-untyped]
 
-from pacai_export.engines import write_engine
+from pacai_export.engines import component_report, write_engine
 from pacai_export.engines.base import AssetFile, BuildContext, Files
 from pacai_export.errors import InvalidInput
 from pacai_export.manifest import Manifest
@@ -385,3 +385,20 @@ def test_unity_material_and_project_name(tmp_path: Path) -> None:
     settings = yaml.safe_load(
         _text(files, "ProjectSettings/ProjectSettings.asset").split("\n", 3)[3])
     assert settings["PlayerSettings"]["productName"] == _textured_manifest()["project"]["name"]
+
+
+def test_shipped_examples_lose_no_parameter() -> None:
+    root = Path(__file__).resolve().parents[2]
+    arena = Manifest.model_validate(json.loads((root / "examples/arena/manifest.json")
+                                               .read_text()))
+    assert component_report(arena) == []
+    files = write_engine("godot", BuildContext(arena, "arena", "high", False))
+    scene = next(_text(files, p) for p in files if p.startswith("scenes/"))
+    assert "value = 10\n" in scene  # the example's pickup score
+    assert "frequency = 1.5\n" in scene  # the example's bob speed
+    for name in ("examples/platformer/manifest.json",
+                 "src/pacai_export/examples/forest-arena.json"):
+        m = Manifest.model_validate(json.loads((root / name).read_text()))
+        # only the platformer's deliberately unknown component type is kept as data
+        assert all(r["reason"] == "unknown component type; kept as data"
+                   for r in component_report(m)), name
