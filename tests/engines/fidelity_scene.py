@@ -74,6 +74,10 @@ def fidelity_manifest() -> dict[str, Any]:
         {"id": "buoy", "name": "Buoy", "parent": "stretch", "transform": _t((-1, 0, 2)),
          "mesh": {"primitive": "sphere", "radius": 0.5}, "body": "static",
          "collider": {"shape": "sphere"}},
+        {"id": "flip", "name": "Flip", "transform": _t((3, 0.5, -4), _q((0, 1, 0), 40),
+                                                     (-1, 1, 2)),
+         "mesh": {"primitive": "box", "size": [1, 1, 0.5]}, "body": "static",
+         "collider": {"shape": "box"}},
         # collider-only nodes and a trigger zone under a scaled group
         {"id": "wall", "name": "Wall", "transform": _t((0, 1, -10), _q((0, 1, 0), 15)),
          "collider": {"shape": "box", "size": [8, 2, 0.3]}},

@@ -183,7 +183,7 @@ def test_godot_geometry_matches_the_manifest() -> None:
             assert_same_direction(forward(world), m[:3, :3] @ np.array([0, 0, -1.0]),
                                   f"godot {node['id']} aim")
             checked["aim"] += 1
-    assert checked == {"mesh": 11, "collider": 10, "aim": 5}
+    assert checked == {"mesh": 12, "collider": 11, "aim": 5}
 
 
 def test_godot_bodies_have_unit_scale() -> None:
@@ -195,7 +195,7 @@ def test_godot_bodies_have_unit_scale() -> None:
     physics = ("StaticBody3D", "RigidBody3D", "AnimatableBody3D", "CharacterBody3D", "Area3D",
                "CollisionShape3D")
     bodies = [p for p, (a, _) in scene.nodes.items() if a.get("type") in physics]
-    assert len(bodies) == 2 * 10
+    assert len(bodies) == 2 * 11
     for path in bodies:
         for m in (scene.local(path), scene.world(path)):
             basis = m[:3, :3]
@@ -411,7 +411,7 @@ def test_unity_geometry_matches_the_manifest() -> None:
                 assert_same_direction(forward(world), MIRROR[:3, :3] @ aim,
                                       f"unity {node['id']} aim")
                 checked["aim"] += 1
-    assert checked == {"mesh": 11, "collider": 10, "aim": 5}
+    assert checked == {"mesh": 12, "collider": 11, "aim": 5}
 
 
 @pytest.mark.parametrize("engine", ["godot", "unity"])
