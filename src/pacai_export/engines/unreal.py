@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Camera, Light, Manifest, Material, Node, Scene
 from . import COMPONENTS, component_params
-from .base import AssetFile, BuildContext, Files
+from .base import BuildContext, Files
 from .coords import (
     UE_CM_PER_M,
     UE_FORWARD_FIX,
@@ -36,7 +35,15 @@ from .coords import (
     ue_vector,
 )
 from .ids import ue_guid
-from .names import UniqueNames, ini_value, safe_filename, ue_label, ue_project_name
+from .names import (
+    UniqueNames,
+    asset_filenames,
+    ini_value,
+    safe_filename,
+    ue_label,
+    ue_project_name,
+    unique_filenames,
+)
 
 ENGINE_ASSOCIATION = "5.4"
 SCENE_JSON = "SourceArt/scene.json"
@@ -50,8 +57,9 @@ def write(ctx: BuildContext) -> Files:
     """The Unreal project folder for ``ctx`` (paths relative to ``ue5/``)."""
     m = ctx.manifest
     name = ue_project_name(m.project.name)
-    maps = {s.id: safe_filename(s.id) for s in m.scenes}
-    assets = {aid: f"SourceArt/{ASSET_FOLDERS[m.asset(aid).type]}/{_filename(ctx.assets[aid])}"
+    maps = unique_filenames(s.id for s in m.scenes)
+    names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
+    assets = {aid: f"SourceArt/{ASSET_FOLDERS[m.asset(aid).type]}/{names[aid]}"
               for aid in sorted(ctx.assets)}
     from .. import gltf  # the scene as glTF binary, next to scene.json (§11: SourceArt/ glb)
 
@@ -69,9 +77,10 @@ def write(ctx: BuildContext) -> Files:
     for scene in m.scenes:
         files[scene_glbs[scene.id]] = gltf.scene_glb(m, scene)
     if not ctx.include_assets:
+        placeholders = unique_filenames((a.id for a in m.assets if a.type == "model"), ".glb")
         for asset in m.assets:
             if asset.type == "model":
-                placeholder = f"SourceArt/placeholders/{safe_filename(asset.id, '.glb')}"
+                placeholder = f"SourceArt/placeholders/{placeholders[asset.id]}"
                 files[placeholder] = gltf.placeholder_glb(asset.id, asset.bounds)
     for asset_id, path in assets.items():
         files[path] = ctx.assets[asset_id].path
@@ -80,12 +89,6 @@ def write(ctx: BuildContext) -> Files:
 
 def _json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def _filename(af: AssetFile) -> str:
-    name = PurePosixPath(af.filename.replace("\\", "/")).name
-    stem, dot, ext = name.rpartition(".")
-    return safe_filename(stem, "." + ext.lower()) if dot else safe_filename(name)
 
 
 def _r(x: float) -> float:
