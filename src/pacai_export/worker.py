@@ -21,7 +21,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from .assets.cache import open_cache
 from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
-from .errors import ExportError, InvalidInput, JobStalled, error_code
+from .errors import ExportError, InvalidInput, InvalidJob, JobStalled, error_code
 from .jobs import ExportJob
 from .logs import get_logger
 from .metrics import Metrics, QueueGauges
@@ -128,6 +128,8 @@ class ExportProcessor:
     async def _run(self, job: QueueJob) -> dict[str, Any]:
         report = JobProgress(job)
         try:
+            if job.decode_error is not None:
+                raise InvalidJob(job.decode_error)
             export_job, extras = ExportJob.parse(job.data)
             if extras:
                 log.warning("job data has unknown keys; ignored", keys=extras)

@@ -30,12 +30,14 @@ from ..server import OwnSignalsServer
 from ..settings import Settings
 from . import dashboard, openapi
 from .context import ApiContext, context
+from .idempotency import body_hash
 from .problems import (
     BodyLimit,
     Problem,
     field_errors,
     parse_json,
     problem_handler,
+    require_job_id,
     require_json,
     require_token,
 )
@@ -70,27 +72,51 @@ async def enqueue(request: Request) -> Response:
     except InvalidJob as exc:
         raise Problem(422, "invalid-job", "Invalid export job", str(exc),
                       field_errors(str(exc))) from None
-    replayed = job_id is not None and await get_job(ctx.client.queue, job_id) is not None
-    job_id = await ctx.client.enqueue(data, job_id)
     headers = {}
-    if replayed:
-        stored = await get_job(ctx.client.queue, job_id)
-        if stored is not None and job_fields(stored)["data"] != data:
-            raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                          f"Idempotency-Key: job {job_id} was enqueued with different data",
-                          [{"field": "Idempotency-Key",
-                            "message": "already used with a different body"}])
+    if job_id is None:
+        job_id = await ctx.client.enqueue(data)
+    elif await _enqueue_once(ctx, job_id, data):
         headers["Idempotent-Replayed"] = "true"
+    replayed = bool(headers)
     status_url = str(request.url_for("export_status", id=job_id))
     log.info("job enqueued", job_id=job_id, replayed=replayed)
     return JSONResponse({"id": job_id, "status_url": status_url}, 202,
                         headers={"Location": status_url, **headers})
 
 
+def _key_reused(job_id: str) -> Problem:
+    return Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                   f"Idempotency-Key: job {job_id} was enqueued with different data",
+                   [{"field": "Idempotency-Key", "message": "already used with a different body"}])
+
+
+async def _enqueue_once(ctx: ApiContext, job_id: str, data: Any) -> bool:
+    """Enqueue ``data`` as ``job_id`` unless the key is taken; True for a replay of the same
+    body. The claim comes first and is atomic (``IdempotencyStore``); a job that already had
+    this id without a claim (added by another producer) is compared after the add."""
+    digest = body_hash(data)
+    held = await ctx.idempotency.claim(job_id, digest)
+    if held is not None:
+        if held != digest:
+            raise _key_reused(job_id)
+        return True
+    try:
+        await ctx.client.enqueue(data, job_id)
+        stored = await get_job(ctx.client.queue, job_id)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await ctx.idempotency.release(job_id, digest)
+        raise
+    if stored is not None and job_fields(stored)["data"] != data:
+        await ctx.idempotency.release(job_id, digest)
+        raise _key_reused(job_id)
+    return False
+
+
 async def export_status(request: Request) -> Response:
     ctx = context(request)
     require_token(request, ctx.settings.api_tokens)
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     status = await ctx.status(job_id)
     if status is None:
         raise Problem(404, "job-not-found", "Job not found",

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from ..client import ExportClient
 from ..settings import Settings
+from .idempotency import IdempotencyStore
 from .receiver import OutcomeStore
 
 
@@ -30,6 +31,8 @@ class ApiContext:
             RedisCluster.from_url(url, decode_responses=True) if settings.redis_cluster
             else Redis.from_url(url, decode_responses=True))
         self.outcomes = OutcomeStore(self.redis, settings.queue_prefix, settings.queue_name)
+        self.idempotency = IdempotencyStore(self.redis, settings.queue_prefix,
+                                            settings.queue_name)
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as BullMQ has it, else as the callback receiver recorded it, else None."""

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from ..queues import get_job, job_counts, job_fields, job_logs, recent_jobs, retry_failed
 from .context import ApiContext, context, percent
-from .problems import Problem, bearer, token_matches, unauthorized
+from .problems import Problem, bearer, require_job_id, token_matches, unauthorized
 
 COOKIE = "pacai_dashboard"
 COOKIE_MAX_AGE = 12 * 3600
@@ -157,7 +157,7 @@ async def overview_json(request: Request) -> Response:
 async def job_json(request: Request) -> Response:
     ctx = context(request)
     _require_json_auth(request, ctx)
-    detail = await _detail(ctx, request.path_params["id"])
+    detail = await _detail(ctx, require_job_id(request.path_params["id"]))
     return JSONResponse(detail, headers={"cache-control": "no-store"})
 
 
@@ -166,7 +166,7 @@ async def retry(request: Request) -> Response:
     if _require_json_auth(request, ctx) == "cookie" and not request.headers.get(CSRF_HEADER):
         raise Problem(403, "forbidden", "Forbidden",
                       f"a cookie-authenticated POST needs the {CSRF_HEADER} header")
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     if await get_job(ctx.client.queue, job_id) is None:
         raise Problem(404, "job-not-found", "Job not found",
                       f"no job {job_id!r} in queue {ctx.settings.queue_name}")
@@ -227,7 +227,7 @@ async def job_page(request: Request) -> Response:
     ctx = context(request)
     if signed_in(request, ctx.settings.api_tokens) is None:
         return _login_page(ctx, "Sign in with one of the API's tokens (API_TOKENS).")
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     detail = await _detail(ctx, job_id)
     data = detail["data"] if isinstance(detail["data"], dict) else {}
     result = detail.get("result")
