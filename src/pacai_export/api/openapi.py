@@ -53,9 +53,12 @@ def _json(description: str, ref: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+INVALID_ID_TEXT = ("the id is malformed: empty, over 256 characters, or with ':', spaces or "
+                   "control characters")
 JOB_ID_PARAM = {"name": "id", "in": "path", "required": True, "description": "BullMQ job id",
-                "schema": {"type": "string", "minLength": 1}}
+                "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
 UNAUTHORIZED = _problem("missing or wrong bearer token")
+INVALID_ID = _problem(INVALID_ID_TEXT)
 
 
 def document() -> dict[str, Any]:
@@ -72,7 +75,7 @@ def document() -> dict[str, Any]:
                 "tags": ["export"], "security": BEARER, "parameters": [JOB_ID_PARAM],
                 "responses": {
                     "200": _json("the job's state, progress, result or error", "ExportStatus"),
-                    "401": UNAUTHORIZED, "404": _problem("no such job")}}},
+                    "401": UNAUTHORIZED, "400": INVALID_ID, "404": _problem("no such job")}}},
             "/v5/export/callback": {"post": _callback_operation()},
             "/openapi.json": {"get": {
                 "operationId": "getOpenApi", "summary": "This document", "security": [],
@@ -176,7 +179,7 @@ def _dashboard_paths() -> dict[str, Any]:
             "operationId": "dashboardJob", "summary": "One job: logs, result, download, retry",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH, "parameters": [JOB_ID_PARAM],
             "responses": {"200": _html("the job's page"), "401": _html("login form"),
-                          "404": _problem("no such job")}}},
+                          "400": INVALID_ID, "404": _problem("no such job")}}},
         "/dashboard/app.js": {"get": {
             "operationId": "dashboardScript", "summary": "The dashboard's script",
             "tags": ["dashboard"], "security": [], "responses": {"200": {
@@ -197,7 +200,7 @@ def _dashboard_paths() -> dict[str, Any]:
             "responses": {"202": _json("moved back to waiting", "Retried"),
                           "401": auth_problem,
                           "403": _problem("cookie sign-in without the dashboard's header"),
-                          "404": _problem("no such job"),
+                          "400": INVALID_ID, "404": _problem("no such job"),
                           "409": _problem("the job is not in the failed state")}}},
         "/dashboard/api/jobs": {"get": {
             "operationId": "dashboardJobs", "summary": "Counts and recent jobs (JSON, polled)",
@@ -208,7 +211,7 @@ def _dashboard_paths() -> dict[str, Any]:
             "operationId": "dashboardJobJson", "summary": "One job with its logs (JSON, polled)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH, "parameters": [JOB_ID_PARAM],
             "responses": {"200": _json("status, data and logs", "JobDetail"),
-                          "401": auth_problem, "404": _problem("no such job")}}},
+                          "401": auth_problem, "400": INVALID_ID, "404": _problem("no such job")}}},
     }
 
 
