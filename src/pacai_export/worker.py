@@ -231,7 +231,7 @@ class WorkerService:
         on(self.worker, "failed",
            lambda job, *_: self._on_failed(processor, QueueJob(job)))
         gauges = QueueGauges(self.metrics, lambda: job_counts(self.queue))
-        server = HealthServer(self, self.metrics, gauges, s.health_port)
+        server = HealthServer(self, self.metrics, gauges, s.health_port, s.health_host)
         if install_signals:
             self._install_signals()
         await server.start()
@@ -245,7 +245,7 @@ class WorkerService:
         if self.callback_worker is not None:
             runners.append(asyncio.create_task(self.callback_worker.run()))
         log.info("worker started", queue=s.queue_name, prefix=s.queue_prefix,
-                 concurrency=s.concurrency, health_port=server.port)
+                 concurrency=s.concurrency, health_host=s.health_host, health_port=server.port)
         await self._stop.wait()
         self._exit_by = time.monotonic() + s.shutdown_timeout + EXIT_GRACE
         clean = await self._drain()

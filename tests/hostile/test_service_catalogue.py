@@ -9,21 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import fcntl
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
+import pyvips
 
 from pacai_export.callbacks import sign, signing_key
 from pacai_export.client import ExportClient
+from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, ApiProcess
-from tests.conftest import Receiver, job_data
+from tests.conftest import (
+    VENV_BIN,
+    Receiver,
+    WorkerProcess,
+    job_data,
+    settings_env,
+    small_manifest,
+)
 from tests.integration.test_end_to_end import finished, verified, with_callbacks
+from tests.integration.test_lifecycle import crash_mid_job, heavy_job, wait_active
 
 pytestmark = pytest.mark.slow
 
@@ -185,3 +203,170 @@ def test_webhook_timestamp_must_be_digits_only(api_settings: Settings, start_api
         f"webhook-timestamp: not Unix seconds (digits only): {text!r}")
     with httpx.Client(base_url=api.base, headers=AUTH, timeout=10) as http:
         assert http.get("/v5/export/ts-1").status_code == 404  # nothing was recorded
+
+
+# --- 16, 19: shutdown within SHUTDOWN_TIMEOUT + 2 s -------------------------------------------
+
+
+def _log_time(worker: WorkerProcess, event: str) -> float:
+    stamp = next(line["timestamp"] for line in worker.logs() if line.get("event") == event)
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def _shutdown_seconds(worker: WorkerProcess) -> float:
+    """From the signal to the last line, by the worker's own log (the machine's load on
+    starting and reaping processes does not count)."""
+    return _log_time(worker, "worker stopped") - _log_time(worker, "signal received; draining")
+
+
+def test_worker_whose_redis_port_is_closed_exits_promptly_after_sigint(
+        settings: Settings, start_worker: Any) -> None:
+    closed = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}",
+                                 shutdown_timeout=3)
+    worker: WorkerProcess = start_worker(closed, wait_ready=False)
+    assert worker.wait_status("/ready", 503), worker.log.read_text()[-2000:]
+    worker.signal(signal.SIGINT)
+    assert worker.proc.wait(60) == 0
+    assert _shutdown_seconds(worker) <= closed.shutdown_timeout + 2
+
+
+async def test_drain_out_of_time_stops_the_pool_work_and_leaves_the_job_to_stall_recovery(
+        settings: Settings, start_worker: Any, client: ExportClient) -> None:
+    s = dataclasses.replace(settings, shutdown_timeout=1, lock_duration_ms=3000,
+                            stalled_interval_ms=1000)
+    worker: WorkerProcess = start_worker(s)
+    job_id = await client.enqueue(heavy_job("out-of-time"))
+    await wait_active(client, job_id)
+    pool = psutil.Process(worker.proc.pid).children(recursive=True)
+    worker.signal(signal.SIGTERM)
+    assert worker.proc.wait(60) == 1  # not a clean drain
+    events = [line["event"] for line in worker.logs()]
+    assert "shutdown timeout: leaving unfinished jobs to stall recovery" in events
+    assert _shutdown_seconds(worker) <= s.shutdown_timeout + 2
+    assert [p.pid for p in pool if _alive(p)] == []
+    left = await client.status(job_id)
+    assert left is not None and (left["state"], left["attempts_made"]) == ("active", 0)
+    assert "error" not in left  # no attempt spent, nothing failed
+    start_worker(s)
+    done = await finished(client, job_id, timeout=120)
+    assert (done["state"], done["attempts_made"]) == ("completed", 1)
+
+
+# --- chaos: pool processes, staging folders ----------------------------------------------------
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+async def test_sigkilled_worker_takes_its_pool_and_forkserver_with_it(
+        settings: Settings, start_worker: Any, client: ExportClient) -> None:
+    worker: WorkerProcess = start_worker(settings)
+    await finished(client, await client.enqueue(small_job("pool-up")))
+    family = psutil.Process(worker.proc.pid).children(recursive=True)
+    names = " ".join(" ".join(p.cmdline()) for p in family)
+    assert "forkserver" in names and len(family) >= 3, names  # tracker, forkserver, pool
+    worker.proc.kill()
+    worker.proc.wait(10)
+    _, alive = psutil.wait_procs(family, timeout=10)
+    assert [p.pid for p in alive if _alive(p)] == []
+
+
+def _folder(root: Path, name: str, age_s: float) -> Path:
+    path = root / name
+    path.mkdir(parents=True)
+    (path / "stage").mkdir()
+    (path / "stage" / "file.bin").write_bytes(b"x" * 1000)
+    old = time.time() - age_s
+    os.utime(path, (old, old))
+    return path
+
+
+async def test_stale_work_folders_are_swept_at_start_and_live_ones_kept(
+        settings: Settings, start_worker: Any, client: ExportClient) -> None:
+    s = dataclasses.replace(settings, lock_duration_ms=3000, stalled_interval_ms=1000)
+    job_id = await crash_mid_job(start_worker, s, client, "killed-mid-job")
+    root = s.exports_dir / "_work"
+    (killed,) = list(root.iterdir())  # the SIGKILLed job's folder, with its unheld lock
+    assert killed.name.startswith("pacai-killed-mid-job-")
+    old = time.time() - 3600
+    os.utime(killed, (old, old))
+    unlocked = _folder(root, "pacai-orphan-abc123", 3600)  # no .owner at all
+    young = _folder(root, "pacai-young-abc123", 0)  # may be between creating and locking
+    held = _folder(root, "pacai-held-abc123", 3600)
+    lock = os.open(held / ".owner", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # a live owner (this process)
+    other = _folder(root, "not-ours", 3600)
+    try:
+        worker: WorkerProcess = start_worker(s)
+        await finished(client, job_id, timeout=120)  # recovered by the new worker
+        swept = next(line for line in worker.logs()
+                     if line.get("event") == "stale work folders removed")
+    finally:
+        os.close(lock)
+    assert sorted(swept["folders"]) == sorted([killed.name, unlocked.name])
+    assert sorted(p.name for p in root.iterdir()) == sorted([young.name, held.name, other.name])
+
+
+async def test_a_failed_export_leaves_no_work_folder(
+        settings: Settings, start_worker: Any, client: ExportClient) -> None:
+    """One texture fails in the pool while others are processed or queued there: the job's
+    folder is removed only after that work ends, so nothing re-creates it (a queued task
+    would otherwise start after the cleanup and make its output folder again)."""
+    assert settings.projects_dir is not None
+    folder = settings.projects_dir / "half-bad"
+    (folder / "textures").mkdir(parents=True)
+    noise = pyvips.Image.gaussnoise(2048, 2048).cast("uchar").bandjoin([128, 128])
+    noise.pngsave(str(folder / "textures" / "big.png"), compression=1)
+    png = (folder / "textures" / "big.png").read_bytes()
+    # The same image cut short: it fails only when decoding reaches the cut.
+    (folder / "textures" / "cut.png").write_bytes(png[: len(png) // 4])
+    manifest = small_manifest("half-bad")
+    manifest["assets"] = [{"id": "tex_cut", "type": "texture", "uri": "textures/cut.png"}] + [
+        {"id": f"tex_big{i}", "type": "texture", "uri": "textures/big.png"} for i in range(5)]
+    manifest["materials"] = [{"id": m["id"], "base_color": [1, 1, 1, 1]}
+                             for m in manifest["materials"]]
+    for node in manifest["scenes"][0]["nodes"]:
+        node.pop("audio", None)
+    start_worker(settings)
+    data = job_data("half-bad", engines=["godot"], manifest=manifest)
+    done = await finished(client, await client.enqueue(data))
+    assert done["state"] == "failed"
+    assert "tex_cut" in done["error"], done["error"]
+    root = settings.exports_dir / "_work"
+    await asyncio.sleep(5)  # longer than the queued textures take in the pool
+    assert list(root.iterdir()) == []
+
+
+# --- 18: bind addresses --------------------------------------------------------------------
+
+
+def _listening(pid: int) -> set[str]:
+    return {c.laddr.ip for c in psutil.Process(pid).net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN}
+
+
+def test_api_and_health_servers_listen_where_configured(
+        api_settings: Settings, start_api: Any, start_worker: Any) -> None:
+    api: ApiProcess = start_api(api_settings, API_HOST="127.0.0.1")
+    worker: WorkerProcess = start_worker(api_settings, HEALTH_HOST="127.0.0.1")
+    assert _listening(api.proc.pid) == {"127.0.0.1"}
+    assert _listening(worker.proc.pid) == {"127.0.0.1"}
+    default: WorkerProcess = start_worker(api_settings)
+    assert _listening(default.proc.pid) == {"0.0.0.0"}
+
+
+@pytest.mark.parametrize("name", ["API_HOST", "HEALTH_HOST"])
+def test_a_bind_address_that_is_not_an_ip_is_refused_at_start(
+        settings: Settings, name: str) -> None:
+    env = {**settings_env(settings), "API_TOKENS": "t", name: "example.com"}
+    command = "api" if name == "API_HOST" else "worker"
+    done = subprocess.run([str(VENV_BIN / "pacai-export"), command], env=env, timeout=60,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"pacai-export: configuration error: {name}: must be an IP address to listen on "
+        "(0.0.0.0, 127.0.0.1, ::, ::1, …), got 'example.com'")

@@ -172,19 +172,21 @@ def create_app(settings: Settings) -> Starlette:
                      lifespan=lifespan)
 
 
-async def run_api(settings: Settings, host: str = "0.0.0.0") -> int:
-    """Serve the API on ``API_PORT`` until SIGTERM or SIGINT; exit code 0 after a clean stop."""
+async def run_api(settings: Settings) -> int:
+    """Serve the API on ``API_HOST``:``API_PORT`` until SIGTERM or SIGINT; exit code 0 after
+    a clean stop."""
     if not settings.api_tokens:
         raise ConfigError("API_TOKENS: required for the api command")
     settings.require_redis()
     if not settings.callback_secret:
         log.warning("WORKER_CALLBACK_SECRET unset: POST /v5/export/callback answers 503")
-    config = uvicorn.Config(create_app(settings), host=host, port=settings.api_port,
+    config = uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port,
                             log_config=None, access_log=False, lifespan="on")
     server = OwnSignalsServer(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    log.info("api listening", port=settings.api_port, queue=settings.queue_name)
+    log.info("api listening", host=settings.api_host, port=settings.api_port,
+             queue=settings.queue_name)
     await server.serve()
     return 0
