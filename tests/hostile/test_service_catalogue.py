@@ -27,11 +27,13 @@ import psutil
 import pytest
 import pyvips
 
+from pacai_export.api.dashboard import COOKIE
+from pacai_export.api.sessions import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S, session_value
 from pacai_export.callbacks import sign, signing_key
 from pacai_export.client import ExportClient
 from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
-from tests.api.conftest import AUTH, ApiProcess
+from tests.api.conftest import AUTH, TOKEN, ApiProcess
 from tests.conftest import (
     VENV_BIN,
     Receiver,
@@ -370,3 +372,75 @@ def test_a_bind_address_that_is_not_an_ip_is_refused_at_start(
     assert done.stderr.strip() == (
         f"pacai-export: configuration error: {name}: must be an IP address to listen on "
         "(0.0.0.0, 127.0.0.1, ::, ::1, …), got 'example.com'")
+
+
+# --- 15: dashboard sign-in ----------------------------------------------------------------------
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(("headers", "refused"), [
+    ({"origin": "https://evil.example"}, "Origin 'https://evil.example'"),
+    ({"origin": "http://127.0.0.1:1"}, "Origin 'http://127.0.0.1:1'"),
+    ({"origin": "null", "sec-fetch-site": "cross-site"}, "Sec-Fetch-Site 'cross-site'"),
+    ({"sec-fetch-site": "same-site"}, "Sec-Fetch-Site 'same-site'"),
+    ({"origin": "null"}, "Origin 'null' without Sec-Fetch-Site"),
+])
+def test_cross_origin_login_is_refused(api_settings: Settings, start_api: Any,
+                                       headers: dict[str, str], refused: str) -> None:
+    api: ApiProcess = start_api(api_settings)
+    response = httpx.post(f"{api.base}/dashboard/login", content=f"token={TOKEN}",
+                          headers={**FORM, **headers}, timeout=10)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == (f"POST /dashboard/login: {refused} is not this "
+                                         "server; sign in from the dashboard's own page")
+    assert "set-cookie" not in response.headers
+    same = httpx.post(f"{api.base}/dashboard/login", content=f"token={TOKEN}", timeout=10,
+                      headers={**FORM, "origin": api.base, "sec-fetch-site": "same-origin"})
+    assert same.status_code == 303
+
+
+def test_wrong_tokens_are_throttled_per_address(api_settings: Settings,
+                                                start_api: Any) -> None:
+    api: ApiProcess = start_api(api_settings)
+    with httpx.Client(base_url=api.base, timeout=10) as http:
+        wrong = [http.post("/dashboard/login", content=f"token=guess{i}", headers=FORM)
+                 for i in range(LOGIN_MAX_FAILURES)]
+        assert {r.status_code for r in wrong} == {401}
+        blocked = http.post("/dashboard/login", content=f"token={TOKEN}", headers=FORM)
+    assert blocked.status_code == 429
+    assert 0 < int(blocked.headers["retry-after"]) <= LOGIN_WINDOW_S
+    assert (f"Too many wrong tokens from your address: try again in "
+            f"{blocked.headers['retry-after']} s.") in blocked.text
+    assert "set-cookie" not in blocked.headers
+
+
+def test_the_cookie_holds_a_session_derived_from_the_token_not_the_token(
+        api_settings: Settings, start_api: Any) -> None:
+    api: ApiProcess = start_api(api_settings)
+    with httpx.Client(base_url=api.base, timeout=10) as http:
+        signed = http.post("/dashboard/login", content=f"token={TOKEN}", headers=FORM)
+        assert signed.status_code == 303
+        value = signed.cookies[COOKIE]
+        assert TOKEN not in value and value.startswith("v1.")
+        expires = int(value.split(".")[1])
+        assert 0 < expires - time.time() <= 12 * 3600
+
+        def with_cookie(cookie: str) -> int:
+            return http.get("/dashboard/api/jobs", cookies={COOKIE: cookie}).status_code
+
+        assert with_cookie(value) == 200
+        assert with_cookie(TOKEN) == 401  # the raw token is not a session
+        # The MAC covers the expiry: pushing it later breaks the session.
+        assert with_cookie(f"v1.{expires + 3600}.{value.split('.')[2]}") == 401
+        assert with_cookie(session_value(TOKEN, int(time.time()) - 1)) == 401  # expired
+        assert with_cookie(session_value("not-a-configured-token", expires)) == 401
+
+
+def test_a_token_in_the_url_is_not_accepted(api_settings: Settings, start_api: Any) -> None:
+    api: ApiProcess = start_api(api_settings)
+    page = httpx.get(f"{api.base}/dashboard?token={TOKEN}", timeout=10)
+    assert page.status_code == 401
+    assert "Tokens in the address (?token=) are not accepted." in page.text
+    assert "set-cookie" not in page.headers

@@ -13,6 +13,7 @@ from ..client import ExportClient
 from ..settings import Settings
 from .idempotency import IdempotencyStore
 from .receiver import OutcomeStore
+from .sessions import LoginThrottle
 
 
 def percent(value: object) -> int:
@@ -33,6 +34,7 @@ class ApiContext:
         self.outcomes = OutcomeStore(self.redis, settings.queue_prefix, settings.queue_name)
         self.idempotency = IdempotencyStore(self.redis, settings.queue_prefix,
                                             settings.queue_name)
+        self.logins = LoginThrottle(self.redis, settings.queue_prefix, settings.queue_name)
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as BullMQ has it, else as the callback receiver recorded it, else None."""

@@ -88,7 +88,8 @@ def document() -> dict[str, Any]:
                 "bearerAuth": {"type": "http", "scheme": "bearer",
                                "description": "one of the tokens in API_TOKENS"},
                 "dashboardCookie": {"type": "apiKey", "in": "cookie", "name": "pacai_dashboard",
-                                    "description": "set by /dashboard?token=… or the login form"},
+                                    "description": "a session derived from a token, set by the "
+                                    "login form"},
             },
             "schemas": _schemas(),
         },
@@ -157,12 +158,7 @@ def _dashboard_paths() -> dict[str, Any]:
         "/dashboard": {"get": {
             "operationId": "dashboard", "summary": "Operator dashboard (HTML)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH,
-            "parameters": [{"name": "token", "in": "query", "required": False,
-                            "description": "an API token: sets the HttpOnly cookie and "
-                            "redirects to /dashboard", "schema": {"type": "string"}}],
             "responses": {"200": _html("queue counts and recent jobs"),
-                          "303": {"description": "token accepted; cookie set",
-                                  "headers": {"Location": {"schema": {"type": "string"}}}},
                           "401": _html("login form")}}},
         "/dashboard/login": {"post": {
             "operationId": "dashboardLogin", "summary": "Sign in with a token (form)",
@@ -174,7 +170,10 @@ def _dashboard_paths() -> dict[str, Any]:
             "responses": {"303": {"description": "signed in; cookie set",
                                   "headers": {"Location": {"schema": {"type": "string"}}}},
                           "401": _html("wrong token: the login form again"),
-                          "413": _problem("body over API_MAX_BODY_BYTES")}}},
+                          "403": _problem("posted from another origin (login CSRF)"),
+                          "413": _problem("body over API_MAX_BODY_BYTES"),
+                          "429": _html("too many wrong tokens from this address: the "
+                                       "login form with a Retry-After header")}}},
         "/dashboard/jobs/{id}": {"get": {
             "operationId": "dashboardJob", "summary": "One job: logs, result, download, retry",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH, "parameters": [JOB_ID_PARAM],
