@@ -13,7 +13,9 @@ import dataclasses
 import fcntl
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,12 +37,14 @@ from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, TOKEN, ApiProcess
 from tests.conftest import (
+    ROOT,
     VENV_BIN,
     Receiver,
     WorkerProcess,
     job_data,
     settings_env,
     small_manifest,
+    wait_until,
 )
 from tests.integration.test_end_to_end import finished, verified, with_callbacks
 from tests.integration.test_lifecycle import crash_mid_job, heavy_job, wait_active
@@ -444,3 +448,68 @@ def test_a_token_in_the_url_is_not_accepted(api_settings: Settings, start_api: A
     assert page.status_code == 401
     assert "Tokens in the address (?token=) are not accepted." in page.text
     assert "set-cookie" not in page.headers
+
+
+# --- 17: the README's callback receivers, run against a real worker -----------------------------
+
+
+def readme_block(language: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Callbacks: verifying a delivery"):]
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 1, language
+    return blocks[0]
+
+
+@contextlib.contextmanager
+def run_receiver(command: list[str], port: int, secret: str, log: Path,
+                 cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PORT": str(port), "WORKER_CALLBACK_SECRET": secret}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"receiver not listening:\n{log.read_text()}")
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("language", ["python", "js"])
+async def test_readme_callback_receivers_verify_real_deliveries(
+        settings: Settings, start_worker: Any, client: ExportClient, tmp_path: Path,
+        language: str) -> None:
+    if language == "js":
+        if not (ROOT / "tests" / "node" / "node_modules" / "standardwebhooks").is_dir():
+            pytest.fail("tests/node/node_modules missing: run `make setup`")
+        # The example imports 'standardwebhooks' as an application would.
+        (tmp_path / "node_modules").symlink_to(ROOT / "tests" / "node" / "node_modules")
+        script = tmp_path / "receiver.mjs"
+        command = ["node", str(script)]
+    else:
+        script = tmp_path / "receiver.py"
+        command = [sys.executable, str(script)]
+    script.write_text(readme_block(language))
+    port, secret = free_port(), "plain text secret, not whsec_"
+    log = tmp_path / "receiver.log"
+    with run_receiver(command, port, secret, log, tmp_path):
+        body = b'{"type":"export.completed","data":{"job_id":"forged"}}'
+        stamp = int(time.time())
+        forged = httpx.post(f"http://127.0.0.1:{port}/", content=body, timeout=10, headers={
+            "webhook-id": "forged.export.completed", "webhook-timestamp": str(stamp),
+            "webhook-signature": sign(signing_key("another secret"), "forged", stamp, body)})
+        assert forged.status_code == 401
+        s = dataclasses.replace(settings, callback_url=f"http://127.0.0.1:{port}/",
+                                callback_secret=secret)
+        start_worker(s)
+        job_id = await client.enqueue(small_job("readme-receiver"))
+        assert (await finished(client, job_id))["state"] == "completed"
+        await wait_until(lambda: f"export.completed {job_id}" in log.read_text())
+    assert "forged" not in log.read_text()
