@@ -68,7 +68,7 @@ def _exit_when_gone(pid: int) -> None:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         os._exit(1)
-    except OSError:  # no pidfd (old kernel): look once a second
+    except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): poll each second
         with contextlib.suppress(ProcessLookupError):
             while True:
                 os.kill(pid, 0)
