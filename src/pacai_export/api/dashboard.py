@@ -171,7 +171,12 @@ async def job_json(request: Request) -> Response:
     ctx = context(request)
     _require_json_auth(request, ctx)
     detail = await _detail(ctx, require_job_id(request.path_params["id"]))
-    return JSONResponse(detail, headers={"cache-control": "no-store"})
+    try:
+        return JSONResponse(detail, headers={"cache-control": "no-store"})
+    except (RecursionError, ValueError):
+        # Data that decoded but nests too deep to encode again: show the job without it.
+        detail["data"] = None
+        return JSONResponse(detail, headers={"cache-control": "no-store"})
 
 
 async def retry(request: Request) -> Response:
