@@ -108,7 +108,9 @@ class ExportProcessor:
 
     async def process(self, job: QueueJob) -> dict[str, Any]:
         data = job.data if isinstance(job.data, dict) else {}
-        structlog.contextvars.bind_contextvars(job_id=job.id, project_id=data.get("project_id"))
+        project_id = data.get("project_id")  # user input: only a string reaches the logs
+        structlog.contextvars.bind_contextvars(
+            job_id=job.id, project_id=project_id if isinstance(project_id, str) else None)
         started = time.monotonic()
         self.metrics.active.inc()
         try:
@@ -193,6 +195,7 @@ class WorkerService:
         self._stop = asyncio.Event()
         self._signals = 0
         self._loop_tick = time.monotonic()
+        self._exit_by = float("inf")  # set when the drain starts
 
     # --- state the health server reads ---------------------------------------------------
 

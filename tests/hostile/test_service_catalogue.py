@@ -28,6 +28,7 @@ import httpx
 import psutil
 import pytest
 import pyvips
+import redis
 
 from pacai_export.api.dashboard import COOKIE
 from pacai_export.api.sessions import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S, session_value
@@ -256,7 +257,10 @@ async def test_drain_out_of_time_stops_the_pool_work_and_leaves_the_job_to_stall
     events = [line["event"] for line in worker.logs()]
     assert "shutdown timeout: leaving unfinished jobs to stall recovery" in events
     assert _shutdown_seconds(worker) <= s.shutdown_timeout + 2
-    assert [p.pid for p in pool if _alive(p)] == []
+    # The pool's processes were killed; the forkserver and resource tracker follow the
+    # worker out as it exits.
+    _, alive = psutil.wait_procs(pool, timeout=10)
+    assert [p.pid for p in alive if _alive(p)] == []
     left = await client.status(job_id)
     assert left is not None and (left["state"], left["attempts_made"]) == ("active", 0)
     assert "error" not in left  # no attempt spent, nothing failed
@@ -520,3 +524,40 @@ async def test_readme_callback_receivers_verify_real_deliveries(
         assert (await finished(client, job_id))["state"] == "completed"
         await wait_until(lambda: f"export.completed {job_id}" in log.read_text())
     assert "forged" not in log.read_text()
+
+
+# --- refused before, kept refused: tokens and secrets stay out of logs, Redis and cookies -------
+
+
+async def test_tokens_and_secrets_stay_out_of_logs_redis_and_urls(
+        api_settings: Settings, receiver: Receiver, start_api: Any, start_worker: Any,
+        client: ExportClient, redis_url: str) -> None:
+    s = dataclasses.replace(api_settings, callback_url=receiver.url,
+                            callback_secret=receiver.secret)
+    worker: WorkerProcess = start_worker(s)
+    api: ApiProcess = start_api(s)
+    with api.client() as http:
+        job_id = http.post("/v5/export", json=small_job("secrets")).json()["id"]
+        assert http.get("/v5/export/x", headers={"authorization": "Bearer wrong"}
+                        ).status_code == 401
+        signed = http.post("/dashboard/login", content=f"token={TOKEN}", headers=FORM)
+    assert signed.status_code == 303 and TOKEN not in signed.headers["set-cookie"]
+    assert (await finished(client, job_id))["state"] == "completed"
+    receiver.wait_for(1)
+    stored = []
+    store = redis.Redis.from_url(redis_url)
+    try:
+        for key in store.scan_iter(f"bull:{s.queue_name}*", count=1000):
+            stored.append(key)
+            kind = store.type(key)
+            if kind == b"string":
+                stored.append(store.get(key) or b"")
+            elif kind == b"hash":
+                stored.extend(v for kv in store.hgetall(key).items() for v in kv)
+            elif kind == b"list":
+                stored.extend(store.lrange(key, 0, -1))
+    finally:
+        store.close()
+    text = b"\n".join(stored) + worker.log.read_bytes() + api.log.read_bytes()
+    for secret in (TOKEN, receiver.secret):
+        assert secret.encode() not in text
