@@ -49,6 +49,7 @@ from tests.conftest import (
 )
 from tests.integration.test_end_to_end import finished, verified, with_callbacks
 from tests.integration.test_lifecycle import crash_mid_job, heavy_job, wait_active
+from tests.integration.test_node_interop import node_add
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +160,19 @@ async def test_job_data_nested_3000_deep_fails_once_with_its_callback_and_nothin
     with api.client() as http:
         status = http.get(f"/v5/export/{poison_id}")
     assert (status.status_code, status.json()["error"]) == (200, reason)
+
+
+def test_a_node_producer_s_deep_job_fails_once_and_the_next_job_runs(
+        settings: Settings, start_worker: Any) -> None:
+    """The same poison added by npm bullmq (JSON.stringify has no depth limit)."""
+    start_worker(settings)
+    with deep_json_allowed():
+        seen = node_add(settings, {"project_id": "node-deep", "deep": nested(3000)},
+                        {"attempts": 3, "backoff": {"type": "fixed", "delay": 100}})
+    assert (seen["state"], seen["attemptsMade"], seen["failedReason"]) == (
+        "failed", 1, "data: cannot be decoded: JSON nested deeper than the decoder allows")
+    after = node_add(settings, small_job("after-node-deep"), {"attempts": 1})
+    assert after["state"] == "completed"
 
 
 # --- 14: ids that name other Redis keys --------------------------------------------------------
