@@ -15,7 +15,12 @@ from typing import Any
 
 import bullmq
 from bullmq import UnrecoverableError
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .metrics import QUEUE_STATES
 from .settings import Settings
@@ -188,8 +193,18 @@ class _Worker(bullmq.Worker):  # type: ignore[misc]  # bullmq is untyped
         return job
 
 
-def connection(settings: Settings) -> dict[str, Any]:
+def connection(settings: Settings, *, bounded: bool = False) -> dict[str, Any]:
+    """bullmq's connection options. ``bounded``: a client that gives up on an unreachable
+    Redis within seconds (bullmq's own retries 20 times with backoff up to 20 s, right for a
+    worker that must ride out an outage, wrong for an HTTP request waiting on it)."""
     url = settings.require_redis()
+    if bounded and not settings.redis_cluster:
+        client = Redis.from_url(
+            url, decode_responses=True, single_connection_client=True,
+            socket_connect_timeout=2, socket_timeout=5,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        return {"connection": client, "prefix": settings.queue_prefix}
     if settings.redis_cluster:
         # bullmq speaks Cluster only through a RedisCluster client; a fresh one per queue or
         # worker, since bullmq closes the client it is given.
@@ -198,8 +213,8 @@ def connection(settings: Settings) -> dict[str, Any]:
     return {"connection": url, "prefix": settings.queue_prefix}
 
 
-def make_queue(settings: Settings, name: str) -> bullmq.Queue:
-    return bullmq.Queue(name, connection(settings))
+def make_queue(settings: Settings, name: str, *, bounded: bool = False) -> bullmq.Queue:
+    return bullmq.Queue(name, connection(settings, bounded=bounded))
 
 
 def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awaitable[Any]],

@@ -575,3 +575,23 @@ async def test_tokens_and_secrets_stay_out_of_logs_redis_and_urls(
     text = b"\n".join(stored) + worker.log.read_bytes() + api.log.read_bytes()
     for secret in (TOKEN, receiver.secret):
         assert secret.encode() not in text
+
+
+# --- the API with its Redis unreachable: 503 at once, and a prompt stop ---------------------------
+
+
+def test_api_answers_503_problem_when_redis_is_unreachable_and_stops_promptly(
+        api_settings: Settings, start_api: Any) -> None:
+    closed = dataclasses.replace(api_settings, redis_url=f"redis://127.0.0.1:{free_port()}")
+    api: ApiProcess = start_api(closed)
+    with api.client() as http:
+        for method, path in (("GET", "/v5/export/1"), ("POST", "/v5/export"),
+                             ("GET", "/dashboard/api/jobs"), ("GET", "/dashboard/api/jobs/1")):
+            response = http.request(method, path, json=small_job("no-redis"))
+            assert response.status_code == 503, path
+            assert response.headers["content-type"] == PROBLEM
+            assert response.headers["retry-after"] == "5"
+            assert response.json()["detail"] == (
+                f"{method} {path}: the queue's Redis did not answer; try again shortly")
+    api.proc.send_signal(signal.SIGTERM)
+    assert api.proc.wait(30) == 0

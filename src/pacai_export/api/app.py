@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -37,6 +39,7 @@ from .problems import (
     field_errors,
     parse_json,
     problem_handler,
+    redis_unavailable,
     require_job_id,
     require_json,
     require_token,
@@ -167,7 +170,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *dashboard.routes(),
     ]
-    handlers: dict[Any, Any] = {Problem: problem_handler, HTTPException: problem_handler}
+    handlers: dict[Any, Any] = {Problem: problem_handler, HTTPException: problem_handler,
+                                RedisConnectionError: redis_unavailable,
+                                RedisTimeoutError: redis_unavailable}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
                      lifespan=lifespan)
 

@@ -26,11 +26,13 @@ def percent(value: object) -> int:
 class ApiContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = ExportClient(settings)
+        # Bounded: a request waits seconds, not minutes, when Redis is away (then 503).
+        self.client = ExportClient(settings, bounded=True)
         url = settings.require_redis()
         self.redis: Redis | RedisCluster = (
             RedisCluster.from_url(url, decode_responses=True) if settings.redis_cluster
-            else Redis.from_url(url, decode_responses=True))
+            else Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
+                                socket_timeout=5))
         self.outcomes = OutcomeStore(self.redis, settings.queue_prefix, settings.queue_name)
         self.idempotency = IdempotencyStore(self.redis, settings.queue_prefix,
                                             settings.queue_name)

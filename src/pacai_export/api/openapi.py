@@ -59,6 +59,7 @@ JOB_ID_PARAM = {"name": "id", "in": "path", "required": True, "description": "Bu
                 "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
 UNAUTHORIZED = _problem("missing or wrong bearer token")
 INVALID_ID = _problem(INVALID_ID_TEXT)
+REDIS_DOWN = _problem("Redis did not answer; try again (Retry-After)")
 
 
 def document() -> dict[str, Any]:
@@ -75,7 +76,8 @@ def document() -> dict[str, Any]:
                 "tags": ["export"], "security": BEARER, "parameters": [JOB_ID_PARAM],
                 "responses": {
                     "200": _json("the job's state, progress, result or error", "ExportStatus"),
-                    "401": UNAUTHORIZED, "400": INVALID_ID, "404": _problem("no such job")}}},
+                    "401": UNAUTHORIZED, "400": INVALID_ID, "404": _problem("no such job"),
+                    "503": REDIS_DOWN}}},
             "/v5/export/callback": {"post": _callback_operation()},
             "/openapi.json": {"get": {
                 "operationId": "getOpenApi", "summary": "This document", "security": [],
@@ -123,6 +125,7 @@ def _enqueue_operation() -> dict[str, Any]:
             "415": _problem("content-type is not JSON"),
             "422": _problem("the job data breaks a rule (errors name the fields), or the "
                             "Idempotency-Key was used with different data"),
+            "503": REDIS_DOWN,
         },
     }
 
@@ -205,12 +208,14 @@ def _dashboard_paths() -> dict[str, Any]:
             "operationId": "dashboardJobs", "summary": "Counts and recent jobs (JSON, polled)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH,
             "responses": {"200": _json("counts by state and up to 50 jobs, newest first",
-                                       "QueueOverview"), "401": auth_problem}}},
+                                       "QueueOverview"), "401": auth_problem,
+                          "503": REDIS_DOWN}}},
         "/dashboard/api/jobs/{id}": {"get": {
             "operationId": "dashboardJobJson", "summary": "One job with its logs (JSON, polled)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH, "parameters": [JOB_ID_PARAM],
             "responses": {"200": _json("status, data and logs", "JobDetail"),
-                          "401": auth_problem, "400": INVALID_ID, "404": _problem("no such job")}}},
+                          "401": auth_problem, "400": INVALID_ID, "404": _problem("no such job"),
+                          "503": REDIS_DOWN}}},
     }
 
 
