@@ -6,6 +6,13 @@ URI forms (§10.2): a relative path — under the project's asset root on disk
 ``ASSET_BASE_URL/<id>/`` over HTTP — never escaping it; ``https://`` (``http://`` only for
 allow-listed hosts); ``s3://bucket/key``; ``data:``. Fetches run concurrently (bounded),
 processing runs in the CPU pool, both report progress per asset.
+
+A model's own references (``.gltf`` buffers and images, or a ``.glb``'s images, named by a
+URI that is not ``data:``) resolve against the model's URI under the same rules, and travel
+the same guarded paths. Each distinct file is fetched once per job, and each distinct image
+processed once per job and colour space, however many models share it (a kit's one
+``colormap.png``); the processed model embeds them. The model's digest, in the bundle's key
+and the processed-asset cache key, covers every file it refers to.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import json
+import posixpath
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..bundle import sha256_file
 from ..engines.base import AssetFile
@@ -31,7 +40,13 @@ from ..settings import Limits
 from .cache import AssetCache, cache_key
 from .digests import SourceDigests
 from .fetch import Fetched, Fetcher
-from .process import process_asset
+from .process import (
+    Externals,
+    model_references,
+    model_triangles,
+    process_asset,
+    process_referenced_image,
+)
 
 log = get_logger("pacai_export.assets")
 FETCH_CONCURRENCY = 8
@@ -55,6 +70,16 @@ class GatheredAssets:
     files: dict[str, AssetFile]
     digests: dict[str, str]  # asset id → SHA-256 of the source bytes (part of the input hash)
     cache_hits: int = 0
+    # model asset id → (triangles of the source, triangles processed), for bundle.json
+    triangles: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class _References:
+    """The files one model refers to, ready for ``process_model``, and their digest."""
+
+    externals: Externals
+    digest: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +101,10 @@ class AssetGatherer:
         self.quality = quality
         self.digests = digests  # the worker's memory of unchanged project files
         self.cache_hits = 0
+        # Once per job: files models refer to (by resolved location), and their images
+        # processed (by location and colour space).
+        self._referenced: dict[str, asyncio.Task[Fetched]] = {}
+        self._images: dict[tuple[str, str], asyncio.Task[Path]] = {}
 
     async def gather(self, manifest: Manifest, sources: Sources, work: Path,
                      progress: Progress) -> GatheredAssets:
@@ -83,8 +112,10 @@ class AssetGatherer:
         the job (the others are cancelled)."""
         total, done = len(manifest.assets), 0
         semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
+        self._semaphore = semaphore
         files: dict[str, AssetFile] = {}
         digests: dict[str, str] = {}
+        triangles: dict[str, tuple[int, int]] = {}
 
         async def one(index: int, asset: Asset) -> None:
             nonlocal done
@@ -92,8 +123,15 @@ class AssetGatherer:
             async with semaphore:
                 fetched, ext = await self._fetch(asset, sources, work / "sources", where)
             _verify(asset, fetched, ext, where)
-            files[asset.id], fetched = await self._process(asset, fetched, ext, work, where)
-            digests[asset.id] = fetched.sha256
+            refs = None
+            if asset.type == "model":
+                refs = await self._references(asset, fetched, sources, work, where)
+            files[asset.id], fetched = await self._process(asset, fetched, ext, work, where,
+                                                           refs)
+            digests[asset.id] = _digest(fetched, refs)
+            if asset.type == "model":
+                triangles[asset.id] = await self.pool.run(model_triangles,
+                                                          files[asset.id].path)
             done += 1
             await progress(done, total)
 
@@ -103,8 +141,18 @@ class AssetGatherer:
                     group.create_task(one(index, asset))
         except BaseExceptionGroup as failed:
             raise _first(failed) from None  # the job fails with one clear reason
+        finally:
+            await self._settle_shared()
         return GatheredAssets(files=dict(sorted(files.items())),
-                              digests=dict(sorted(digests.items())), cache_hits=self.cache_hits)
+                              digests=dict(sorted(digests.items())), cache_hits=self.cache_hits,
+                              triangles=dict(sorted(triangles.items())))
+
+    async def _settle_shared(self) -> None:
+        """Shared fetches and image steps end with the job: none is left running."""
+        shared: list[asyncio.Task[Any]] = [*self._referenced.values(), *self._images.values()]
+        for task in shared:
+            task.cancel()
+        await asyncio.gather(*shared, return_exceptions=True)
 
     # --- fetch --------------------------------------------------------------------------
 
@@ -201,10 +249,11 @@ class AssetGatherer:
     # --- process ------------------------------------------------------------------------
 
     async def _process(self, asset: Asset, fetched: Fetched, ext: str, work: Path,
-                       where: str) -> tuple[AssetFile, Fetched]:
+                       where: str, refs: _References | None = None) -> tuple[AssetFile, Fetched]:
         """The processed file, from the cache or the pool, and the source it was made from."""
         out_ext = ".glb" if ext == ".gltf" else ext
-        key = cache_key(fetched.sha256, asset.type, self.quality, asset.color_space, out_ext)
+        key = cache_key(_digest(fetched, refs), asset.type, self.quality, asset.color_space,
+                        out_ext)
         target = work / "processed" / f"{asset.id}{out_ext}"
         if self.cache is not None and await self._cache_get(key, target):
             self.cache_hits += 1
@@ -215,17 +264,101 @@ class AssetGatherer:
             fetched = await asyncio.to_thread(_copy_hashing, fetched.path,
                                               work / "sources" / f"{asset.id}{ext}")
             _verify(asset, fetched, ext, where)
-            key = cache_key(fetched.sha256, asset.type, self.quality, asset.color_space,
-                            out_ext)
+            key = cache_key(_digest(fetched, refs), asset.type, self.quality,
+                            asset.color_space, out_ext)
         try:
             path: Path = await self.pool.run(process_asset, asset.type, fetched.path, target,
                                              self.quality, asset.color_space,
-                                             self.limits.image_pixels)
+                                             self.limits.image_pixels,
+                                             refs.externals if refs else None)
         except ExportError as exc:
             raise type(exc)(f"{where}: {exc}") from None
         if self.cache is not None:
             await self._cache_put(key, path)
         return AssetFile(asset_id=asset.id, filename=path.name, path=path), fetched
+
+    # --- what models refer to -------------------------------------------------------------
+
+    async def _references(self, asset: Asset, fetched: Fetched, sources: Sources, work: Path,
+                          where: str) -> _References | None:
+        """Every file the model refers to, fetched (images processed) once per job."""
+        try:
+            listed = await self.pool.run(model_references, fetched.path)
+        except ExportError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        if not listed:
+            return None
+
+        async def one(ref: dict[str, Any]) -> tuple[str, Path, bool, str]:
+            what = f"{ref['field']} {_short(ref['uri'])!r}"
+            location = _resolve_reference(asset.uri, ref["uri"], f"{where}: {what}")
+            source = await self._shared_fetch(location, sources, work, f"{where}: {what}")
+            if ref["kind"] != "image":
+                return ref["uri"], source.path, False, source.sha256
+            image = await self._shared_image(location, source, ref["color_space"], work,
+                                             where, what)
+            return ref["uri"], image, True, source.sha256
+
+        done = await asyncio.gather(*(one(ref) for ref in listed))
+        externals = {uri: (path, processed) for uri, path, processed, _ in done}
+        listing = sorted({(uri, digest) for uri, _, _, digest in done})
+        digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+        return _References(externals=externals, digest=digest)
+
+    async def _shared_fetch(self, location: str, sources: Sources, work: Path,
+                            where: str) -> Fetched:
+        task = self._referenced.get(location)
+        if task is None:
+            dest = work / "sources" / "referenced" / _location_name(location)
+            task = asyncio.create_task(self._fetch_location(location, sources, dest, where))
+            self._referenced[location] = task
+        return await asyncio.shield(task)  # one model failing leaves the shared fetch be
+
+    async def _fetch_location(self, location: str, sources: Sources, dest: Path,
+                              where: str) -> Fetched:
+        parts = urlsplit(location)
+        async with self._semaphore:
+            if parts.scheme in ("http", "https"):
+                return await self._http(location, sources, dest, where)
+            if parts.scheme == "s3":
+                return await asyncio.to_thread(self._s3, parts.netloc, parts.path.lstrip("/"),
+                                               sources, dest, where)
+            rel = PurePosixPath(unquote(parts.path))
+            if sources.root is not None:
+                found = await asyncio.to_thread(self._file, sources.root, rel, where)
+                # A private copy: the digest names exactly what the models embed.
+                return await asyncio.to_thread(_copy_hashing, found.path, dest)
+            if sources.base_url is not None:
+                url = f"{sources.base_url}/{quote(rel.as_posix())}"
+                return await self._http(url, sources, dest, where)
+        raise InvalidInput(f"{where}: a relative URI needs an asset root (PROJECTS_DIR, "
+                           "ASSET_BASE_URL or --assets)")
+
+    async def _shared_image(self, location: str, source: Fetched, color_space: str,
+                            work: Path, where: str, what: str) -> Path:
+        task = self._images.get((location, color_space))
+        if task is None:
+            target = (work / "sources" / "referenced" /
+                      f"{_location_name(location)}-{color_space}.image")
+            task = asyncio.create_task(self._process_image(source, color_space, target,
+                                                           where, what))
+            self._images[(location, color_space)] = task
+        return await asyncio.shield(task)
+
+    async def _process_image(self, source: Fetched, color_space: str, target: Path,
+                             where: str, what: str) -> Path:
+        key = cache_key(source.sha256, "model-image", self.quality, color_space, ".image")
+        if self.cache is not None and await self._cache_get(key, target):
+            return target
+        try:
+            path: Path = await self.pool.run(process_referenced_image, source.path, target,
+                                             self.quality, color_space,
+                                             self.limits.image_pixels, what)
+        except ExportError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        if self.cache is not None:
+            await self._cache_put(key, path)
+        return path
 
     async def _cache_get(self, key: str, target: Path) -> bool:
         assert self.cache is not None
@@ -254,6 +387,50 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
         else:
             leaves.append(error)
     return next((e for e in leaves if isinstance(e, InvalidInput)), leaves[0])
+
+
+def _digest(fetched: Fetched, refs: _References | None) -> str:
+    """An asset's digest: its own bytes' SHA-256, and for a model referring to other files,
+    theirs too (changing only a model's texture changes its key)."""
+    if refs is None:
+        return fetched.sha256
+    return hashlib.sha256(f"{fetched.sha256}+{refs.digest}".encode()).hexdigest()
+
+
+def _resolve_reference(model_uri: str, ref: str, where: str) -> str:
+    """Where a model's reference ``ref`` lies: an ``https://``/``http://`` URL or an
+    ``s3://`` URI (as given, or joined to the model's), or a relative path under the
+    project's asset root (normalised, never escaping it)."""
+    parts = urlsplit(ref)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https", "s3"):
+        return ref
+    if scheme or parts.netloc:
+        raise InvalidInput(f"{where}: {scheme or 'scheme-relative'} URIs are not supported")
+    base = urlsplit(model_uri)
+    if base.scheme.lower() == "data":
+        raise InvalidInput(f"{where}: a model given as a data: URI cannot refer to other files")
+    if base.scheme.lower() in ("http", "https"):
+        return urljoin(model_uri, ref)
+    path = _join_under(PurePosixPath(unquote(base.path)).parent, unquote(parts.path), where)
+    if base.scheme.lower() == "s3":
+        return f"s3://{base.netloc}/{path}"
+    return quote(path)
+
+
+def _join_under(folder: PurePosixPath, ref: str, where: str) -> str:
+    if not ref or ref.startswith("/"):
+        raise InvalidInput(f"{where}: the path escapes the project's asset root")
+    joined = posixpath.normpath(posixpath.join(folder.as_posix(), ref))
+    if joined == "." or joined == ".." or joined.startswith(("../", "/")):
+        raise InvalidInput(f"{where}: the path escapes the project's asset root")
+    return joined
+
+
+def _location_name(location: str) -> str:
+    """A file name for a fetched reference: its location's digest (names stay short and
+    carry nothing from the input)."""
+    return hashlib.sha256(location.encode()).hexdigest()[:32]
 
 
 def _short(uri: str) -> str:

@@ -1,27 +1,40 @@
-"""Model processing per quality tier (§11): ``.glb``, and ``.gltf`` whose buffers and images
-are embedded ``data:`` URIs, in; a validated, resized, simplified ``.glb`` out.
+"""Model processing per quality tier (§11): ``.glb`` and ``.gltf`` in (buffers and images
+embedded, as ``data:`` URIs, or in files beside the model); a validated, resized, simplified,
+self-contained ``.glb`` out.
 
 Steps, each refusing hostile input with ``InvalidInput`` naming the file and the reason:
 
 1. **Container**: GLB header (magic, version 2, length = file size), chunk lengths within the
-   file, JSON chunk first, valid JSON (no NaN); every buffer present (the BIN chunk or a
-   ``data:`` URI: external files are refused), every buffer view and accessor inside its
-   buffer, every index inside its vertex range. Draco and meshopt compression are refused
-   (their buffer views cannot be carried over; §11 wants neither in bundles).
-2. **Images** in buffer views or ``data:`` URIs go through ``textures.process_image`` at the
-   same tier; an image a material uses as normal, occlusion or metallic-roughness map is
-   ``linear``, any other ``srgb``. Other formats (WebP, KTX2) pass through.
+   file, JSON chunk first, valid JSON (no NaN); every buffer present (the BIN chunk, a
+   ``data:`` URI, or a file the gatherer fetched: ``external_references`` lists them and
+   ``externals`` maps each URI to its local copy), every buffer view and accessor inside its
+   buffer, every index inside its vertex range. ``EXT_meshopt_compression`` views and
+   ``KHR_draco_mesh_compression`` primitives are decoded (``compressed``): §11 wants neither
+   in bundles.
+2. **Images** in buffer views, ``data:`` URIs or files go through ``textures.process_image``
+   at the same tier; an image a material uses as normal, occlusion or metallic-roughness map
+   is ``linear``, any other ``srgb``. An external image the gatherer already processed (once
+   per job, however many models share it) is embedded as it is. Other formats (WebP, KTX2)
+   pass through.
 3. **Meshes**: triangle primitives keep ``low`` 25 %, ``medium`` 50 % of their triangles
    (``high`` keeps all) through meshoptimizer's simplifier (``meshopt_simplify``). It only
    chooses a subset of the existing vertices and writes a new index list, so every vertex
    attribute — normals, UVs, tangents, colours, skin weights, morph targets — stays exact with
    no transfer step, and UV/normal seams (vertices sharing a position) collapse together
-   without cracks. It stops early rather than move the surface by more than ``MAX_ERROR`` of
-   the mesh's extent, so small hard-surface props keep their shape. Unused vertices are then
-   dropped, unless another primitive shares the vertex accessors.
+   without cracks. When simplification stops is the tier's rule (``MAX_ERROR``): ``medium``
+   stops at 50 % of the triangles or when the next collapse would move the surface by more
+   than 1 % of the mesh's extent, ``low`` at 25 % or 4 %; primitives under
+   ``MIN_TRIANGLES`` are kept whole. Hard edges (split normals) and UV seams never move, so a
+   flat-shaded low-poly prop keeps most of its triangles at every tier: it stays
+   recognisable, and ``bundle.json`` reports its triangles before and after. Skinned
+   primitives (``JOINTS_0``) and primitives with morph targets are not simplified: a collapse
+   judged on the rest pose can tear the mesh once joints or morph weights move it. Unused
+   vertices are then dropped, unless another primitive shares the vertex accessors.
 4. **Output**: one buffer; buffer views still used are copied, rewritten accessors and images
    get their own views, every view 4-byte aligned (vertex elements padded to 4 bytes);
-   POSITION min/max recomputed; JSON with sorted keys. Same input, same bytes.
+   POSITION min/max recomputed; the source's triangle count in ``asset.extras`` (so a
+   cached model still reports it, ``model_triangles``); JSON with sorted keys. Same input,
+   same bytes.
 
 ``ProcessedModel.bounds`` is the box of every POSITION of the default scene's meshes in
 world space (node transforms applied), for placeholder sizing.
@@ -36,7 +49,7 @@ import binascii
 import dataclasses
 import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -48,21 +61,42 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput
 from ..gltf import write_glb
 from ..manifest import Bounds
+from .compressed import decode_draco_primitives, decode_meshopt_views, is_meshopt_fallback
 from .textures import QUALITY_CAPS, process_image
 
 DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
-MAX_ERROR = 0.05  # meshopt's relative error: a fraction of the mesh's extent
+# meshopt's relative error, a fraction of the mesh's extent: where each tier stops
+MAX_ERROR = {"low": 0.04, "medium": 0.01, "high": 0.0}
+MIN_TRIANGLES = 32  # a primitive this small is a detail of its prop: never simplified
+SOURCE_TRIANGLES = "pacaiSourceTriangles"  # asset.extras key of the processed model
 
 GLB_MAGIC, CHUNK_JSON, CHUNK_BIN = b"glTF", 0x4E4F534A, 0x004E4942
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
-REFUSED_EXTENSIONS = ("KHR_draco_mesh_compression", "EXT_meshopt_compression")
 LINEAR_SLOTS = ("normalTexture", "occlusionTexture", "metallicRoughnessTexture")
 IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 
 Array = NDArray[Any]
 Buffer = bytes | memoryview  # glTF buffer data: views of the file's bytes are not copied
+
+
+@dataclasses.dataclass(frozen=True)
+class External:
+    """A file a model refers to by URI, fetched by the gatherer."""
+
+    path: Path
+    processed: bool = False  # an image already sized for the tier: embedded as it is
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A URI a model refers to that is not embedded (``external_references``)."""
+
+    uri: str
+    kind: str  # "buffer" or "image"
+    color_space: str  # for images: "linear" when used as a data map, else "srgb"
+    field: str  # "buffers[0]", "images[2]": where the model names it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,19 +109,21 @@ class ProcessedModel:
     bounds: Bounds | None  # world-space POSITION box of the scene; None without geometry
 
 
-def process_model(src: Path, dest_dir: Path, *, quality: str,
-                  max_pixels: int) -> ProcessedModel:
-    """Validate ``src`` (``.glb`` or self-contained ``.gltf``) and write it as
-    ``dest_dir/<stem>.glb`` with images and meshes reduced for ``quality``."""
+def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
+                  externals: Mapping[str, External] | None = None) -> ProcessedModel:
+    """Validate ``src`` (``.glb`` or ``.gltf``) and write it as ``dest_dir/<stem>.glb`` with
+    images and meshes reduced for ``quality``; ``externals`` maps each URI of
+    ``external_references(src)`` to its fetched file."""
     if quality not in DETAIL:
         raise ValueError(f"unknown quality {quality!r}")
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{src.stem}.glb"
     try:
-        model = _Model.load(src)
+        model = _Model.load(src, externals or {})
         model.process_images(quality, max_pixels)
-        before, after = model.simplify(DETAIL[quality])
+        before, after = model.simplify(quality)
         bounds = model.bounds()
+        _record_source_triangles(model.doc, before)
         model.write_glb(dest)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # The JSON is not schema-checked field by field: a field of the wrong type or a
@@ -142,10 +178,61 @@ def _parse_json(text: bytes, what: str) -> dict[str, Any]:
     return doc
 
 
+def _record_source_triangles(doc: dict[str, Any], triangles: int) -> None:
+    extras = doc["asset"].setdefault("extras", {})
+    if not isinstance(extras, dict):
+        raise InvalidInput("glTF asset.extras must be an object")
+    extras[SOURCE_TRIANGLES] = triangles
+
+
+def model_triangles(path: Path) -> tuple[int, int]:
+    """(source triangles, triangles) of a model ``process_model`` wrote; read from the JSON
+    chunk alone, so a processed model from the cache reports what its processing did."""
+    with path.open("rb") as fh:
+        head = fh.read(20)
+        size = struct.unpack_from("<I", head, 12)[0] if len(head) == 20 else 0
+        doc = json.loads(fh.read(size))
+    triangles = 0
+    accessors = doc.get("accessors", [])
+    for prim in _Model(doc, [], path.name)._triangle_primitives():
+        acc = prim.get("indices", prim["attributes"]["POSITION"])
+        triangles += int(accessors[acc]["count"]) // 3
+    return int(doc["asset"].get("extras", {}).get(SOURCE_TRIANGLES, triangles)), triangles
+
+
+def external_references(src: Path) -> list[Reference]:
+    """Every buffer and image URI of a model that is neither embedded nor ``data:``, in
+    document order; an image's colour space says how the model uses it."""
+    if src.suffix.lower() == ".glb":
+        doc, _ = _parse_glb(src.read_bytes(), src.name)
+    else:
+        doc = _parse_json(src.read_bytes(), src.name)
+    model = _Model(doc, [], src.name)
+    linear = model._linear_images()
+    out = []
+    for kind in ("buffers", "images"):
+        for i, item in enumerate(_list(doc, kind)):
+            uri = item.get("uri")
+            if isinstance(uri, str) and not uri.startswith("data:"):
+                space = "linear" if kind == "images" and i in linear else "srgb"
+                out.append(Reference(uri=uri, kind=kind[:-1], color_space=space,
+                                     field=f"{kind}[{i}]"))
+            elif uri is not None and not isinstance(uri, str):
+                raise InvalidInput(f"{src.name}: {kind}[{i}].uri must be a string")
+    return out
+
+
+def _uri_bytes(uri: str, what: str, externals: Mapping[str, External]) -> bytes:
+    """The bytes a buffer or image URI names: a ``data:`` URI decoded, or the fetched file."""
+    if uri.startswith("data:"):
+        return _data_uri(uri, what)
+    external = externals.get(uri)
+    if external is None:
+        raise InvalidInput(f"{what}: refers to {uri[:80]!r}, which was not fetched")
+    return external.path.read_bytes()
+
+
 def _data_uri(uri: str, what: str) -> bytes:
-    if not uri.startswith("data:"):
-        raise InvalidInput(f"{what}: refers to an external file {uri[:80]!r}; only embedded "
-                           "data is supported")
     header, sep, payload = uri[5:].partition(",")
     if not sep:
         raise InvalidInput(f"{what}: malformed data: URI (no comma)")
@@ -160,15 +247,17 @@ def _data_uri(uri: str, what: str) -> bytes:
 class _Model:
     """A glTF document with its buffers, edited in place then written as one GLB."""
 
-    def __init__(self, doc: dict[str, Any], buffers: list[Buffer], name: str) -> None:
+    def __init__(self, doc: dict[str, Any], buffers: list[Buffer], name: str,
+                 externals: Mapping[str, External] | None = None) -> None:
         self.doc = doc
         self.buffers = buffers
         self.name = name
+        self.externals = externals or {}
         self.replaced: dict[int, Array] = {}  # accessor index → new dense data
         self.images: dict[int, tuple[bytes, str | None]] = {}  # image → (bytes, mime type)
 
     @classmethod
-    def load(cls, src: Path) -> _Model:
+    def load(cls, src: Path, externals: Mapping[str, External]) -> _Model:
         data = src.read_bytes()
         if src.suffix.lower() == ".glb":
             doc, binary = _parse_glb(data, src.name)
@@ -176,27 +265,17 @@ class _Model:
             doc, binary = _parse_json(data, src.name), None
         else:
             raise InvalidInput(f"{src.name}: a model must be .glb or .gltf")
-        used = set(doc.get("extensionsUsed", [])) | set(doc.get("extensionsRequired", []))
-        for ext in REFUSED_EXTENSIONS:
-            if ext in used:
-                raise InvalidInput(f"{src.name}: uses {ext}, which this worker cannot process")
-        buffers: list[Buffer] = []
-        for i, buf in enumerate(_list(doc, "buffers")):
-            where = f"{src.name}: buffers[{i}]"
-            raw: Buffer
-            if "uri" in buf:
-                raw = _data_uri(str(buf["uri"]), where)
-            elif i == 0 and binary is not None:
-                raw = binary
-            else:
-                raise InvalidInput(f"{where} has no data (no uri and no GLB BIN chunk)")
-            if len(raw) < int(buf.get("byteLength", 0)):
-                raise InvalidInput(f"{where}: byteLength {buf['byteLength']} exceeds its "
-                                   f"{len(raw)} bytes of data")
-            buffers.append(raw)
-        model = cls(doc, buffers, src.name)
+        buffers = [_buffer_bytes(buf, i, binary, src.name, externals)
+                   for i, buf in enumerate(_list(doc, "buffers"))]
+        decode_meshopt_views(doc, buffers, src.name)
+        model = cls(doc, buffers, src.name, externals)
         model.check()
+        model.replaced.update(decode_draco_primitives(doc, model._checked_view, src.name))
         return model
+
+    def _checked_view(self, index: Any) -> memoryview:
+        views = _list(self.doc, "bufferViews")
+        return self._view_bytes(views[_index(index, len(views), "bufferView", self.name)])
 
     def check(self) -> None:
         """Every buffer view and accessor inside its buffer (no data is decoded)."""
@@ -277,7 +356,12 @@ class _Model:
         for i, image in enumerate(_list(self.doc, "images")):
             where = f"{self.name} images[{i}]"
             if "uri" in image:
-                data = _data_uri(str(image["uri"]), where)
+                uri = str(image["uri"])
+                data = _uri_bytes(uri, where, self.externals)
+                external = self.externals.get(uri)
+                if external is not None and external.processed:
+                    self.images[i] = (data, _sniff_mime(data, image.get("mimeType")))
+                    continue
             elif "bufferView" in image:
                 views = _list(self.doc, "bufferViews")
                 view = views[_index(image["bufferView"], len(views), "bufferView", where)]
@@ -316,8 +400,9 @@ class _Model:
                 if prim.get("mode", 4) == 4 and "POSITION" in prim.get("attributes", {}):
                     yield prim
 
-    def simplify(self, keep: float) -> tuple[int, int]:
-        """Simplify every triangle primitive to ``keep`` of its triangles; (before, after)."""
+    def simplify(self, quality: str) -> tuple[int, int]:
+        """Simplify every triangle primitive by the tier's rule; (before, after)."""
+        keep, max_error = DETAIL[quality], MAX_ERROR[quality]
         groups: dict[str, list[dict[str, Any]]] = {}
         refs: dict[int, int] = {}
         for prim in self._triangle_primitives():
@@ -327,16 +412,17 @@ class _Model:
                     refs[acc] = refs.get(acc, 0) + 1
         before = after = 0
         for prims in groups.values():
+            reduce = keep < 1.0 and _simplifiable(prims[0])
             owned = all(refs[a] == len(prims) for a in _vertex_accessors(prims[0]))
-            if keep < 1.0 and owned and len(prims) == 1 and "indices" not in prims[0]:
+            if reduce and owned and len(prims) == 1 and "indices" not in prims[0]:
                 self._weld(prims[0])
             indices = [self._indices(p) for p in prims]
             before += sum(len(i) // 3 for i in indices)
-            if keep < 1.0:
+            if reduce:
                 positions = self.read(prims[0]["attributes"]["POSITION"]).astype(np.float32)
-                indices = [_simplify(i, positions, keep) for i in indices]
+                indices = [_simplify(i, positions, keep, max_error) for i in indices]
             after += sum(len(i) // 3 for i in indices)
-            if keep < 1.0:
+            if reduce:
                 self._rewrite(prims, indices, compact=owned, refs=refs)
         return before, after
 
@@ -491,6 +577,32 @@ class _BinWriter:
 # --- helpers --------------------------------------------------------------------------------
 
 
+def _buffer_bytes(buf: dict[str, Any], i: int, binary: Buffer | None, name: str,
+                  externals: Mapping[str, External]) -> Buffer:
+    where = f"{name}: buffers[{i}]"
+    raw: Buffer
+    if "uri" in buf:
+        raw = _uri_bytes(str(buf["uri"]), where, externals)
+    elif i == 0 and binary is not None:
+        raw = binary
+    elif is_meshopt_fallback(buf):
+        return b""  # its views are all compressed: decoding gives them buffers of their own
+    else:
+        raise InvalidInput(f"{where} has no data (no uri and no GLB BIN chunk)")
+    if len(raw) < int(buf.get("byteLength", 0)):
+        raise InvalidInput(f"{where}: byteLength {buf['byteLength']} exceeds its "
+                           f"{len(raw)} bytes of data")
+    return raw
+
+
+def _sniff_mime(data: bytes, declared: Any) -> str | None:
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return IMAGE_TYPES["png"]
+    if data[:3] == b"\xff\xd8\xff":
+        return IMAGE_TYPES["jpeg"]
+    return declared if isinstance(declared, str) else None
+
+
 def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     value = doc.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -520,16 +632,22 @@ def _sparse_parts(acc: dict[str, Any]) -> list[dict[str, Any]]:
     return [sparse["indices"], sparse["values"]] if isinstance(sparse, dict) else []
 
 
+def _simplifiable(prim: dict[str, Any]) -> bool:
+    """Skinned and morphed primitives keep every triangle (see the module's docstring)."""
+    return "JOINTS_0" not in prim["attributes"] and not prim.get("targets")
+
+
 def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
-              keep: float) -> NDArray[np.uint32]:
-    """meshopt_simplify down to ``keep`` of the triangles (fewer errors than MAX_ERROR)."""
-    if len(indices) < 3:
+              keep: float, max_error: float) -> NDArray[np.uint32]:
+    """meshopt_simplify down to ``keep`` of the triangles, moving the surface by at most
+    ``max_error`` of the mesh's extent."""
+    if len(indices) < 3 * MIN_TRIANGLES:
         return indices
     target = max(int(len(indices) // 3 * keep), 1) * 3
     dest = np.zeros(len(indices), np.uint32)
     count = meshoptimizer.simplify(dest, np.ascontiguousarray(indices),
                                    np.ascontiguousarray(positions), target_index_count=target,
-                                   target_error=MAX_ERROR)
+                                   target_error=max_error)
     return dest[:int(count)].copy() if count else indices
 
 

@@ -56,6 +56,11 @@ COLOR_SPACES = ("srgb", "linear")
 SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
 _NAMED = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 TOLERATED_JPEG_WARNING = "extraneous bytes before marker"
+# How far from the end an image's last chunk (PNG IEND) or marker (JPEG EOI) may lie: writers
+# that pad each glTF bufferView to 4 bytes (trimesh) count the padding as part of the image,
+# and libpng, libjpeg and every engine ignore what follows the end.
+TAIL_BYTES = 64
+_PNG_END = b"IEND\xaeB`\x82"
 _METADATA = ("icc-profile-data", "exif-data", "xmp-data", "iptc-data", "png-comment-")
 
 
@@ -88,8 +93,8 @@ def process_texture(src: Path, dest_dir: Path, *, quality: str, color_space: str
     """
     with src.open("rb") as fh:
         head = fh.read(16)
-        fh.seek(max(src.stat().st_size - 16, 0))
-        tail = fh.read(16)
+        fh.seek(max(src.stat().st_size - TAIL_BYTES, 0))
+        tail = fh.read(TAIL_BYTES)
     fmt = _sniff(head, src.name)
     named = _NAMED.get(src.suffix.lower())
     if named != fmt:
@@ -113,7 +118,7 @@ def process_image(data: bytes, *, quality: str, color_space: str, max_pixels: in
     """``process_texture`` on bytes (images embedded in models); ``what`` names the image in
     error messages."""
     fmt = _sniff(data[:16], what)
-    _check_complete(fmt, data[-16:], what)
+    _check_complete(fmt, data[-TAIL_BYTES:], what)
     out, width, height = _convert(data, fmt, cap=_cap(quality), color_space=color_space,
                                   max_pixels=max_pixels, what=what)
     return ProcessedImage(data=data if out is None else out, width=width, height=height,
@@ -137,11 +142,12 @@ def _sniff(head: bytes, what: str) -> str:
 
 
 def _check_complete(fmt: str, tail: bytes, what: str) -> None:
-    """Refuse a file cut short: a PNG ends with its IEND chunk, a JPEG with EOI (FFD9)."""
-    if fmt == "png" and not tail.endswith(b"IEND\xaeB`\x82"):
+    """Refuse a file cut short: a PNG's IEND chunk, a JPEG's EOI (FFD9) must lie in its last
+    ``TAIL_BYTES`` (padding after them is fine). A file cut short elsewhere, or whose data is
+    damaged, fails decoding (``_convert``)."""
+    if fmt == "png" and _PNG_END not in tail:
         raise InvalidInput(f"{what}: truncated PNG (it does not end with an IEND chunk)")
-    # FFD9 cannot occur inside entropy-coded data (FF is stuffed), so a few bytes of padding
-    # after EOI are tolerated.
+    # FFD9 cannot occur inside entropy-coded data (FF is stuffed).
     if fmt == "jpeg" and b"\xff\xd9" not in tail:
         raise InvalidInput(f"{what}: truncated JPEG (it does not end with an EOI marker)")
 
