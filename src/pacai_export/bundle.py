@@ -73,6 +73,8 @@ class BundleMeta:
     # Components and parameters no generated code uses, each kept as metadata in the engine
     # files (engines.component_report): listed so that nothing is dropped silently.
     kept_as_metadata: tuple[dict[str, str], ...] = ()
+    # Per model asset: {"asset", "source_triangles", "triangles"} (what its tier kept).
+    models: tuple[dict[str, Any], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +142,7 @@ def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
         "files": listing,
         "left_out": list(meta.left_out),
         "kept_as_metadata": list(meta.kept_as_metadata),
+        "models": list(meta.models),
     }
     return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
 

@@ -206,7 +206,7 @@ class Exporter:
             if isinstance(outcome, BaseException):
                 raise outcome
         await report(80, "packing")
-        prepared = await self.pool.run(prepare, stage, bundle_meta(job, manifest),
+        prepared = await self.pool.run(prepare, stage, bundle_meta(job, manifest, assets),
                                        work / "deflated")
         document = prepared.document
         if self.signer is not None:
@@ -221,16 +221,20 @@ class Exporter:
         return await self.storage.put_file(key, out, info), False
 
 
-def bundle_meta(job: ExportJob, manifest: Manifest) -> BundleMeta:
+def bundle_meta(job: ExportJob, manifest: Manifest,
+                assets: GatheredAssets | None = None) -> BundleMeta:
     left_out: tuple[dict[str, str], ...] = ()
     if not job.include_assets:
         left_out = tuple({"asset": a.id, "type": a.type, "uri": a.uri,
                           "reason": "include_assets is false"} for a in manifest.assets)
+    models = tuple({"asset": asset_id, "source_triangles": before, "triangles": after}
+                   for asset_id, (before, after) in (assets.triangles if assets else {}).items())
     return BundleMeta(project_id=job.project_id, project_name=manifest.project.name,
                       engines=job.engines, quality=job.quality,
                       include_assets=job.include_assets, seed=job.effective_seed,
                       left_out=left_out,
-                      kept_as_metadata=tuple(component_report(manifest)))
+                      kept_as_metadata=tuple(component_report(manifest)),
+                      models=models)
 
 
 def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str, str],

@@ -1,0 +1,489 @@
+"""Real-world models (§10.2, §11): what real tools write survives processing at every tier.
+
+The corpus is made here (tests/assets/corpus.py): hand-built glTF for each feature game
+models use, models written by trimesh and by the project's own glTF writer, ``.gltf`` with
+its buffer and images in files, Draco and meshopt compressed inputs. Every output is checked
+by the Khronos glTF-Validator (0 errors) and read back by the independent reader in
+``corpus``; trimesh imports it as a second, independent importer.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import DracoPy  # type: ignore[import-untyped]
+import meshoptimizer  # type: ignore[import-untyped]
+import numpy as np
+import pytest
+import trimesh  # type: ignore[import-untyped]
+
+from pacai_export.assets.models import External, model_triangles, process_model
+from pacai_export.demo import example_manifest
+from pacai_export.errors import InvalidInput
+from pacai_export.gltf import scene_glb
+from pacai_export.manifest import parse_manifest
+from pacai_export.settings import Limits
+from tests.assets import corpus
+from tests.assets.corpus import FLOAT, SHORT, UBYTE, UINT, USHORT, Builder
+from tests.conftest import validate_gltf
+
+TIERS = ("low", "medium", "high")
+MAX_PIXELS = 4096 * 4096
+
+
+def process_all(src: Path, out: Path, externals: dict[str, External] | None = None
+                ) -> dict[str, Path]:
+    """``src`` processed at every tier, each output validated with 0 errors."""
+    done = {q: process_model(src, out / q, quality=q, max_pixels=MAX_PIXELS,
+                             externals=externals).path for q in TIERS}
+    reports = validate_gltf(list(done.values()))
+    for report in reports:
+        assert report["errors"] == 0, report["messages"]
+    for path in done.values():  # a second, independent importer reads every output
+        assert len(trimesh.load(path, force="scene").geometry) >= 1
+    return done
+
+
+# --- the character: skin, animation, morph targets, every material feature -----------------
+
+
+def character() -> Builder:
+    """A skinned, animated sheet with a sparse morph target, two UV sets, vertex colours,
+    and materials using texture transform, emissive strength, unlit and every alpha mode;
+    beside it a KHR_mesh_quantization prop big enough to simplify."""
+    b = Builder()
+    positions, uvs, faces = corpus.grid(12)
+    n = len(positions)
+    normals = np.tile([0.0, 1.0, 0.0], (n, 1))
+    colors = np.tile([255, 128, 64, 255], (n, 1))
+    joints = np.tile([0, 1, 0, 0], (n, 1))
+    weights = np.stack([1 - uvs[:, 0] * 0.5, uvs[:, 0] * 0.5, 0 * uvs[:, 0], 0 * uvs[:, 0]], -1)
+    # Morph target: a sparse POSITION delta on 10 vertices (no bufferView: zeros elsewhere).
+    moved = np.arange(0, n, n // 10)[:10].astype(np.uint16)
+    delta = np.tile([0.0, 0.25, 0.0], (len(moved), 1)).astype(np.float32)
+    target_values = np.zeros((n, 3), np.float32)
+    target_values[moved] = delta
+    sparse = {"count": len(moved),
+              "indices": {"bufferView": b.view(moved.tobytes()), "componentType": USHORT},
+              "values": {"bufferView": b.view(delta.tobytes())}}
+    morph = b.add("accessors", {"componentType": FLOAT, "count": n, "type": "VEC3",
+                                "sparse": sparse, "min": target_values.min(0).tolist(),
+                                "max": target_values.max(0).tolist()})
+    attributes = {
+        "POSITION": b.accessor(positions, FLOAT, bounds=True),
+        "NORMAL": b.accessor(normals, FLOAT),
+        "TEXCOORD_0": b.accessor(uvs, FLOAT),
+        "TEXCOORD_1": b.accessor(uvs[:, ::-1], FLOAT),
+        "COLOR_0": b.accessor(colors, UBYTE, normalized=True),
+        "JOINTS_0": b.accessor(joints, UBYTE),
+        "WEIGHTS_0": b.accessor(weights, FLOAT),
+    }
+    indices = b.accessor(faces.reshape(-1, 1), USHORT, target=34963)
+    b.add("images", {"bufferView": b.view(corpus.png(64, 64)), "mimeType": "image/png"})
+    b.add("textures", {"source": 0})
+    b.use("KHR_texture_transform", "KHR_materials_emissive_strength", "KHR_materials_unlit")
+    b.add("materials", {"name": "skin", "alphaMode": "MASK", "alphaCutoff": 0.3,
+                        "doubleSided": True, "emissiveFactor": [1.0, 0.5, 0.0],
+                        "extensions": {"KHR_materials_emissive_strength":
+                                       {"emissiveStrength": 4.0}},
+                        "pbrMetallicRoughness": {"baseColorTexture": {
+                            "index": 0, "texCoord": 1, "extensions": {"KHR_texture_transform": {
+                                "offset": [0.5, 0.0], "scale": [2.0, 2.0], "rotation": 0.5}}}}})
+    b.add("materials", {"name": "glass", "alphaMode": "BLEND",
+                        "extensions": {"KHR_materials_unlit": {}},
+                        "pbrMetallicRoughness": {"baseColorFactor": [0.2, 0.6, 1.0, 0.4]}})
+    b.add("meshes", {"name": "body", "weights": [0.0], "primitives": [{
+        "attributes": attributes, "indices": indices, "material": 0,
+        "targets": [{"POSITION": morph}]}]})
+    _quantized_prop(b)
+    _skeleton_and_animation(b)
+    return b
+
+
+def _quantized_prop(b: Builder) -> None:
+    """KHR_mesh_quantization: SHORT positions (scaled by the node), USHORT normalized UVs."""
+    positions, uvs, faces = corpus.grid(40, size=2.0)
+    b.use("KHR_mesh_quantization", required=True)
+    b.add("meshes", {"name": "rock", "primitives": [{
+        "attributes": {
+            "POSITION": b.accessor(np.rint(positions * 10000), SHORT, bounds=True),
+            "TEXCOORD_0": b.accessor(np.rint(uvs * 65535), USHORT, normalized=True)},
+        "indices": b.accessor(faces.reshape(-1, 1), USHORT, target=34963), "material": 1}]})
+
+
+def _skeleton_and_animation(b: Builder) -> None:
+    ibm = np.stack([np.eye(4), np.eye(4)]).astype(np.float32)
+    ibm[1][1, 3] = -1.0  # joint 1 sits 1 m up: its inverse bind moves back down
+    ibm_acc = b.accessor(ibm.transpose(0, 2, 1).reshape(2, 16), FLOAT, target=None)
+    b.add("nodes", {"name": "body", "mesh": 0, "skin": 0})
+    b.add("nodes", {"name": "hips", "children": [2]})
+    b.add("nodes", {"name": "spine", "translation": [0.0, 1.0, 0.0]})
+    b.add("nodes", {"name": "rock", "mesh": 1, "scale": [1e-4, 1e-4, 1e-4],
+                    "translation": [3.0, 0.0, 0.0]})
+    b.add("skins", {"joints": [1, 2], "inverseBindMatrices": ibm_acc, "skeleton": 1})
+    b.doc["scenes"] = [{"nodes": [0, 1, 3]}]
+    b.doc["scene"] = 0
+    times = np.array([[0.0], [0.5], [1.0]], np.float32)
+    half = np.sqrt(0.5)
+    outputs = {
+        "translation": (2, np.array([[0, 1, 0], [0, 1.2, 0], [0, 1, 0]], np.float32)),
+        "rotation": (2, np.array([[0, 0, 0, 1], [0, 0, half, half], [0, 0, 0, 1]],
+                                 np.float32)),
+        "scale": (1, np.array([[1, 1, 1], [1.1, 1.1, 1.1], [1, 1, 1]], np.float32)),
+        "weights": (0, np.array([[0.0], [1.0], [0.0]], np.float32)),
+    }
+    channels, samplers = [], []
+    time_acc = b.accessor(times, FLOAT, target=None, bounds=True)
+    for path, (node, values) in outputs.items():
+        samplers.append({"input": time_acc, "output": b.accessor(values, FLOAT, target=None),
+                         "interpolation": "LINEAR"})
+        channels.append({"sampler": len(samplers) - 1, "target": {"node": node, "path": path}})
+    b.add("animations", {"name": "idle", "channels": channels, "samplers": samplers})
+
+
+@pytest.fixture(scope="module")
+def character_tiers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Builder, dict[str, Path]]:
+    folder = tmp_path_factory.mktemp("character")
+    b = character()
+    (folder / "character.glb").write_bytes(b.glb())
+    (source,) = validate_gltf([folder / "character.glb"])
+    assert source["errors"] == 0, source["messages"]
+    return b, process_all(folder / "character.glb", folder / "out")
+
+
+@pytest.mark.parametrize("quality", TIERS)
+def test_skin_animation_and_morph_targets_survive(
+        character_tiers: tuple[Builder, dict[str, Path]], quality: str) -> None:
+    b, outputs = character_tiers
+    doc, binary = corpus.read_glb(outputs[quality])
+    src, src_bin = b.doc, bytes(b.binary)
+    # Skinned, morphed body: not simplified, every vertex's joints and weights intact.
+    body, src_body = doc["meshes"][0]["primitives"][0], src["meshes"][0]["primitives"][0]
+    assert sorted(body["attributes"]) == sorted(src_body["attributes"])
+    for name in ("POSITION", "TEXCOORD_0", "TEXCOORD_1", "COLOR_0", "JOINTS_0", "WEIGHTS_0"):
+        np.testing.assert_array_equal(
+            corpus.accessor(doc, binary, body["attributes"][name]),
+            corpus.accessor(src, src_bin, src_body["attributes"][name]), err_msg=name)
+    np.testing.assert_array_equal(corpus.accessor(doc, binary, body["indices"]),
+                                  corpus.accessor(src, src_bin, src_body["indices"]))
+    np.testing.assert_array_equal(  # the sparse morph target, read back value for value
+        corpus.accessor(doc, binary, body["targets"][0]["POSITION"]),
+        corpus.accessor(src, src_bin, src_body["targets"][0]["POSITION"]))
+    assert doc["meshes"][0]["weights"] == [0.0]
+    assert doc["skins"] == src["skins"] or _same_skin(doc, binary, src, src_bin)
+    assert [n.get("name") for n in doc["nodes"]] == ["body", "hips", "spine", "rock"]
+    (anim,), (src_anim,) = doc["animations"], src["animations"]
+    assert anim["channels"] == src_anim["channels"]
+    for sampler, src_sampler in zip(anim["samplers"], src_anim["samplers"], strict=True):
+        assert sampler["interpolation"] == "LINEAR"
+        for part in ("input", "output"):
+            np.testing.assert_array_equal(corpus.accessor(doc, binary, sampler[part]),
+                                          corpus.accessor(src, src_bin, src_sampler[part]))
+
+
+def _same_skin(doc: dict[str, Any], binary: bytes, src: dict[str, Any], src_bin: bytes) -> bool:
+    (skin,), (src_skin,) = doc["skins"], src["skins"]
+    same_ibm = np.array_equal(corpus.accessor(doc, binary, skin["inverseBindMatrices"]),
+                              corpus.accessor(src, src_bin, src_skin["inverseBindMatrices"]))
+    return bool(same_ibm and skin["joints"] == src_skin["joints"]
+                and skin["skeleton"] == src_skin["skeleton"])
+
+
+@pytest.mark.parametrize("quality", TIERS)
+def test_material_features_survive(character_tiers: tuple[Builder, dict[str, Path]],
+                                   quality: str) -> None:
+    b, outputs = character_tiers
+    doc, binary = corpus.read_glb(outputs[quality])
+    assert doc["materials"] == b.doc["materials"]  # transform, emissive strength, unlit, alpha
+    assert set(doc["extensionsUsed"]) == {
+        "KHR_texture_transform", "KHR_materials_emissive_strength", "KHR_materials_unlit",
+        "KHR_mesh_quantization"}
+    assert doc["extensionsRequired"] == ["KHR_mesh_quantization"]
+    assert corpus.image_size(corpus.image_bytes(doc, binary, 0)) == (64, 64)
+
+
+def test_quantized_prop_is_simplified_per_tier_and_stays_quantized(
+        character_tiers: tuple[Builder, dict[str, Path]]) -> None:
+    _b, outputs = character_tiers
+    kept = {}
+    for quality, path in outputs.items():
+        doc, binary = corpus.read_glb(path)
+        prim = doc["meshes"][1]["primitives"][0]
+        position = doc["accessors"][prim["attributes"]["POSITION"]]
+        uv = doc["accessors"][prim["attributes"]["TEXCOORD_0"]]
+        assert (position["componentType"], uv["componentType"], uv["normalized"]) == (
+            SHORT, USHORT, True)
+        values = corpus.accessor(doc, binary, prim["attributes"]["POSITION"])
+        assert position["min"] == values.min(0).tolist()
+        assert position["max"] == values.max(0).tolist()
+        kept[quality] = doc["accessors"][prim["indices"]]["count"] // 3
+    source = 40 * 40 * 2
+    assert kept["high"] == source
+    assert kept["low"] < kept["medium"] < source
+    assert kept["medium"] <= source // 2 + 2 and kept["low"] <= source // 4 + 2
+
+
+def test_processed_models_report_their_triangles(
+        character_tiers: tuple[Builder, dict[str, Path]]) -> None:
+    _, outputs = character_tiers
+    body = 12 * 12 * 2  # skinned: kept whole
+    reported = {q: model_triangles(p) for q, p in outputs.items()}
+    assert {q: r[0] for q, r in reported.items()} == dict.fromkeys(TIERS, body + 3200)
+    for quality, path in outputs.items():
+        assert reported[quality][1] == corpus.triangles(corpus.read_glb(path)[0])
+    assert reported["high"][1] == body + 3200
+    assert reported["low"][1] < reported["medium"][1] < reported["high"][1]
+
+
+# --- .gltf with files beside it ------------------------------------------------------------
+
+
+def kit_prop(folder: Path, name: str, image_uri: str) -> Path:
+    """A kit prop as UnityGLTF writes one: JSON, a .bin, and a texture named by a relative
+    URI (with a space, percent-encoded)."""
+    b = Builder()
+    positions, uvs, faces = corpus.grid(30)
+    b.add("images", {"uri": image_uri})
+    b.add("textures", {"source": 0})
+    b.add("materials", {"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}})
+    b.add("meshes", {"primitives": [{
+        "attributes": {"POSITION": b.accessor(positions, FLOAT, bounds=True),
+                       "TEXCOORD_0": b.accessor(uvs, FLOAT)},
+        "indices": b.accessor(faces.reshape(-1, 1), USHORT, target=34963), "material": 0}]})
+    b.add("nodes", {"name": name, "mesh": 0})
+    b.doc.update(scene=0, scenes=[{"nodes": [0]}])
+    return b.write_gltf(folder, f"{name}.gltf", f"{name} data.bin".replace(" ", "%20"))
+
+
+def test_gltf_with_external_buffer_and_image(tmp_path: Path) -> None:
+    (tmp_path / "Textures").mkdir()
+    (tmp_path / "Textures" / "colormap.png").write_bytes(corpus.png(1500, 700))
+    src = kit_prop(tmp_path, "barrel", "Textures/colormap.png")
+    # The writer named the .bin with a percent-encoded space: the file has a real space.
+    (tmp_path / "barrel%20data.bin").rename(tmp_path / "barrel data.bin")
+    externals = {"barrel%20data.bin": External(tmp_path / "barrel data.bin"),
+                 "Textures/colormap.png": External(tmp_path / "Textures" / "colormap.png")}
+    outputs = process_all(src, tmp_path / "out", externals)
+    for quality, cap in zip(TIERS, (512, 1024, 1500), strict=True):
+        doc, binary = corpus.read_glb(outputs[quality])
+        assert "uri" not in doc["images"][0] and doc["images"][0]["mimeType"] == "image/png"
+        assert max(corpus.image_size(corpus.image_bytes(doc, binary, 0))) == cap
+        assert [set(b) for b in doc["buffers"]] == [{"byteLength"}]  # one buffer, embedded
+
+
+def test_an_already_processed_external_image_is_embedded_as_it_is(tmp_path: Path) -> None:
+    image = corpus.png(40, 30)
+    (tmp_path / "shared.png").write_bytes(image)
+    src = tmp_path / "prop.glb"
+    b = Builder()
+    positions, _uvs, faces = corpus.grid(4)
+    b.add("images", {"uri": "shared.png"})
+    b.add("meshes", {"primitives": [{
+        "attributes": {"POSITION": b.accessor(positions, FLOAT, bounds=True)},
+        "indices": b.accessor(faces.reshape(-1, 1), USHORT, target=34963)}]})
+    src.write_bytes(b.glb())
+    out = process_model(src, tmp_path / "out", quality="low", max_pixels=MAX_PIXELS,
+                        externals={"shared.png": External(tmp_path / "shared.png", True)})
+    doc, binary = corpus.read_glb(out.path)
+    assert corpus.image_bytes(doc, binary, 0) == image
+
+
+# --- images as real encoders write them ----------------------------------------------------
+
+
+def test_trimesh_padded_png_is_accepted_at_every_tier(tmp_path: Path) -> None:
+    """trimesh pads every bufferView to 4 bytes and counts the padding in byteLength."""
+    from PIL import Image
+
+    texture = Image.open(io.BytesIO(corpus.png(301, 203)))  # 4-byte padding likely
+    mesh = trimesh.creation.cylinder(radius=0.5, height=1.0, sections=64)
+    uv = np.stack([np.arctan2(mesh.vertices[:, 2], mesh.vertices[:, 0]) / (2 * np.pi) + 0.5,
+                   mesh.vertices[:, 1] + 0.5], -1)
+    mesh.visual = trimesh.visual.TextureVisuals(uv=uv, image=texture)
+    src = tmp_path / "trimesh.glb"
+    src.write_bytes(trimesh.Scene([mesh]).export(file_type="glb"))
+    doc, binary = corpus.read_glb(src)
+    embedded = corpus.image_bytes(doc, binary, 0)
+    assert not embedded.endswith(b"IEND\xaeB`\x82")  # the padding this test is about
+    assert embedded.rstrip(b"\0").endswith(b"IEND\xaeB`\x82")
+    outputs = process_all(src, tmp_path / "out")
+    doc, binary = corpus.read_glb(outputs["high"])
+    assert corpus.image_size(corpus.image_bytes(doc, binary, 0)) == (301, 203)
+
+
+def test_trimesh_gltf_with_files(tmp_path: Path) -> None:
+    mesh = trimesh.creation.icosphere(subdivisions=4)
+    files = trimesh.Scene([mesh]).export(file_type="gltf")
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    src = tmp_path / "model.gltf"
+    externals = {n: External(tmp_path / n) for n in files if n != "model.gltf"}
+    assert externals  # trimesh wrote the buffer as a file
+    outputs = process_all(src, tmp_path / "out", externals)
+    before, after = model_triangles(outputs["low"])
+    assert before == len(mesh.faces) and after <= before // 4 + 2
+
+
+def _image_model(tmp_path: Path, image: bytes, name: str) -> Path:
+    b = Builder()
+    positions, _, faces = corpus.grid(2)
+    b.add("images", {"bufferView": b.view(image), "mimeType": "image/png"
+                     if image[:4] == b"\x89PNG" else "image/jpeg"})
+    b.add("meshes", {"primitives": [{
+        "attributes": {"POSITION": b.accessor(positions, FLOAT, bounds=True)},
+        "indices": b.accessor(faces.reshape(-1, 1), USHORT, target=34963)}]})
+    path = tmp_path / name
+    path.write_bytes(b.glb())
+    return path
+
+
+def test_padding_after_jpeg_eoi_is_accepted(tmp_path: Path) -> None:
+    image = corpus.jpeg(100, 60) + b"\0\0\0"
+    out = process_model(_image_model(tmp_path, image, "jpeg.glb"), tmp_path / "out",
+                        quality="low", max_pixels=MAX_PIXELS)
+    doc, binary = corpus.read_glb(out.path)
+    assert corpus.image_size(corpus.image_bytes(doc, binary, 0)) == (100, 60)
+
+
+@pytest.mark.parametrize(("cut", "message"), [
+    (lambda d: d[:-40] + b"\0\0\0",
+     "truncated PNG (it does not end with an IEND chunk)"),
+    (lambda d: d[:len(d) // 2] + d[-12:],  # IEND kept, half the image data gone
+     "corrupt PNG data"),
+])
+def test_truly_truncated_images_are_still_refused(tmp_path: Path, cut: Any,
+                                                  message: str) -> None:
+    path = _image_model(tmp_path, cut(corpus.png(200, 100)), "cut.glb")
+    with pytest.raises(InvalidInput) as caught:
+        process_model(path, tmp_path / "out", quality="low", max_pixels=MAX_PIXELS)
+    assert str(caught.value).startswith(f"cut.glb images[0]: {message}")
+
+
+# --- compressed inputs ---------------------------------------------------------------------
+
+
+def test_draco_compressed_model_is_decoded(tmp_path: Path) -> None:
+    positions, uvs, faces = corpus.grid(20)
+    encoded = DracoPy.encode(positions, faces, quantization_bits=16, preserve_order=True,
+                             tex_coord=uvs.astype(np.float64))
+    decoded = DracoPy.decode(encoded)
+    # The ids the encoder gave each attribute (Draco's POSITION is type 0, TEX_COORD 3).
+    ids = {a["attribute_type"]: a["unique_id"] for a in
+           (decoded.get_attribute_by_unique_id(i) for i in range(2))}
+    b = Builder()
+    view = b.view(encoded)
+    b.use("KHR_draco_mesh_compression", required=True)
+    b.add("accessors", {"componentType": FLOAT, "count": len(positions), "type": "VEC3",
+                        "min": positions.min(0).tolist(), "max": positions.max(0).tolist()})
+    b.add("accessors", {"componentType": FLOAT, "count": len(uvs), "type": "VEC2"})
+    b.add("accessors", {"componentType": USHORT, "count": faces.size, "type": "SCALAR"})
+    b.add("meshes", {"primitives": [{
+        "attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "indices": 2,
+        "extensions": {"KHR_draco_mesh_compression": {
+            "bufferView": view, "attributes": {"POSITION": ids[0], "TEXCOORD_0": ids[3]}}}}]})
+    b.add("nodes", {"mesh": 0})
+    (tmp_path / "draco.glb").write_bytes(b.glb())
+    outputs = process_all(tmp_path / "draco.glb", tmp_path / "out")
+    for path in outputs.values():
+        doc, _ = corpus.read_glb(path)
+        assert "KHR_draco_mesh_compression" not in path.read_bytes().decode("latin-1")
+        assert "extensionsUsed" not in doc and "extensions" not in doc["meshes"][0][
+            "primitives"][0]
+    doc, binary = corpus.read_glb(outputs["high"])
+    prim = doc["meshes"][0]["primitives"][0]
+    np.testing.assert_array_equal(corpus.accessor(doc, binary, prim["attributes"]["POSITION"]),
+                                  np.asarray(decoded.points, np.float32))
+    np.testing.assert_array_equal(corpus.accessor(doc, binary, prim["indices"])[:, 0],
+                                  faces.reshape(-1))
+
+
+def test_meshopt_compressed_model_is_decoded(tmp_path: Path) -> None:
+    positions, uvs, faces = corpus.grid(20)
+    b = Builder()
+    vertices = np.concatenate([positions, uvs], 1).astype(np.float32)  # interleaved, 20 bytes
+    indices = faces.reshape(-1).astype(np.uint32)
+    packed_v = meshoptimizer.encode_vertex_buffer(vertices, len(vertices), 20)
+    packed_i = meshoptimizer.encode_index_buffer(indices, len(indices), len(vertices))
+    compressed = [b.view(packed_v), b.view(packed_i)]
+    b.use("EXT_meshopt_compression", required=True)
+    views = b.doc["bufferViews"]
+    offsets = [views[i]["byteOffset"] for i in compressed]
+    lengths = [views[i]["byteLength"] for i in compressed]
+    b.doc["bufferViews"] = [
+        {"buffer": 1, "byteOffset": 0, "byteLength": vertices.nbytes, "byteStride": 20,
+         "target": 34962, "extensions": {"EXT_meshopt_compression": {
+             "buffer": 0, "byteOffset": offsets[0], "byteLength": lengths[0],
+             "byteStride": 20, "count": len(vertices), "mode": "ATTRIBUTES"}}},
+        {"buffer": 1, "byteOffset": vertices.nbytes, "byteLength": indices.nbytes,
+         "target": 34963, "extensions": {"EXT_meshopt_compression": {
+             "buffer": 0, "byteOffset": offsets[1], "byteLength": lengths[1],
+             "byteStride": 4, "count": len(indices), "mode": "TRIANGLES"}}}]
+    b.doc["accessors"] = [
+        {"bufferView": 0, "componentType": FLOAT, "count": len(vertices), "type": "VEC3",
+         "min": positions.min(0).tolist(), "max": positions.max(0).tolist()},
+        {"bufferView": 0, "byteOffset": 12, "componentType": FLOAT, "count": len(vertices),
+         "type": "VEC2"},
+        {"bufferView": 1, "componentType": UINT, "count": len(indices), "type": "SCALAR"}]
+    b.add("meshes", {"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1},
+                                     "indices": 2}]})
+    b.add("nodes", {"mesh": 0})
+    doc = dict(b.doc, buffers=[
+        {"byteLength": len(b.binary)},
+        {"byteLength": vertices.nbytes + indices.nbytes,
+         "extensions": {"EXT_meshopt_compression": {"fallback": True}}}])
+    (tmp_path / "meshopt.glb").write_bytes(corpus.encode_glb(doc, bytes(b.binary)))
+    outputs = process_all(tmp_path / "meshopt.glb", tmp_path / "out")
+    for path in outputs.values():
+        assert b"EXT_meshopt_compression" not in path.read_bytes()
+    doc, binary = corpus.read_glb(outputs["high"])
+    prim = doc["meshes"][0]["primitives"][0]
+    np.testing.assert_array_equal(corpus.accessor(doc, binary, prim["attributes"]["POSITION"]),
+                                  positions)
+    np.testing.assert_array_equal(
+        corpus.accessor(doc, binary, prim["attributes"]["TEXCOORD_0"]), uvs)
+    # The index codec may rotate a triangle's corners (winding kept): compare canonically.
+    np.testing.assert_array_equal(
+        _canonical(corpus.accessor(doc, binary, prim["indices"]).reshape(-1, 3)),
+        _canonical(indices.reshape(-1, 3)))
+
+
+def _canonical(triangles: np.ndarray) -> np.ndarray:
+    """Each triangle rotated to start at its smallest index (winding kept)."""
+    first = triangles.argmin(1)
+    rows = np.arange(len(triangles))[:, None]
+    return triangles[rows, (first[:, None] + np.arange(3)) % 3]
+
+
+
+def test_corrupt_draco_data_names_the_primitive(tmp_path: Path) -> None:
+    b = Builder()
+    view = b.view(b"DRACO" + bytes(64))
+    b.use("KHR_draco_mesh_compression", required=True)
+    b.add("accessors", {"componentType": FLOAT, "count": 3, "type": "VEC3",
+                        "min": [0, 0, 0], "max": [1, 1, 1]})
+    b.add("meshes", {"primitives": [{"attributes": {"POSITION": 0}, "extensions": {
+        "KHR_draco_mesh_compression": {"bufferView": view, "attributes": {"POSITION": 0}}}}]})
+    (tmp_path / "bad.glb").write_bytes(b.glb())
+    with pytest.raises(InvalidInput) as caught:
+        process_model(tmp_path / "bad.glb", tmp_path / "out", quality="low",
+                      max_pixels=MAX_PIXELS)
+    assert str(caught.value).startswith(
+        "bad.glb: meshes[0].primitives[0] (KHR_draco_mesh_compression): corrupt Draco data (")
+
+
+# --- the project's own glTF writer ---------------------------------------------------------
+
+
+def test_the_projects_own_scene_glb_survives(tmp_path: Path) -> None:
+    manifest = parse_manifest(example_manifest(), Limits())
+    src = tmp_path / "scene.glb"
+    src.write_bytes(scene_glb(manifest, manifest.scenes[0]))
+    outputs = process_all(src, tmp_path / "out")
+    source_doc, _ = corpus.read_glb(src)
+    for path in outputs.values():
+        doc, _ = corpus.read_glb(path)
+        assert [n.get("name") for n in doc["nodes"]] == [
+            n.get("name") for n in source_doc["nodes"]]
+        assert doc.get("extensionsUsed") == source_doc.get("extensionsUsed")
