@@ -321,8 +321,9 @@ class AssetGatherer:
             if parts.scheme in ("http", "https"):
                 return await self._http(location, sources, dest, where)
             if parts.scheme == "s3":
-                return await asyncio.to_thread(self._s3, parts.netloc, parts.path.lstrip("/"),
-                                               sources, dest, where)
+                return await asyncio.to_thread(self._s3, parts.netloc,
+                                               unquote(parts.path.lstrip("/")), sources, dest,
+                                               where)
             rel = PurePosixPath(unquote(parts.path))
             if sources.root is not None:
                 found = await asyncio.to_thread(self._file, sources.root, rel, where)
@@ -412,9 +413,10 @@ def _resolve_reference(model_uri: str, ref: str, where: str) -> str:
         raise InvalidInput(f"{where}: a model given as a data: URI cannot refer to other files")
     if base.scheme.lower() in ("http", "https"):
         return urljoin(model_uri, ref)
-    path = _join_under(PurePosixPath(unquote(base.path)).parent, unquote(parts.path), where)
+    folder = PurePosixPath(unquote(base.path).lstrip("/")).parent  # an s3:// key's folder
+    path = _join_under(folder, unquote(parts.path), where)
     if base.scheme.lower() == "s3":
-        return f"s3://{base.netloc}/{path}"
+        return f"s3://{base.netloc}/{quote(path)}"
     return quote(path)
 
 
