@@ -4,6 +4,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tests/node/node_modules/.installed-stamp
 APT_STAMP := $(VENV)/.apt-stamp
+# Blender as a module (bpy) for the independent glTF import test: its own venv (numpy 1.x)
+BLENDER_VENV := .venv-blender
+BLENDER_STAMP := $(BLENDER_VENV)/.installed-stamp
 
 .PHONY: setup demo test lint unit bench clean stack stack-down
 
@@ -11,6 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,embedded,bench]'
+	touch $@
+
+$(BLENDER_STAMP): tests/blender/requirements.txt
+	test -x $(BLENDER_VENV)/bin/python || python3 -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/python -m pip install --quiet -r tests/blender/requirements.txt
 	touch $@
 
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
@@ -33,7 +41,7 @@ $(APT_STAMP): Makefile
 	   --no-install-recommends $(APT_PACKAGES) >/dev/null)
 	@mkdir -p $(dir $@) && touch $@
 
-setup: $(STAMP) $(NODE_STAMP) $(APT_STAMP)
+setup: $(STAMP) $(NODE_STAMP) $(APT_STAMP) $(BLENDER_STAMP)
 
 ## demo: set up, then run the whole flow on embedded defaults; prints the bundle's path
 demo: $(STAMP)
@@ -74,4 +82,4 @@ stack-down: $(STAMP)
 	$(COMPOSE) -f deploy/compose/compose.yaml down
 
 clean:
-	rm -rf $(VENV) tests/node/node_modules bench/node/node_modules exports
+	rm -rf $(VENV) $(BLENDER_VENV) tests/node/node_modules bench/node/node_modules exports

@@ -26,6 +26,12 @@ the re-exports run on the worker that made the three-engine bundle. The four exp
 and the texture stage alone: the worker's `process_texture` over the 50 textures in a CPU
 pool of 2 processes, against sharp resizing the same files with its default concurrency
 (both timed after their libraries are loaded).
+
+The kit case (``--kit-only`` runs it alone): 30 ``.gltf`` props (JSON + ``.bin``, 1,800
+triangles each) that all name one 2048² ``Textures/colormap.png``, gathered at medium
+quality by the worker's ``AssetGatherer`` on a CPU pool of 2 processes, against the same 30
+props as ``.glb`` files each embedding its own copy of the texture: how many image steps
+and referenced files each needs, and the wall time (median of ``--rounds``).
 """
 
 from __future__ import annotations
@@ -353,14 +359,117 @@ def report(runs: dict[str, list[Run]]) -> None:
           f"(goal < 400); peak PSS {max(p[1] for p in peaks) / 2**20:.1f} MiB")
 
 
+KIT_PROPS = 30
+
+
+def kit(root: Path) -> list[str]:
+    """30 props sharing ``Textures/colormap.png`` (.gltf + .bin), and the same 30 as .glb
+    each embedding a copy of it; the manifests' URIs of both."""
+    (root / "Textures").mkdir(parents=True, exist_ok=True)
+    (root / "Models").mkdir(exist_ok=True)
+    colormap = root / "Textures" / "colormap.png"
+    texture(colormap, 2048, 7, alpha=False)
+    image = colormap.read_bytes()
+    for i in range(KIT_PROPS):
+        glb(root / "Models" / f"p{i:02d}.glb", 1_800)
+        data = (root / "Models" / f"p{i:02d}.glb").read_bytes()
+        json_len = struct.unpack_from("<I", data, 12)[0]
+        doc = json.loads(data[20:20 + json_len])
+        binary = data[28 + json_len:]
+        doc["buffers"] = [{"byteLength": len(binary), "uri": f"p{i:02d}.bin"}]
+        doc["images"] = [{"uri": "../Textures/colormap.png"}]
+        doc["textures"] = [{"source": 0}]
+        doc["materials"] = [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}]
+        doc["meshes"][0]["primitives"][0]["material"] = 0
+        (root / "Models" / f"p{i:02d}.bin").write_bytes(binary)
+        (root / "Models" / f"p{i:02d}.gltf").write_text(json.dumps(doc))
+        embedded = dict(doc, buffers=[{"byteLength": len(binary) + len(image)}])
+        embedded["bufferViews"] = [*doc["bufferViews"], {
+            "buffer": 0, "byteOffset": len(binary), "byteLength": len(image)}]
+        embedded["images"] = [{"bufferView": len(doc["bufferViews"]),
+                               "mimeType": "image/png"}]
+        text = json.dumps(embedded).encode()
+        text += b" " * (-len(text) % 4)
+        payload = binary + image + b"\0" * (-len(image) % 4)
+        total = 12 + 8 + len(text) + 8 + len(payload)
+        (root / "Models" / f"e{i:02d}.glb").write_bytes(
+            struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<I4s", len(text), b"JSON")
+            + text + struct.pack("<I4s", len(payload), b"BIN\0") + payload)
+    return [f"Models/p{i:02d}.gltf" for i in range(KIT_PROPS)]
+
+
+async def gather_kit(root: Path, uris: list[str], work: Path) -> tuple[float, dict[str, int]]:
+    from collections import Counter
+
+    from pacai_export.assets.gather import AssetGatherer, Sources
+    from pacai_export.manifest import Manifest
+    from pacai_export.pipeline import POOL_PRELOAD
+    from pacai_export.pool import CpuPool
+    from pacai_export.settings import Limits
+
+    calls: Counter[str] = Counter()
+
+    class Counting(CpuPool):
+        async def run(self, fn: Any, *args: Any) -> Any:
+            calls[fn.__name__] += 1
+            return await super().run(fn, *args)
+
+    pool = Counting(2, POOL_PRELOAD)
+    await asyncio.gather(pool.run(time.sleep, 0.5), pool.run(time.sleep, 0.5))
+    calls.clear()
+    manifest = Manifest.model_validate({
+        "schema": "pacai.manifest/v1", "project": {"id": "kit", "name": "Kit"},
+        "assets": [{"id": f"m{i:02d}", "type": "model", "uri": u} for i, u in enumerate(uris)],
+        "scenes": [{"id": "main", "nodes": [{"id": "n"}]}], "main_scene": "main"})
+
+    async def progress(done: int, total: int) -> None:
+        pass
+
+    started = time.perf_counter()
+    await AssetGatherer(Limits(), pool, None, "medium").gather(manifest, Sources(root=root),
+                                                                work, progress)
+    elapsed = time.perf_counter() - started
+    pool.close()
+    referenced = work / "sources" / "referenced"
+    calls["referenced files"] = len(list(referenced.iterdir())) if referenced.exists() else 0
+    return elapsed, dict(calls)
+
+
+def kit_case(work: Path, rounds: int) -> None:
+    root = work / "kit"
+    if not root.exists():
+        kit(root)
+    shared = [f"Models/p{i:02d}.gltf" for i in range(KIT_PROPS)]
+    embedded = [f"Models/e{i:02d}.glb" for i in range(KIT_PROPS)]
+    for label, uris in (("one shared colormap.png", shared), ("30 embedded copies", embedded)):
+        times, calls = [], {}
+        for _ in range(rounds):
+            shutil.rmtree(work / "kit-out", ignore_errors=True)
+            elapsed, calls = asyncio.run(gather_kit(root, uris, work / "kit-out"))
+            times.append(elapsed)
+        print(f"kit, {KIT_PROPS} props, medium, {label:24s}: "
+              f"{statistics.median(times):5.2f} s ({', '.join(f'{t:.2f}' for t in times)}); "
+              f"image steps {calls.get('process_referenced_image', 0)}, model steps "
+              f"{calls.get('process_asset', 0)}, referenced files fetched "
+              f"{calls['referenced files'] - calls.get('process_referenced_image', 0)}")
+    shutil.rmtree(work / "kit-out", ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
     parser.add_argument("--textures-only", action="store_true")
+    parser.add_argument("--kit-only", action="store_true",
+                        help="only the kit case: 30 models sharing one texture")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of the four exports; medians are reported (default 3)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="pacai-bench-"))
+    kit_case(work, args.rounds)
+    if args.kit_only:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     manifest = work / "project" / "manifest.json"
     if not manifest.exists():
         t0 = time.perf_counter()
