@@ -15,7 +15,7 @@ import pytest
 from pacai_export.assets.cache import DiskCache
 from pacai_export.assets.fetch import Fetcher, FetchPolicy
 from pacai_export.assets.gather import AssetGatherer, GatheredAssets, Sources
-from pacai_export.errors import InvalidInput
+from pacai_export.errors import InvalidInput, LimitExceeded
 from pacai_export.pool import CpuPool
 from pacai_export.settings import Limits
 from tests.assets import corpus
@@ -199,3 +199,16 @@ async def test_a_data_uri_model_cannot_refer_to_files(tmp_path: Path,
     assert str(caught.value) == (f"assets[0] 'mdl_0' ({uri[:77]}...): images[0] "
                                  "'colormap.png': a model given as a data: URI cannot refer "
                                  "to other files")
+
+
+async def test_a_model_referring_to_too_many_files_is_refused(tmp_path: Path,
+                                                              pool: CountingPool) -> None:
+    import json
+
+    (tmp_path / "m.gltf").write_text(json.dumps({
+        "asset": {"version": "2.0"}, "images": [{"uri": f"i{i}.png"} for i in range(300)]}))
+    with pytest.raises(LimitExceeded) as caught:
+        await gather(["m.gltf"], Sources(root=tmp_path), tmp_path / "w", pool)
+    assert str(caught.value) == ("assets[0] 'mdl_0' (m.gltf): refers to 300 files, more than "
+                                 "the limit of 256")
+    assert pool.calls["_file"] == 0 and not (tmp_path / "w" / "sources" / "referenced").exists()

@@ -21,7 +21,8 @@ def summary(path: str) -> dict[str, object]:
         if obj.type == "MESH":
             mesh = obj.data
             meshes.append({
-                "name": obj.name.split(".")[0],  # "body.001": Blender's suffix for a reused name "polygons": len(mesh.polygons),
+                # "body.001": Blender's suffix for a name already taken
+                "name": obj.name.split(".")[0], "polygons": len(mesh.polygons),
                 "triangles": sum(len(p.vertices) - 2 for p in mesh.polygons),
                 "uv_layers": len(mesh.uv_layers), "colors": len(mesh.color_attributes),
                 "shape_keys": [k.name for k in mesh.shape_keys.key_blocks]

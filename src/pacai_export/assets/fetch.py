@@ -238,18 +238,24 @@ class Fetcher:
                                 f"{self.asset_bytes}")
         digest, size = hashlib.sha256(), 0
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("wb") as out:
-            async for chunk in response.aiter_raw(CHUNK):
-                size += len(chunk)
-                if size > self.asset_bytes:
-                    raise LimitExceeded(f"{where}: more than {self.asset_bytes} bytes "
-                                        "(the per-asset limit)")
-                if self.fetched_bytes + size > self.job_bytes:
-                    raise LimitExceeded(f"{where}: the job's assets exceed {self.job_bytes} "
-                                        "bytes")
-                digest.update(chunk)
-                await asyncio.to_thread(out.write, chunk)
-        self.fetched_bytes += size
+        try:
+            with dest.open("wb") as out:
+                async for chunk in response.aiter_raw(CHUNK):
+                    size += len(chunk)
+                    # Counted as it arrives: concurrent fetches of one job see each other's
+                    # bytes, so together they cannot pass the job's limit.
+                    self.fetched_bytes += len(chunk)
+                    if size > self.asset_bytes:
+                        raise LimitExceeded(f"{where}: more than {self.asset_bytes} bytes "
+                                            "(the per-asset limit)")
+                    if self.fetched_bytes > self.job_bytes:
+                        raise LimitExceeded(f"{where}: the job's assets exceed "
+                                            f"{self.job_bytes} bytes")
+                    digest.update(chunk)
+                    await asyncio.to_thread(out.write, chunk)
+        except BaseException:
+            self.fetched_bytes -= size  # a retry counts its bytes again
+            raise
         return Fetched(path=dest, bytes=size, sha256=digest.hexdigest())
 
     async def aclose(self) -> None:

@@ -50,6 +50,7 @@ from .process import (
 
 log = get_logger("pacai_export.assets")
 FETCH_CONCURRENCY = 8
+MAX_REFERENCES = 256  # files one model may refer to (real kits: a .bin and a few images)
 
 EXTENSIONS = {
     "texture": {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg"},
@@ -288,6 +289,9 @@ class AssetGatherer:
             raise type(exc)(f"{where}: {exc}") from None
         if not listed:
             return None
+        if len(listed) > MAX_REFERENCES:
+            raise LimitExceeded(f"{where}: refers to {len(listed)} files, more than the limit "
+                                f"of {MAX_REFERENCES}")
 
         async def one(ref: dict[str, Any]) -> tuple[str, Path, bool, str]:
             what = f"{ref['field']} {_short(ref['uri'])!r}"
