@@ -212,3 +212,19 @@ async def test_a_model_referring_to_too_many_files_is_refused(tmp_path: Path,
     assert str(caught.value) == ("assets[0] 'mdl_0' (m.gltf): refers to 300 files, more than "
                                  "the limit of 256")
     assert pool.calls["_file"] == 0 and not (tmp_path / "w" / "sources" / "referenced").exists()
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"images": [{"uri": 5}]}, "m.gltf: images[0].uri must be a string"),
+    ({"materials": [{"normalTexture": {"index": "x"}}], "textures": [{"source": 0}],
+      "images": [{"uri": "n.png"}]},
+     "m.gltf: malformed glTF (ValueError: invalid literal for int() with base 10: 'x')"),
+])
+async def test_malformed_references_name_the_model(tmp_path: Path, pool: CountingPool,
+                                                   doc: dict[str, Any], message: str) -> None:
+    import json
+
+    (tmp_path / "m.gltf").write_text(json.dumps({"asset": {"version": "2.0"}, **doc}))
+    with pytest.raises(InvalidInput) as caught:
+        await gather(["m.gltf"], Sources(root=tmp_path), tmp_path / "w", pool)
+    assert str(caught.value) == f"assets[0] 'mdl_0' (m.gltf): {message}"

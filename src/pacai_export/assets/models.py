@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import json
 import struct
@@ -118,18 +119,24 @@ def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
         raise ValueError(f"unknown quality {quality!r}")
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{src.stem}.glb"
-    try:
+    with _malformed(src.name):
         model = _Model.load(src, externals or {})
         model.process_images(quality, max_pixels)
         before, after = model.simplify(quality)
         bounds = model.bounds()
         _record_source_triangles(model.doc, before)
         model.write_glb(dest)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        # The JSON is not schema-checked field by field: a field of the wrong type or a
-        # missing one surfaces here, and is the input's fault.
-        raise InvalidInput(f"{src.name}: malformed glTF ({type(exc).__name__}: {exc})") from None
     return ProcessedModel(path=dest, triangles=after, source_triangles=before, bounds=bounds)
+
+
+@contextlib.contextmanager
+def _malformed(name: str) -> Iterator[None]:
+    """The JSON is not schema-checked field by field: a field of the wrong type or a missing
+    one surfaces as one of these errors, and is the input's fault."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise InvalidInput(f"{name}: malformed glTF ({type(exc).__name__}: {exc})") from None
 
 
 # --- reading and validating -----------------------------------------------------------------
@@ -203,12 +210,16 @@ def model_triangles(path: Path) -> tuple[int, int]:
 def external_references(src: Path) -> list[Reference]:
     """Every buffer and image URI of a model that is neither embedded nor ``data:``, in
     document order; an image's colour space says how the model uses it."""
+    with _malformed(src.name):
+        return _references(src)
+
+
+def _references(src: Path) -> list[Reference]:
     if src.suffix.lower() == ".glb":
         doc, _ = _parse_glb(src.read_bytes(), src.name)
     else:
         doc = _parse_json(src.read_bytes(), src.name)
-    model = _Model(doc, [], src.name)
-    linear = model._linear_images()
+    linear = _Model(doc, [], src.name)._linear_images()
     out = []
     for kind in ("buffers", "images"):
         for i, item in enumerate(_list(doc, kind)):
