@@ -487,3 +487,36 @@ def test_the_projects_own_scene_glb_survives(tmp_path: Path) -> None:
         assert [n.get("name") for n in doc["nodes"]] == [
             n.get("name") for n in source_doc["nodes"]]
         assert doc.get("extensionsUsed") == source_doc.get("extensionsUsed")
+
+
+def test_sparse_positions_of_a_simplified_prop_are_applied(tmp_path: Path) -> None:
+    """A sparse accessor on a mesh that is simplified: the output is dense and every vertex
+    it keeps is a source vertex with the sparse values applied."""
+    positions, _, faces = corpus.grid(30)
+    b = Builder()
+    base = b.view(positions.tobytes(), 34962)
+    moved = np.arange(0, len(positions), 5, dtype=np.uint16)
+    dense = positions.copy()
+    dense[moved, 1] += 0.02
+    sparse = {"count": len(moved),
+              "indices": {"bufferView": b.view(moved.tobytes()), "componentType": USHORT},
+              "values": {"bufferView": b.view(dense[moved].tobytes())}}
+    b.add("accessors", {"bufferView": base, "componentType": FLOAT, "count": len(positions),
+                        "type": "VEC3", "sparse": sparse, "min": dense.min(0).tolist(),
+                        "max": dense.max(0).tolist()})
+    b.add("meshes", {"primitives": [{
+        "attributes": {"POSITION": 0},
+        "indices": b.accessor(faces.reshape(-1, 1), USHORT, target=34963)}]})
+    b.add("nodes", {"mesh": 0})
+    (tmp_path / "sparse.glb").write_bytes(b.glb())
+    outputs = process_all(tmp_path / "sparse.glb", tmp_path / "out")
+    doc, binary = corpus.read_glb(outputs["high"])
+    assert "sparse" in doc["accessors"][0]
+    np.testing.assert_array_equal(corpus.accessor(doc, binary, 0), dense)
+    doc, binary = corpus.read_glb(outputs["low"])
+    prim = doc["meshes"][0]["primitives"][0]
+    kept = corpus.accessor(doc, binary, prim["attributes"]["POSITION"])
+    assert "sparse" not in doc["accessors"][prim["attributes"]["POSITION"]]
+    source_rows = {tuple(row) for row in dense.tolist()}
+    assert all(tuple(row) in source_rows for row in kept.tolist())
+    assert any(tuple(row) in {tuple(r) for r in dense[moved].tolist()} for row in kept.tolist())
