@@ -303,7 +303,12 @@ class AssetGatherer:
                                              where, what)
             return ref["uri"], image, True, source.sha256
 
-        done = await asyncio.gather(*(one(ref) for ref in listed))
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(ref)) for ref in listed]
+        except BaseExceptionGroup as failed:
+            raise _first(failed) from None
+        done = [task.result() for task in tasks]
         externals = {uri: (path, processed) for uri, path, processed, _ in done}
         listing = sorted({(uri, digest) for uri, _, _, digest in done})
         digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
