@@ -520,3 +520,39 @@ def test_sparse_positions_of_a_simplified_prop_are_applied(tmp_path: Path) -> No
     source_rows = {tuple(row) for row in dense.tolist()}
     assert all(tuple(row) in source_rows for row in kept.tolist())
     assert any(tuple(row) in {tuple(r) for r in dense[moved].tolist()} for row in kept.tolist())
+
+
+def test_meshopt_octahedral_normals_are_unfiltered(tmp_path: Path) -> None:
+    """An OCTAHEDRAL-filtered normal stream (8-bit, KHR_mesh_quantization): decoded and
+    unfiltered into unit normals, the filter's encoding gone."""
+    positions, _, faces = corpus.grid(4)
+    n = len(positions)
+    # Octahedral encoding per the extension: (x, y) over "one" = 127 in the third byte.
+    # x = 64/127, y = 0 unfolds to the unit vector (0.713, 0, 0.702).
+    encoded = np.tile(np.array([64, 0, 127, 0], np.int8), (n, 1))
+    b = Builder()
+    compressed = b.view(meshoptimizer.encode_vertex_buffer(encoded.view(np.uint8), n, 4))
+    src = b.doc["bufferViews"][compressed]
+    b.doc["bufferViews"] = [{
+        "buffer": 1, "byteLength": 4 * n, "byteStride": 4, "target": 34962,
+        "extensions": {"EXT_meshopt_compression": {
+            "buffer": 0, "byteOffset": src["byteOffset"], "byteLength": src["byteLength"],
+            "byteStride": 4, "count": n, "mode": "ATTRIBUTES", "filter": "OCTAHEDRAL"}}}]
+    b.add("accessors", {"bufferView": 0, "componentType": 5120, "normalized": True,
+                        "count": n, "type": "VEC3"})
+    attributes = {"NORMAL": 0, "POSITION": b.accessor(positions, FLOAT, bounds=True)}
+    b.add("meshes", {"primitives": [{"attributes": attributes, "indices": b.accessor(
+        faces.reshape(-1, 1), USHORT, target=34963)}]})
+    b.add("nodes", {"mesh": 0})
+    b.use("EXT_meshopt_compression", required=True)
+    b.use("KHR_mesh_quantization", required=True)
+    doc = dict(b.doc, buffers=[
+        {"byteLength": len(b.binary)},
+        {"byteLength": 4 * n, "extensions": {"EXT_meshopt_compression": {"fallback": True}}}])
+    (tmp_path / "oct.glb").write_bytes(corpus.encode_glb(doc, bytes(b.binary)))
+    outputs = process_all(tmp_path / "oct.glb", tmp_path / "out")
+    out, binary = corpus.read_glb(outputs["high"])
+    assert out["extensionsRequired"] == ["KHR_mesh_quantization"]
+    normals = corpus.accessor(out, binary, out["meshes"][0]["primitives"][0]["attributes"][
+        "NORMAL"]).astype(np.float64) / 127
+    np.testing.assert_allclose(normals, np.tile([0.713, 0.0, 0.702], (n, 1)), atol=0.01)
