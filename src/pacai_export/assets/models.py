@@ -24,9 +24,10 @@ Steps, each refusing hostile input with ``InvalidInput`` naming the file and the
    without cracks. When simplification stops is the tier's rule (``MAX_ERROR``): ``medium``
    stops at 50 % of the triangles or when the next collapse would move the surface by more
    than 1 % of the mesh's extent, ``low`` at 25 % or 4 %; primitives under
-   ``MIN_TRIANGLES`` are kept whole. Hard edges (split normals) and UV seams never move, so a
-   flat-shaded low-poly prop keeps most of its triangles at every tier: it stays
-   recognisable, and ``bundle.json`` reports its triangles before and after. Skinned
+   ``MIN_TRIANGLES`` are kept whole. Nothing collapses across a hard edge (split normals) or
+   a UV seam, so a flat-shaded low-poly prop, every vertex of which lies on such edges,
+   keeps most of its triangles at every tier: it stays recognisable, and ``bundle.json``
+   reports its triangles before and after. Skinned
    primitives (``JOINTS_0``) and primitives with morph targets are not simplified: a collapse
    judged on the rest pose can tear the mesh once joints or morph weights move it. Unused
    vertices are then dropped, unless another primitive shares the vertex accessors.
