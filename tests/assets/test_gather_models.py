@@ -116,6 +116,8 @@ async def test_the_model_digest_covers_the_files_it_refers_to(tmp_path: Path,
                              "'file:///etc/hostname': file URIs are not supported"),
     ("missing.png", "assets[0] 'mdl_0' (Models/prop00.gltf): images[0] 'missing.png': not "
                     "found under the project's asset root"),
+    ("a%00.png", "assets[0] 'mdl_0' (Models/prop00.gltf): images[0] 'a%00.png': the path "
+                 "contains a control character"),
 ])
 async def test_references_escaping_the_root_or_missing_are_refused(
         tmp_path: Path, pool: CountingPool, reference: str, message: str) -> None:

@@ -430,6 +430,8 @@ def _resolve_reference(model_uri: str, ref: str, where: str) -> str:
 
 
 def _join_under(folder: PurePosixPath, ref: str, where: str) -> str:
+    if any(ord(c) < 0x20 or c == "\x7f" for c in ref):  # %00 would end a C path early
+        raise InvalidInput(f"{where}: the path contains a control character")
     if not ref or ref.startswith("/"):
         raise InvalidInput(f"{where}: the path escapes the project's asset root")
     joined = posixpath.normpath(posixpath.join(folder.as_posix(), ref))
