@@ -230,3 +230,16 @@ async def test_malformed_references_name_the_model(tmp_path: Path, pool: Countin
     with pytest.raises(InvalidInput) as caught:
         await gather(["m.gltf"], Sources(root=tmp_path), tmp_path / "w", pool)
     assert str(caught.value) == f"assets[0] 'mdl_0' (m.gltf): {message}"
+
+
+async def test_models_with_references_are_byte_identical_across_jobs(
+        tmp_path: Path, pool: CountingPool) -> None:
+    root = tmp_path / "root"
+    uris = kit(root, 2)
+    _unescape_bins(root / "Models")
+    first = await gather(uris, Sources(root=root), tmp_path / "w1", pool, quality="medium")
+    again = await gather(list(reversed(uris)), Sources(root=root), tmp_path / "w2", pool,
+                         quality="medium")
+    assert first.digests == {"mdl_0": again.digests["mdl_1"], "mdl_1": again.digests["mdl_0"]}
+    assert (first.files["mdl_0"].path.read_bytes()
+            == again.files["mdl_1"].path.read_bytes())
