@@ -491,8 +491,13 @@ def test_unreal(ctx: BuildContext) -> None:
     } <= kinds
     by_label = {a["label"]: a for a in actions}
     assert _close(by_label["player"]["location"], [100, 300, 200])
-    assert by_label["crate"]["simulate"] is True and by_label["Ground"]["collision"] == "BlockAll"
-    assert all(a["mesh"].startswith("/Engine/BasicShapes/") for a in actions if a["kind"] == "mesh")
+    # collision is a separate, sized collider actor; the visuals follow a simulated one
+    assert by_label["crate Collider"]["simulate"] is True
+    assert by_label["crate"]["attach_to"] == "crate Collider"
+    assert by_label["Ground Collider"]["collision"] == "BlockAll"
+    assert all((a["mesh"] or "").startswith("/Engine/BasicShapes/")
+               or a["file"].startswith("SourceArt/Generated/")
+               for a in actions if a["kind"] == "mesh")
     rock = next(a for a in actions if a["node"] == "tree_02")
     assert rock["kind"] == "mesh" and _close(rock["scale"], [2, 4, 3])  # bounds, UE axes
     labels = [a["label"] for a in actions]
