@@ -37,6 +37,11 @@ def fidelity_manifest() -> dict[str, Any]:
          "mesh": {"primitive": "box", "size": [1, 2, 0.5]}, "body": "static",
          "collider": {"shape": "box", "size": [1, 2, 0.5]},
          "transform": {"translation": [1, 1, 0], "rotation": _about(Z, 30)}},
+        # a simulated body under shear: no exact shape component exists (a known limit)
+        {"id": "tilted_crate", "name": "Tilted Crate", "parent": "stretch", "body": "rigid",
+         "mesh": {"primitive": "box", "size": [0.6, 0.6, 0.6]},
+         "collider": {"shape": "box", "size": [0.6, 0.6, 0.6]},
+         "transform": {"translation": [2, 0.3, 1], "rotation": _about(Z, 60)}},
         {"id": "tilted_spot", "name": "Tilted Spot", "parent": "tilted",
          "light": {"type": "spot", "range": 9, "inner_cone": 0.2, "outer_cone": 0.6},
          "transform": {"translation": [0, 1, 0], "rotation": _about(X, -60)}},
@@ -78,6 +83,9 @@ def fidelity_manifest() -> dict[str, Any]:
         # a model that is not shipped: a placeholder from bounds that are off-centre
         {"id": "statue", "name": "Statue", "model": "mdl_statue", "body": "static",
          "parent": "stretch", "transform": {"translation": [0, 0, -3]}},
+        {"id": "statue_turned", "name": "Statue Turned", "model": "mdl_statue",
+         "body": "static", "parent": "stretch",
+         "transform": {"translation": [-2, 0, -3], "rotation": _about(Y, 30)}},
         # lights and two cameras
         {"id": "sun", "name": "Sun", "light": {"type": "directional", "intensity": 3},
          "transform": {"rotation": _about(X, -50)}},

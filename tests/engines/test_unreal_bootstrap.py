@@ -28,6 +28,7 @@ from pacai_export.engines import write_engine
 from pacai_export.engines.base import AssetFile, BuildContext, Files
 from pacai_export.manifest import Manifest
 from tests.conftest import small_manifest
+from tests.engines.fidelity_scene import fidelity_manifest
 
 # --- the UE 5.4 API surface the stand-in accepts ---------------------------------------------
 # Names from Epic's Python API reference (dev.epicgames.com/documentation/en-us/unreal-engine/
@@ -45,7 +46,8 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "Object": (None, {"set_editor_property", "get_editor_property", "get_name",
                       "get_path_name", "get_class"}, set()),
     # assets
-    "StaticMesh": ("Object", set(), set()),
+    "StaticMesh": ("Object", set(), {"body_setup"}),
+    "BodySetup": ("Object", set(), {"collision_trace_flag"}),
     "Class": ("Object", set(), set()),
     "Texture": ("Object", set(), {"srgb", "compression_settings"}),
     "Texture2D": ("Texture", set(), set()),
@@ -160,6 +162,8 @@ ENUMS: dict[str, set[str]] = {
     "SkyLightSourceType": {"SLS_CAPTURED_SCENE", "SLS_SPECIFIED_CUBEMAP"},
     "AttachmentRule": {"KEEP_RELATIVE", "KEEP_WORLD", "SNAP_TO_TARGET"},
     "AutoReceiveInput": {"DISABLED", "PLAYER0"},
+    "CollisionTraceFlag": {"CTF_USE_DEFAULT", "CTF_USE_SIMPLE_AND_COMPLEX",
+                           "CTF_USE_SIMPLE_AS_COMPLEX", "CTF_USE_COMPLEX_AS_SIMPLE"},
 }
 FUNCTIONS = {"get_editor_subsystem", "log", "log_warning", "log_error",
              "register_slate_post_tick_callback", "unregister_slate_post_tick_callback"}
@@ -448,7 +452,10 @@ class RecordingUnrealStandIn(types.ModuleType):
                 ".wav": ["SoundWave"], ".ogg": ["SoundWave"]}[ext.lower()]
         for index, cls in enumerate(made):
             name = stem if index == 0 else f"{stem}_{cls}"
-            self.assets[f"{destination.rstrip('/')}/{name}"] = self._new(cls, source=filename)
+            created = self._new(cls, source=filename)
+            if cls == "StaticMesh":  # an imported mesh has its physics body set up
+                created.props["body_setup"] = self._new("BodySetup")
+            self.assets[f"{destination.rstrip('/')}/{name}"] = created
 
     # -- reading the record ----------------------------------------------------------------
 
@@ -634,7 +641,16 @@ class Project:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    manifest = Manifest.model_validate(bootstrap_manifest())
+    return write_project(tmp_path, bootstrap_manifest())
+
+
+@pytest.fixture
+def fidelity_project(tmp_path: Path) -> Project:
+    return write_project(tmp_path, fidelity_manifest())
+
+
+def write_project(tmp_path: Path, data: dict[str, Any]) -> Project:
+    manifest = Manifest.model_validate(data)
     src = tmp_path / "src"
     src.mkdir()
     assets: dict[str, AssetFile] = {}
@@ -980,3 +996,117 @@ def test_stand_in_refuses_unknown_api(tmp_path: Path) -> None:
     with pytest.raises(AssertionError):
         ue.Rotator(pitch=1, heading=2)
     assert len(ue.violations) == 4
+
+
+# --- materials, sky, camera, colliders on the fidelity scene ------------------------------------
+
+
+def _by_label(ue: RecordingUnrealStandIn) -> dict[str, Any]:
+    return {a.state["label"]: a for a in ue.actors()}
+
+
+def test_materials_are_instances_of_a_parameterised_master(
+        fidelity_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(fidelity_project.root, monkeypatch)
+    assert not ue.violations and not [m for k, m in ue.logs if k == "error"], ue.logs
+    masters = {p.rsplit("/", 1)[1]: a for p, a in ue.assets.items()
+               if type(a).__name__ == "Material" and p.startswith("/Game/Materials/")}
+    assert set(masters) == {"M_PacaiOpaque", "M_PacaiTranslucent", "M_PacaiSky"}
+    for name, master in masters.items():
+        props = master.state.get("properties", {})
+        wired = {prop: _parameter_names(source) for prop, (source, _out) in props.items()}
+        if name == "M_PacaiSky":
+            assert master.props["is_sky"] is True
+            assert master.props["shading_model"] == "MaterialShadingModel.MSM_UNLIT"
+            assert wired == {"MaterialProperty.MP_EMISSIVE_COLOR": {"SkyColor"}}
+            continue
+        expected = {"MaterialProperty.MP_BASE_COLOR": {"BaseColor", "BaseColorTexture"},
+                    "MaterialProperty.MP_METALLIC": {"Metallic"},
+                    "MaterialProperty.MP_ROUGHNESS": {"Roughness"},
+                    "MaterialProperty.MP_EMISSIVE_COLOR": {"Emissive"},
+                    "MaterialProperty.MP_NORMAL": {"NormalTexture"}}
+        if name == "M_PacaiTranslucent":
+            assert master.props["blend_mode"] == "BlendMode.BLEND_TRANSLUCENT"
+            expected["MaterialProperty.MP_OPACITY"] = {"BaseColor", "BaseColorTexture"}
+        else:
+            assert "blend_mode" not in master.props  # a new material is opaque
+        assert wired == expected, name
+    instances = {p.rsplit("/", 1)[1]: a for p, a in ue.assets.items()
+                 if type(a).__name__ == "MaterialInstanceConstant"
+                 and p.startswith("/Game/Materials/")}
+    for mat in fidelity_project.manifest.materials:
+        instance = instances["MI_" + mat.id]
+        master = "M_PacaiTranslucent" if mat.base_color[3] < 1 else "M_PacaiOpaque"
+        assert instance.state["parent"] is masters[master], mat.id
+        params = instance.state["params"]
+        color = params["BaseColor"]
+        assert _close((color.r, color.g, color.b, color.a), mat.base_color), mat.id
+        emissive = params["Emissive"]
+        assert _close((emissive.r, emissive.g, emissive.b), mat.emissive), mat.id
+        assert params["Metallic"] == mat.metallic and params["Roughness"] == mat.roughness
+    # the sky: a dome in the sky colour, captured by a movable sky light in the ambient colour
+    actors = _by_label(ue)
+    env = fidelity_project.manifest.scenes[0].environment
+    dome = actors["Sky"].state["components"][0].state["set"]
+    sky = dome["set_material"][1]
+    assert sky.state["parent"] is masters["M_PacaiSky"]
+    sky_color = sky.state["params"]["SkyColor"]
+    assert _close((sky_color.r, sky_color.g, sky_color.b), env.sky_color)
+    assert dome["set_collision_profile_name"] == ("NoCollision",)
+    assert dome["set_cast_shadow"] == (False,)
+    light = actors["SkyLight"].state["components"][0]
+    assert light.props["source_type"] == "SkyLightSourceType.SLS_CAPTURED_SCENE"
+    assert light.state["set"]["set_real_time_capture"] == (True,)
+    assert light.state["set"]["set_intensity"] == (env.ambient_intensity,)
+    ambient = light.state["set"]["set_light_color"][0]
+    assert _close((ambient.r, ambient.g, ambient.b), env.ambient_color)
+
+
+def _parameter_names(expression: Any) -> set[str]:
+    """The parameters feeding an expression, through Multiply nodes."""
+    name = expression.props.get("parameter_name")
+    if name is not None:
+        return {name}
+    out: set[str] = set()
+    for source, _output in expression.state["inputs"].values():
+        out |= _parameter_names(source)
+    return out
+
+
+def test_main_camera_is_the_play_view(fidelity_project: Project,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(fidelity_project.root, monkeypatch)
+    actors = _by_label(ue)
+    assert actors["Main Camera"].props["auto_activate_for_player"] == "AutoReceiveInput.PLAYER0"
+    assert "auto_activate_for_player" not in actors["Top Camera"].props
+
+
+def test_colliders_are_sized_components(fidelity_project: Project,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(fidelity_project.root, monkeypatch)
+    assert not ue.violations
+    actors = _by_label(ue)
+    nodes = {n["id"]: n for n in fidelity_project.scene["scenes"][0]["nodes"]}
+    wall = actors["Wall"]  # collider only: the actor exists, a box of the manifest's size
+    assert type(wall).__name__ == "TriggerBox"
+    box = wall.state["components"][0].state["set"]
+    assert _close(_vec(box["set_box_extent"][0]), (200.0, 25.0, 150.0))  # (x, z, y) / 2 cm
+    assert box["set_collision_profile_name"] == ("BlockAll",)
+    assert wall.state["components"][0].props["generate_overlap_events"] is False
+    bumper = actors["Bumper"].state["components"][0].state["set"]
+    assert bumper["set_sphere_radius"] == (70.0,) and bumper["set_simulate_physics"] == (True,)
+    hero = actors["Hero Collider"].state["components"][0].state["set"]
+    # radius 0.35 m and height 1.7 m under a 1.5 scale; UE's half height includes the caps
+    assert _close(hero["set_capsule_size"], (52.5, 127.5))
+    assert hero["set_collision_profile_name"] == ("Pawn",)
+    crate = actors["Mirror Crate"]
+    attached = [c for c in ue.calls if c.name == "attach_to_actor" and c.args[0] is not None]
+    assert any(c.target == f"<StaticMeshActor #{crate._id}>"
+               and c.args[0] is actors["Mirror Crate Collider"] for c in attached)
+    # a sheared static collider: the baked mesh, its triangles its collision, hidden in game
+    baked = actors["Tilted Collider"]
+    mesh = baked.state["components"][0].state["set"]["set_static_mesh"][0]
+    assert mesh.state["source"].endswith(nodes["tilted"]["collider"]["file"])
+    flag = mesh.props["body_setup"].props["collision_trace_flag"]
+    assert flag == "CollisionTraceFlag.CTF_USE_COMPLEX_AS_SIMPLE"
+    assert baked.state["set"]["set_actor_hidden_in_game"] == (True,)

@@ -290,6 +290,20 @@ def test_every_mesh_lands_on_the_manifest_geometry(export: Export) -> None:
     print(f"\nworst mesh placement error: {worst * 1000:.3f} mm")
 
 
+def test_model_placeholders_fill_the_bounds(export: Export) -> None:
+    for node in export.nodes():
+        if node.model is None:
+            continue
+        (action,) = export.of(node.id, "mesh")
+        if action["mesh"]:
+            local = np.array(BASIC_SHAPES[action["mesh"]], dtype=float)
+        else:
+            local = imported_mesh_cm(export.files, action["file"])
+        kind, dims, center = collider_dims(node, export.manifest)  # the bounds box
+        check_geometry(node.id, export.worlds[node.id], kind, dims,
+                       actor_to_gltf(action, local), center)
+
+
 def test_sheared_nodes_are_baked_and_placed_at_identity(export: Export) -> None:
     for node in export.nodes():
         if node.mesh is None or not sheared(export.worlds[node.id]):
@@ -307,13 +321,17 @@ def test_every_collider_has_the_manifest_size(export: Export) -> None:
     for node in export.nodes():
         if node.collider is None and node.body is None:
             continue
-        if sheared(export.worlds[node.id]):
-            continue  # see test_sheared_colliders_are_flagged
+        if node.body == "rigid" and sheared(export.worlds[node.id]):
+            continue  # see test_sheared_colliders
         (action,) = export.of(node.id, "collider")
         assert action["scale"] == [1.0, 1.0, 1.0], "sizes are on the component, not the actor"
         kind, dims, center = collider_dims(node, export.manifest)
-        assert action["shape"] == kind, node.id
-        points = actor_to_gltf(action, collider_points_cm(action))
+        if sheared(export.worlds[node.id]):  # the shape baked into a collision mesh
+            assert action["shape"] == "baked", node.id
+            points = actor_to_gltf(action, imported_mesh_cm(export.files, action["file"]))
+        else:
+            assert action["shape"] == kind, node.id
+            points = actor_to_gltf(action, collider_points_cm(action))
         worst = max(worst, check_geometry(node.id + " collider", export.worlds[node.id], kind,
                                           dims, points, center))
     print(f"\nworst collider error: {worst * 1000:.3f} mm")
@@ -340,12 +358,18 @@ def test_visuals_follow_their_simulated_collider(export: Export) -> None:
     assert hero["attach_to"] == capsule["label"]
 
 
-def test_sheared_colliders_are_flagged(export: Export) -> None:
-    """A box under shear is a parallelepiped no UE shape component can be: the writer says
-    so in scene.json rather than pretending (docs/engines.md, known limits)."""
+def test_sheared_colliders(export: Export) -> None:
+    """A box under shear is a parallelepiped no UE shape component can be: a body that does
+    not simulate collides with the baked mesh itself; a simulated one keeps the closest box,
+    and scene.json says it is not exact (docs/engines.md, known limits)."""
     data = {n["id"]: n for n in export.scene["scenes"][0]["nodes"]}
-    assert data["tilted"]["collider"]["exact"] is False
+    assert data["tilted"]["collider"]["shape"] == "baked"
+    assert data["tilted"]["collider"]["exact"] is True
+    assert data["tilted_crate"]["collider"]["shape"] == "box"
+    assert data["tilted_crate"]["collider"]["exact"] is False
     assert data["wall"]["collider"]["exact"] is True
+    (baked,) = export.of("tilted", "collider")
+    assert baked["collision"] == "BlockAll" and baked["mobility"] == "static"
 
 
 def test_lights_and_cameras_aim_where_the_manifest_points(export: Export) -> None:
@@ -383,6 +407,8 @@ def test_generated_meshes_validate(export: Export, tmp_path: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(export._bytes(rel))
         paths.append(target)
-    assert len(paths) >= 4  # two capsule sizes, two baked meshes, a baked placeholder
+    # two capsule sizes; baked: four meshes, a placeholder, a collider
+    assert len(paths) == 8, paths
+    assert any("placeholder" in p.name for p in paths)
     for report in validate_gltf(paths):
         assert report["errors"] == 0 and report["warnings"] == 0, report

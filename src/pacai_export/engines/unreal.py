@@ -10,10 +10,23 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..manifest import Asset, Camera, Light, Manifest, Material, Mesh, Node, Scene
+from ..manifest import (
+    Asset,
+    Box,
+    Camera,
+    Capsule,
+    Light,
+    Manifest,
+    Material,
+    Mesh,
+    Node,
+    Scene,
+    Sphere,
+)
 from . import COMPONENTS, component_params
 from .base import AssetFile, BuildContext, Files
 from .coords import (
@@ -22,6 +35,7 @@ from .coords import (
     UE_FORWARD_FIX,
     Matrix4,
     Quat,
+    Shape,
     Trs,
     Vec3,
     bounds_box,
@@ -287,7 +301,7 @@ def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix
         # node's geometry is baked into a generated mesh placed at identity.
         "world_exact": not sheared,
         "body": node.body,
-        "collider": _collider(node, asset, matrix),
+        "collider": _collider(node, asset, matrix, gen, f"baked_{scene_id}_{node.id}"),
         "material": node.material,
         "components": [_component(c.type, c.params) for c in node.components],
     }
@@ -347,7 +361,6 @@ def _model(asset_id: str, asset: Asset | None, matrix: Matrix4, sheared: bool,
         data["exact"] = not sheared
         return data
     from .. import gltf
-    from ..manifest import Box
 
     box = bounds_box(asset)
     offset = trs_matrix(Trs(box.center))
@@ -363,16 +376,27 @@ def _model(asset_id: str, asset: Asset | None, matrix: Matrix4, sheared: bool,
     return data
 
 
-def _collider(node: Node, asset: Asset | None, matrix: Matrix4) -> dict[str, Any] | None:
+def _collider(node: Node, asset: Asset | None, matrix: Matrix4, gen: _Generated,
+              bake: str) -> dict[str, Any] | None:
     """The collision shape in world space: a box, sphere or capsule component with UE's
     sizes (half extents, radius, half height including the caps, all in cm), or the basic
-    Cylinder's own collision for cylinders (UE has no cylinder shape)."""
+    Cylinder's own collision for cylinders (UE has no cylinder shape). Under shear no shape
+    component fits: a body that does not simulate gets the shape baked into a mesh used as
+    its own collision (complex as simple); a simulated one keeps the closest shape."""
     shape = collider_shape(node, asset)
     if shape is None:
         return None
+    sheared = has_shear(matrix)
+    if sheared and node.body != "rigid" and shape.kind in BAKED_SHAPES:
+        from .. import gltf
+
+        local = matmul4(matrix, trs_matrix(Trs(shape.center)))
+        path = gen.add(bake + "_collider",
+                       gltf.primitive_glb(node.id, BAKED_SHAPES[shape.kind](shape), local))
+        return {"shape": "baked", "kind": shape.kind, "file": path,
+                "placement": IDENTITY_PLACEMENT, "exact": True}
     center = decompose(matmul4(matrix, trs_matrix(Trs(shape.center))))
     s = tuple(abs(c) for c in center.scale)
-    sheared = has_shear(matrix)
     out: dict[str, Any] = {"shape": shape.kind, "placement": ue_transform(
         Trs(center.translation, center.rotation, (1.0, 1.0, 1.0)))}
     if shape.kind == "box":
@@ -389,6 +413,22 @@ def _collider(node: Node, asset: Asset | None, matrix: Matrix4) -> dict[str, Any
     else:
         out.update(shape="mesh", exact=False)
     return out
+
+
+def _box(shape: Shape) -> Mesh:
+    return Box(primitive="box", size=shape.size)
+
+
+def _sphere(shape: Shape) -> Mesh:
+    return Sphere(primitive="sphere", radius=shape.radius)
+
+
+def _capsule(shape: Shape) -> Mesh:
+    return Capsule(primitive="capsule", radius=shape.radius, height=shape.height)
+
+
+BAKED_SHAPES: dict[str, Callable[[Shape], Mesh]] = {
+    "box": _box, "sphere": _sphere, "capsule": _capsule}
 
 
 def _same(a: float, b: float) -> bool:
@@ -554,7 +594,8 @@ def _collider_action(actions: list[Action], node: dict[str, Any]) -> None:
         return
     visuals = [a for a in actions if a["kind"] in ("mesh", "model")]
     action = _add(actions, node, collider["placement"], " Collider", kind="collider",
-                  shape=collider["shape"], box_extent_cm=collider.get("box_extent_cm"),
+                  shape=collider["shape"], file=collider.get("file"),
+                  box_extent_cm=collider.get("box_extent_cm"),
                   radius_cm=collider.get("radius_cm"),
                   half_height_cm=collider.get("half_height_cm"), scale=ONE,
                   **_physics(node.get("body")))
@@ -872,7 +913,7 @@ def _apply(action: Action, imported: dict[str, list[unreal.Object]],
         spawned = [_mesh_actor(action, mesh, material) for mesh in _meshes(action, imported)]
         return spawned[0] if spawned else _spawn(unreal.TargetPoint, action)
     if kind == "collider":
-        return _collider(action)
+        return _collider(action, imported)
     if kind == "light":
         return _light(action)
     if kind == "camera":
@@ -888,9 +929,11 @@ def _apply(action: Action, imported: dict[str, list[unreal.Object]],
     return _spawn(cls, action)
 
 
-def _collider(action: Action) -> unreal.Actor:
+def _collider(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
     """ATriggerBox/Sphere/Capsule are the engine's actors whose root is a Box/Sphere/
     CapsuleComponent; with a blocking profile and no overlap events they are colliders."""
+    if action["shape"] == "baked":
+        return _baked_collider(action, imported)
     cls = {"box": unreal.TriggerBox, "sphere": unreal.TriggerSphere,
            "capsule": unreal.TriggerCapsule}[action["shape"]]
     actor = _spawn(cls, action)
@@ -904,6 +947,22 @@ def _collider(action: Action) -> unreal.Actor:
         shape.set_capsule_size(action["radius_cm"], action["half_height_cm"])
     shape.set_editor_property("generate_overlap_events", False)
     _collision(shape, action)
+    return actor
+
+
+def _baked_collider(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
+    """A sheared shape baked into a mesh: hidden in game, its triangles are its collision
+    (CTF_UseComplexAsSimple, BodySetup.h; valid for bodies that do not simulate)."""
+    meshes = _meshes(action, imported)
+    for mesh in meshes:
+        body = mesh.get_editor_property("body_setup")
+        if isinstance(body, unreal.BodySetup):
+            body.set_editor_property("collision_trace_flag",
+                                     unreal.CollisionTraceFlag.CTF_USE_COMPLEX_AS_SIMPLE)
+            unreal.EditorAssetLibrary.save_loaded_asset(mesh)
+    spawned = [_mesh_actor(action, mesh, None) for mesh in meshes]
+    actor = spawned[0] if spawned else _spawn(unreal.TargetPoint, action)
+    actor.set_actor_hidden_in_game(True)
     return actor
 
 
