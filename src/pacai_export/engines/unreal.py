@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
@@ -55,7 +56,7 @@ from .coords import (
     ue_vector,
 )
 from .ids import ue_guid
-from .names import UniqueNames, ini_value, safe_filename, ue_label, ue_project_name
+from .names import UniqueNames, safe_filename, ue_label, ue_project_name
 
 ENGINE_ASSOCIATION = "5.4"
 SCENE_JSON = "SourceArt/scene.json"
@@ -175,7 +176,7 @@ def ini_string(text: str) -> str:
     dropped) in double quotes with ``\\`` and ``"`` escaped. UE's config parser
     (FConfigFile::ProcessInputFileContents in ConfigCacheIni.cpp) runs FParse::QuotedString
     on a value that starts with a quote, so brackets, ``;`` and ``=`` stay plain text."""
-    line = ini_value(text)
+    line = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
     return '"' + line.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -499,6 +500,7 @@ SKY_SCALE = 2000.0
 # ATriggerBox sets its box to InitBoxExtent(40, 40, 40) (Engine/Private/TriggerBox.cpp), so an
 # unscaled TriggerBox is 80 cm a side (32 cm is UBoxComponent's own default, not the trigger's).
 TRIGGER_BOX_CM = 80.0
+MAX_TAG_VALUE = 256
 ZERO = [0.0, 0.0, 0.0]
 ONE = [1.0, 1.0, 1.0]
 
@@ -608,13 +610,21 @@ def _tags(components: list[dict[str, Any]]) -> list[str]:
     """Every component and every parameter as actor tags: nothing the manifest gives is lost."""
     tags = []
     for component in components:
-        tags.append("pacai:" + component["type"])
+        kind = _tag_text(component["type"])
+        tags.append("pacai:" + kind)
         params = dict(component["params"])
         params.update(component.get("extra_params", {}))
         for name in sorted(params):
             value = json.dumps(params[name], sort_keys=True, ensure_ascii=False)
-            tags.append("pacai:%s.%s=%s" % (component["type"], name, value))
+            if len(value) > MAX_TAG_VALUE:  # FName holds at most 1023 characters
+                value = "<%d characters: see %s>" % (len(value), SCENE_JSON)
+            tags.append("pacai:%s.%s=%s" % (kind, _tag_text(name), value))
     return tags
+
+
+def _tag_text(text: str) -> str:
+    """Free text for a tag: JSON string escapes (no control characters), bounded length."""
+    return json.dumps(text[:MAX_TAG_VALUE], ensure_ascii=False)[1:-1]
 
 
 def _component_actions(node: dict[str, Any], world: dict[str, Any],
