@@ -76,6 +76,9 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
                    set()),
     # subsystems
     "EditorSubsystem": ("Object", set(), set()),
+    "EngineSubsystem": ("Object", set(), set()),
+    "SubobjectDataSubsystem": ("EngineSubsystem", {"k2_gather_subobject_data_for_instance",
+                                                   "add_new_subobject"}, set()),
     "LevelEditorSubsystem": ("EditorSubsystem", {"new_level", "save_current_level",
                                                  "load_level", "save_all_dirty_levels",
                                                  "get_current_level"}, set()),
@@ -128,6 +131,12 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "SkyLightComponent": ("LightComponentBase", {"set_intensity", "set_light_color",
                                                  "set_real_time_capture"},
                           {"source_type", "lower_hemisphere_is_black"}),
+    "MovementComponent": ("ActorComponent", set(), set()),
+    "RotatingMovementComponent": ("MovementComponent", set(),
+                                  {"rotation_rate", "rotation_in_local_space",
+                                   "pivot_translation"}),
+    "InterpToMovementComponent": ("MovementComponent", set(),
+                                  {"control_points", "duration", "behaviour_type"}),
     "CameraComponent": ("SceneComponent", {"set_field_of_view", "set_projection_mode",
                                            "set_ortho_width"},
                         {"field_of_view", "projection_mode", "ortho_width"}),
@@ -146,6 +155,7 @@ LIBRARIES: dict[str, set[str]] = {
                                "update_material_instance", "create_material_expression",
                                "connect_material_expressions", "connect_material_property",
                                "recompile_material"},
+    "SubobjectDataBlueprintFunctionLibrary": {"get_data", "get_object"},
     "Paths": {"project_dir", "project_saved_dir", "project_content_dir",
               "convert_relative_path_to_full"},
 }
@@ -162,10 +172,11 @@ ENUMS: dict[str, set[str]] = {
     "SkyLightSourceType": {"SLS_CAPTURED_SCENE", "SLS_SPECIFIED_CUBEMAP"},
     "AttachmentRule": {"KEEP_RELATIVE", "KEEP_WORLD", "SNAP_TO_TARGET"},
     "AutoReceiveInput": {"DISABLED", "PLAYER0"},
+    "InterpToBehaviourType": {"ONE_SHOT", "ONE_SHOT_REVERSE", "LOOP_RESET", "PING_PONG"},
     "CollisionTraceFlag": {"CTF_USE_DEFAULT", "CTF_USE_SIMPLE_AND_COMPLEX",
                            "CTF_USE_SIMPLE_AS_COMPLEX", "CTF_USE_COMPLEX_AS_SIMPLE"},
 }
-FUNCTIONS = {"get_editor_subsystem", "log", "log_warning", "log_error",
+FUNCTIONS = {"get_editor_subsystem", "get_engine_subsystem", "log", "log_warning", "log_error",
              "register_slate_post_tick_callback", "unregister_slate_post_tick_callback"}
 STRUCTS = {"Vector": ("x", "y", "z"), "Rotator": ("roll", "pitch", "yaw"),
            "Quat": ("x", "y", "z", "w"), "LinearColor": ("r", "g", "b", "a")}
@@ -263,6 +274,10 @@ class RecordingUnrealStandIn(types.ModuleType):
             return Name
         if name == "Array":
             return _Array
+        if name == "AddNewSubobjectParams":
+            return _AddNewSubobjectParams
+        if name == "InterpControlPoint":
+            return _InterpControlPoint
         if name in FUNCTIONS:
             return self._recorder("unreal", name, getattr(self, "_fn_" + name))
         self.violations.append(f"unreal.{name}")
@@ -296,6 +311,13 @@ class RecordingUnrealStandIn(types.ModuleType):
 
     def _fn_get_editor_subsystem(self, cls: type[_UObject]) -> Any:
         assert isinstance(cls, type) and issubclass(cls, self._class("EditorSubsystem")), cls
+        key = "subsystem:" + cls.ue_name
+        if key not in self.assets:
+            self.assets[key] = self._new(cls.ue_name)
+        return self.assets[key]
+
+    def _fn_get_engine_subsystem(self, cls: type[_UObject]) -> Any:
+        assert isinstance(cls, type) and issubclass(cls, self._class("EngineSubsystem")), cls
         key = "subsystem:" + cls.ue_name
         if key not in self.assets:
             self.assets[key] = self._new(cls.ue_name)
@@ -352,6 +374,9 @@ class RecordingUnrealStandIn(types.ModuleType):
             return None
         if library == "MaterialEditingLibrary":
             return self._material_editing(name, *args)
+        if library == "SubobjectDataBlueprintFunctionLibrary":
+            assert isinstance(args[0], _Handle), args
+            return args[0] if name == "get_data" else args[0].target
         return None
 
     def _material_editing(self, name: str, *args: Any) -> Any:
@@ -426,6 +451,8 @@ class RecordingUnrealStandIn(types.ModuleType):
                                          for c in ACTOR_COMPONENTS[actor_cls.ue_name]]
             self.levels[self.current_level].append(actor)
             return actor
+        if cls == "SubobjectDataSubsystem":
+            return self._subobjects(name, *args)
         if name == "get_component_by_class":
             wanted = args[0]
             return next((c for c in obj.state["components"] if isinstance(c, wanted)), None)
@@ -439,6 +466,22 @@ class RecordingUnrealStandIn(types.ModuleType):
         elif name.startswith("set_") and name != "set_editor_property":
             obj.state.setdefault("set", {})[name] = args
         return None
+
+    def _subobjects(self, name: str, *args: Any) -> Any:
+        """Adding components to a placed actor: handles name the actor's root or a component."""
+        if name == "k2_gather_subobject_data_for_instance":
+            actor = args[0]
+            assert isinstance(actor, self._class("Actor")), actor
+            return [_Handle(actor)] + [_Handle(c) for c in actor.state["components"]]
+        params = args[0]
+        assert isinstance(params, _AddNewSubobjectParams), params
+        parent = params.parent_handle.target
+        assert isinstance(parent, self._class("Actor")), "new components go on the root"
+        cls = params.new_class
+        assert isinstance(cls, type) and issubclass(cls, self._class("ActorComponent")), cls
+        component = self._new(cls.ue_name, owner=parent)
+        parent.state["components"].append(component)
+        return (_Handle(component), _Text(""))
 
     def _import(self, task: Any) -> None:
         filename = task.props.get("filename")
@@ -545,6 +588,40 @@ class _UObject:
             raise AttributeError(f"{self.ue_name} has no property {name!r}")
         self._use(name)
         self.props[name] = value
+
+
+class _Handle:
+    """unreal.SubobjectDataHandle (and the SubobjectData it leads to)."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+
+class _Text(str):
+    """unreal.Text."""
+
+    def is_empty(self) -> bool:
+        return not self
+
+
+class _AddNewSubobjectParams:
+    """unreal.AddNewSubobjectParams(parent_handle, new_class, ...)."""
+
+    def __init__(self, parent_handle: Any = None, new_class: Any = None,
+                 blueprint_context: Any = None, skip_mark_blueprint_modified: bool = False,
+                 conform_transform_to_parent: bool = False) -> None:
+        assert isinstance(parent_handle, _Handle), parent_handle
+        assert blueprint_context is None, "an instance, not a Blueprint"
+        self.parent_handle, self.new_class = parent_handle, new_class
+
+
+class _InterpControlPoint:
+    """unreal.InterpControlPoint(position_control_point, position_is_relative)."""
+
+    def __init__(self, position_control_point: Any, position_is_relative: bool = False) -> None:
+        assert type(position_control_point).__name__ == "Vector", position_control_point
+        assert isinstance(position_is_relative, bool)
+        self.position, self.relative = position_control_point, position_is_relative
 
 
 class _Array:

@@ -47,6 +47,7 @@ from .coords import (
     matmul4,
     primitive_extent,
     quat_multiply,
+    transform_vector,
     trs,
     trs_matrix,
     ue_location,
@@ -268,7 +269,7 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
         for node in children.get(parent, []):
             label = labels.take(ue_label(node.display_name))
             node_world = compose(world, trs(node.transform))
-            data = _node(ctx, node, label, folder, node_world, assets, gen, scene.id)
+            data = _node(ctx, node, label, folder, node_world, world, assets, gen, scene.id)
             if node.camera is not None:
                 data["camera"]["main"] = node.id == main_camera
             out.append(data)
@@ -287,7 +288,8 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
 
 
 def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix4,
-          assets: dict[str, str], gen: _Generated, scene_id: str) -> dict[str, Any]:
+          parent: Matrix4, assets: dict[str, str], gen: _Generated,
+          scene_id: str) -> dict[str, Any]:
     asset = ctx.manifest.asset(node.model) if node.model else None
     world = decompose(matrix)
     sheared = has_shear(matrix)
@@ -306,6 +308,9 @@ def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix
         "material": node.material,
         "components": [_component(c.type, c.params) for c in node.components],
     }
+    movement = _movement(data["components"], parent, sheared)
+    if movement:
+        data["movement"] = movement
     bake = f"baked_{scene_id}_{node.id}"
     if node.mesh is not None:
         data["mesh"] = _mesh(node, node.mesh, world, matrix, sheared, gen, bake)
@@ -450,6 +455,51 @@ def _camera(camera: Camera) -> dict[str, Any]:
             "near_cm": _r(camera.znear * UE_CM_PER_M), "far_cm": _r(camera.zfar * UE_CM_PER_M)}
 
 
+def _movement(components: list[dict[str, Any]], parent: Matrix4,
+              sheared: bool) -> list[dict[str, Any]]:
+    """``spin`` and ``bob`` as UE's built-in movement components, their parameters converted."""
+    out: list[dict[str, Any]] = []
+    for component in components:
+        params = component["params"]
+        if component["type"] == "spin":
+            out.append(_spin(params["degrees_per_second"], tuple(params["axis"]), sheared))
+        elif component["type"] == "bob" and params["frequency"] > 0:
+            out.append(_bob(params["amplitude"], params["frequency"], parent))
+    return out
+
+
+def _spin(degrees_per_second: float, axis: Vec3, sheared: bool) -> dict[str, Any]:
+    """URotatingMovementComponent::RotationRate (deg/s as an FRotator, applied in the actor's
+    local space): a turn about the node's glTF axis converted like any rotation
+    (ConvertQuat), read back as pitch/yaw/roll per degree. About one of the node's axes it
+    is exact; about another axis a rotator rate only approximates the axis."""
+    length = math.sqrt(sum(c * c for c in axis))
+    if length == 0.0:
+        return {"component": "rotating", "rotation_rate": [0.0, 0.0, 0.0], "exact": True}
+    unit = tuple(c / length for c in axis)
+    half = math.radians(1.0) / 2  # one degree: the rotator of it is the rate per degree
+    q = (unit[0] * math.sin(half), unit[1] * math.sin(half), unit[2] * math.sin(half),
+         math.cos(half))
+    pitch, yaw, roll = ue_rotator(ue_rotation(q))
+    principal = sum(1 for c in unit if abs(c) > 1e-9) == 1
+    return {"component": "rotating",
+            "rotation_rate": _v((pitch * degrees_per_second, yaw * degrees_per_second,
+                                 roll * degrees_per_second)),
+            "exact": principal and not sheared}
+
+
+def _bob(amplitude: float, frequency: float, parent: Matrix4) -> dict[str, Any]:
+    """UInterpToMovementComponent looping through control points relative to the start
+    location: 0, +A, 0, -A, 0 along the parent's up axis (what the other engines move along,
+    scaled as the parent scales it), one loop per period. The same extremes, period and
+    phase as ``A sin(2 pi f t)``, moving linearly between them."""
+    up = ue_location(transform_vector(parent, (0.0, amplitude, 0.0)))
+    points = [[0.0, 0.0, 0.0], _v(up), [0.0, 0.0, 0.0], _v(tuple(-c for c in up)),
+              [0.0, 0.0, 0.0]]
+    return {"component": "interp_to", "behaviour": "LOOP_RESET",
+            "duration_s": _r(1.0 / frequency), "control_points_cm": points, "exact": False}
+
+
 def _component(type_: str, params: dict[str, Any]) -> dict[str, Any]:
     """A component with its parameters. Known ones get their defaults filled in; names the
     catalogue does not know are kept as given under ``extra_params`` (never dropped)."""
@@ -585,7 +635,21 @@ def _node_actions(node: dict[str, Any]) -> list[Action]:
     actions.extend(_component_actions(node, world, bool(actions)))
     if actions:
         actions[0]["tags"] = _tags(node["components"])
+    if node.get("movement") and actions:
+        _moving(actions, node["movement"])
     return actions
+
+
+def _moving(actions: list[Action], movement: list[dict[str, Any]]) -> None:
+    """Movement components go on the node's collider (else its first actor); the node's
+    other actors are attached to that one so they move with it. Moving actors are movable."""
+    primary = next((a for a in actions if a["kind"] == "collider"), actions[0])
+    primary["movement"] = movement
+    for action in actions:
+        if "mobility" in action:
+            action["mobility"] = "movable"
+        if action is not primary and action["kind"] != "player_start":
+            action["attach_to"] = primary["label"]
 
 
 def _collider_action(actions: list[Action], node: dict[str, Any]) -> None:
@@ -643,7 +707,7 @@ def _component_actions(node: dict[str, Any], world: dict[str, Any],
             extent = [size[0], size[2], size[1]]
             scale = [e * 100.0 / TRIGGER_BOX_CM * s for e, s in zip(extent, world["scale"])]
             action = _placement(node, world, " Trigger" if has_actor or actions else "")
-            action.update(kind="trigger_box", scale=scale)
+            action.update(kind="trigger_box", scale=scale, tags=_tags([component]))
             actions.append(action)
     if not has_actor and not actions and types:
         action = _placement(node, world)
@@ -680,6 +744,9 @@ def main() -> None:
         for action in actions:
             spawned[action["label"]] = _apply(action, imported, materials, sky)
         _attach(actions, spawned)
+        for action in actions:
+            for spec in action.get("movement", []):
+                _add_movement(spawned[action["label"]], spec)
         levels.save_current_level()
     levels.load_level(data["main_map"])
     os.makedirs(saved, exist_ok=True)
@@ -984,6 +1051,36 @@ def _attach(actions: list[Action], spawned: dict[str, unreal.Actor]) -> None:
         if parent is not None:
             spawned[action["label"]].attach_to_actor(spawned[parent], unreal.Name("None"),
                                                      keep, keep, keep, False)
+
+
+def _add_movement(actor: unreal.Actor, spec: dict[str, Any]) -> None:
+    """A built-in movement component added to a placed actor through the subobject data
+    subsystem (the Details panel's "Add Component"), acting on the actor's root."""
+    subsystem = unreal.get_engine_subsystem(unreal.SubobjectDataSubsystem)
+    assert subsystem is not None
+    handles = subsystem.k2_gather_subobject_data_for_instance(actor)
+    cls = {"rotating": unreal.RotatingMovementComponent,
+           "interp_to": unreal.InterpToMovementComponent}[spec["component"]]
+    params = unreal.AddNewSubobjectParams(parent_handle=handles[0],
+                                          new_class=cls.static_class())
+    handle, failure = subsystem.add_new_subobject(params)
+    if not failure.is_empty():
+        unreal.log_warning("pacai: %s: %s" % (actor.get_actor_label(), failure))
+        return
+    library = unreal.SubobjectDataBlueprintFunctionLibrary
+    component = library.get_object(library.get_data(handle))
+    if isinstance(component, unreal.RotatingMovementComponent):
+        pitch, yaw, roll = spec["rotation_rate"]
+        component.set_editor_property("rotation_rate",
+                                      unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw))
+        component.set_editor_property("rotation_in_local_space", True)
+    elif isinstance(component, unreal.InterpToMovementComponent):
+        points = [unreal.InterpControlPoint(unreal.Vector(*p), True)
+                  for p in spec["control_points_cm"]]
+        component.set_editor_property("control_points", points)
+        component.set_editor_property("duration", spec["duration_s"])
+        component.set_editor_property("behaviour_type",
+                                      unreal.InterpToBehaviourType.LOOP_RESET)
 
 
 def _light(action: Action) -> unreal.Actor:
