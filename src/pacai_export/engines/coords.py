@@ -196,11 +196,16 @@ def trs_matrix(t: Trs) -> Matrix4:
 
 
 def matmul4(a: Matrix4, b: Matrix4) -> Matrix4:
-    """The matrix product ``a * b`` (apply ``b`` first)."""
-    def cell(i: int, j: int) -> float:
-        return math.fsum(a[i][k] * b[k][j] for k in range(4))
-
-    return tuple((cell(i, 0), cell(i, 1), cell(i, 2), cell(i, 3)) for i in range(4))
+    """The product ``a * b`` (apply ``b`` first) of two affine matrices (last row 0 0 0 1)."""
+    b0, b1, b2 = b[0], b[1], b[2]
+    rows: list[Row4] = []
+    for r in a[:3]:
+        x, y, z, w = r
+        rows.append((x * b0[0] + y * b1[0] + z * b2[0],
+                     x * b0[1] + y * b1[1] + z * b2[1],
+                     x * b0[2] + y * b1[2] + z * b2[2],
+                     x * b0[3] + y * b1[3] + z * b2[3] + w))
+    return (*rows, (0.0, 0.0, 0.0, 1.0))
 
 
 def compose(parent: Matrix4, child: Trs) -> Matrix4:
