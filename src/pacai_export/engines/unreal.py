@@ -3,7 +3,9 @@
 Unreal levels are binary ``.umap`` files, so the level is built inside the editor on first
 open by ``Content/Python/pacai_bootstrap.py`` from ``SourceArt/scene.json``. Everything
 the bootstrap needs is converted here, in plain Python: locations in centimetres, Z-up,
-left-handed (coords.ue_*), world transforms, primitive scales, light/camera aim.
+left-handed (coords.ue_*), world transforms, primitive scales, light/camera aim, collider
+sizes, movement components. What UE transforms cannot carry (shear) or has no basic shape for
+(capsules) becomes a generated mesh in ``SourceArt/Generated/`` that the bootstrap imports.
 """
 
 from __future__ import annotations
