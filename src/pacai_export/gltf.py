@@ -557,6 +557,8 @@ def transformed(g: Geometry, m: Matrix4) -> Geometry:
     out = Geometry()
     for p, n, uv in zip(g.positions, g.normals, g.uvs, strict=True):
         normal = tuple(sign * sum(cof[j][i] * n[j] for j in range(3)) for i in range(3))
+        if max(abs(c) for c in normal) < 1e-12:  # a zero scale flattened the mesh
+            normal = _flat_normal(cols)
         out.vertex(transform_point(m, p), normal, uv)  # type: ignore[arg-type]
     for i in range(0, len(g.indices), 3):
         a, b, c = g.indices[i:i + 3]
@@ -565,6 +567,15 @@ def transformed(g: Geometry, m: Matrix4) -> Geometry:
         else:
             out.triangle(a, b, c)
     return out
+
+
+def _flat_normal(cols: list[Vec3]) -> Vec3:
+    """A unit normal for a mesh flattened by a zero scale: across the axes that remain."""
+    for a, b in ((cols[0], cols[1]), (cols[1], cols[2]), (cols[2], cols[0])):
+        n = _cross(a, b)
+        if max(abs(c) for c in n) > 1e-12:
+            return n
+    return (0.0, 1.0, 0.0)
 
 
 def _cross(a: Vec3, b: Vec3) -> Vec3:

@@ -412,3 +412,34 @@ def test_generated_meshes_validate(export: Export, tmp_path: Path) -> None:
     assert any("placeholder" in p.name for p in paths)
     for report in validate_gltf(paths):
         assert report["errors"] == 0 and report["warnings"] == 0, report
+
+
+@pytest.mark.parametrize("scale", [[0, 1, 1], [0, 0, 1], [0, 0, 0]])
+def test_zero_scale_is_baked_flat_and_valid(scale: list[float], tmp_path: Path) -> None:
+    """A zero scale has no rotation/scale decomposition: the node is baked flat, with unit
+    normals, and the generated files still validate."""
+    data = {"schema": "pacai.manifest/v1", "project": {"id": "flat", "name": "Flat"},
+            "scenes": [{"id": "main", "nodes": [
+                {"id": "g", "transform": {"scale": scale}},
+                {"id": "b", "parent": "g", "mesh": {"primitive": "sphere"}, "body": "static",
+                 "light": {"type": "spot"},
+                 "transform": {"rotation": [0, 0, 0.3826834, 0.9238795]}}]}],
+            "main_scene": "main"}
+    manifest = Manifest.model_validate(data)
+    files = write_engine("ue5", BuildContext(manifest, "s", "high", False, {}))
+    generated = sorted(p for p in files if p.startswith("SourceArt/Generated/"))
+    assert generated == ["SourceArt/Generated/baked_main_b.glb",
+                         "SourceArt/Generated/baked_main_b_collider.glb"]
+    paths = []
+    for rel in generated:
+        content = files[rel]
+        assert isinstance(content, bytes)
+        (tmp_path / rel.rsplit("/", 1)[1]).write_bytes(content)
+        paths.append(tmp_path / rel.rsplit("/", 1)[1])
+        points = glb_positions(content)
+        world = manifest_worlds(manifest)["b"]
+        # every vertex is where the manifest's (degenerate) world matrix puts the sphere
+        assert np.allclose(points[:, np.asarray(scale) == 0], 0.0, atol=1e-6)
+        assert np.abs(points).max() <= 0.5 * np.abs(world[:3, :3]).sum(axis=1).max() + 1e-6
+    for report in validate_gltf(paths):
+        assert report["errors"] == 0, report
