@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -66,6 +66,7 @@ SCENE_JSON = "SourceArt/scene.json"
 BOOTSTRAP_PATH = "Content/Python/pacai_bootstrap.py"
 ASSET_FOLDERS = {"model": "Models", "texture": "Textures", "audio": "Audio"}
 DEFAULT_LIGHT_RANGE_M = 10.0
+MAX_FOLDER_PATH = 1000
 ASPECT = 16.0 / 9.0  # UE cameras take a horizontal FOV; glTF's is vertical
 # The engine's basic shapes (Engine/Content/BasicShapes): 100 cm across, centred, the plane
 # flat in XY.
@@ -214,7 +215,8 @@ class _Generated:
 
     def add(self, stem: str, data: bytes) -> str:
         path = f"SourceArt/Generated/{safe_filename(stem, '.glb')}"
-        self.files.setdefault(path, data)
+        known = self.files.setdefault(path, data)
+        assert known == data, f"two different meshes named {path}"
         return path
 
 
@@ -270,17 +272,27 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
     labels = UniqueNames()
     main_camera = next((n.id for n in scene.nodes if n.camera is not None), None)
 
-    def visit(parent: str | None, world: Matrix4, folder: str) -> None:
-        for node in children.get(parent, []):
-            label = labels.take(ue_label(node.display_name))
-            node_world = compose(world, trs(node.transform))
-            data = _node(ctx, node, label, folder, node_world, world, assets, gen, scene.id)
-            if node.camera is not None:
-                data["camera"]["main"] = node.id == main_camera
-            out.append(data)
-            visit(node.id, node_world, f"{folder}/{label}" if folder else label)
-
-    visit(None, IDENTITY4, "")
+    # Depth first, children in manifest order, with an explicit stack: a parent chain may be
+    # as deep as the manifest is long.
+    stack: list[tuple[Iterator[Node], Matrix4, str]] = [
+        (iter(children.get(None, [])), IDENTITY4, "")]
+    while stack:
+        siblings, world, folder = stack[-1]
+        current = next(siblings, None)
+        if current is None:
+            stack.pop()
+            continue
+        label = labels.take(ue_label(current.display_name))
+        node_world = compose(world, trs(current.transform))
+        data = _node(ctx, current, label, folder, node_world, world, assets, gen, scene.id)
+        if current.camera is not None:
+            data["camera"]["main"] = current.id == main_camera
+        out.append(data)
+        inner = f"{folder}/{label}" if folder else label
+        # an outliner folder path is an FName (at most 1023 characters): deeper nodes stay
+        # in the deepest folder that fits
+        stack.append((iter(children.get(current.id, [])), node_world,
+                      inner if len(inner) <= MAX_FOLDER_PATH else folder))
     env = scene.environment
     return {
         "id": scene.id,
@@ -309,14 +321,16 @@ def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix
         # node's geometry is baked into a generated mesh placed at identity.
         "world_exact": not sheared,
         "body": node.body,
-        "collider": _collider(node, asset, matrix, gen, f"baked_{scene_id}_{node.id}"),
+        "collider": _collider(node, asset, matrix, gen, f"baked_{scene_id}.{node.id}"),
         "material": node.material,
         "components": [_component(c.type, c.params) for c in node.components],
     }
     movement = _movement(data["components"], parent, sheared)
     if movement:
         data["movement"] = movement
-    bake = f"baked_{scene_id}_{node.id}"
+    # "." cannot be in a file name: safe_filename hashes the whole string, so scene "a",
+    # node "b_c" and scene "a_b", node "c" stay apart.
+    bake = f"baked_{scene_id}.{node.id}"
     if node.mesh is not None:
         data["mesh"] = _mesh(node, node.mesh, world, matrix, sheared, gen, bake)
     if node.model is not None:
@@ -360,8 +374,8 @@ def _mesh(node: Node, mesh: Mesh, world: Trs, matrix: Matrix4, sheared: bool,
 
 
 def _num(x: float) -> str:
-    """A number for a file name: ``0.35`` → ``0p35``."""
-    return f"{x:g}".replace(".", "p").replace("-", "m")
+    """A number for a file name, exact (``repr``): ``0.35`` → ``0p35``."""
+    return repr(float(x)).replace(".", "p").replace("-", "m").replace("+", "")
 
 
 def _model(asset_id: str, asset: Asset | None, matrix: Matrix4, sheared: bool,
