@@ -1187,3 +1187,26 @@ def test_colliders_are_sized_components(fidelity_project: Project,
     flag = mesh.props["body_setup"].props["collision_trace_flag"]
     assert flag == "CollisionTraceFlag.CTF_USE_COMPLEX_AS_SIMPLE"
     assert baked.state["set"]["set_actor_hidden_in_game"] == (True,)
+
+
+def test_textures_are_wired_into_the_instances(project: Project,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Base-colour and normal textures reach the material instances as the imported assets."""
+    ue = open_editor(project.root, monkeypatch)
+    assert not ue.violations
+    instances = {p.rsplit("/", 1)[1]: a for p, a in ue.assets.items()
+                 if type(a).__name__ == "MaterialInstanceConstant"
+                 and p.startswith("/Game/Materials/")}
+    files = {a["id"]: str(project.root / a["file"]) for a in project.scene["assets"]}
+    wired = 0
+    for mat in project.manifest.materials:
+        params = instances["MI_" + mat.id].state["params"]
+        for param, texture in (("BaseColorTexture", mat.base_color_texture),
+                               ("NormalTexture", mat.normal_texture)):
+            if texture is None:
+                assert param not in params, (mat.id, param)  # the master's default stays
+                continue
+            assert type(params[param]).__name__ == "Texture2D", (mat.id, param)
+            assert params[param].state["source"] == files[texture], (mat.id, param)
+            wired += 1
+    assert wired >= 2  # the example's bark colour map and the stone's normal map
