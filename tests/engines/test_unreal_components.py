@@ -164,3 +164,20 @@ def test_the_editor_adds_the_components(tmp_path: Path, monkeypatch: pytest.Monk
     assert interp.props["duration"] == 0.5
     assert all(p.relative for p in interp.props["control_points"])
     assert len(interp.props["control_points"]) == 5
+
+
+def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> None:
+    _manifest, actions, worlds = plan
+    assert not [a for a in actions if a.get("node") == "player" and a["kind"] == "player_start"]
+    data = components_manifest()
+    nodes = data["scenes"][0]["nodes"]
+    data["scenes"][0]["nodes"] = [n for n in nodes if n["id"] != "start"]
+    alone = Manifest.model_validate(data)
+    files = write_engine("ue5", BuildContext(alone, "s", "high", False, {}))
+    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
+    exec(compile(files["Content/Python/pacai_bootstrap.py"].decode(),  # type: ignore[union-attr]
+                 "pacai_bootstrap.py", "exec"), namespace)
+    (start,) = [a for a in namespace["plan"](scene["scenes"][0]) if a["kind"] == "player_start"]
+    assert start["node"] == "player" and start["label"] == "Player PlayerStart"
+    assert np.allclose(np.asarray(start["location"]) @ P.T / 100.0, worlds["player"][:3, 3])

@@ -577,8 +577,10 @@ ONE = [1.0, 1.0, 1.0]
 def plan(scene: dict[str, Any]) -> list[Action]:
     """The actors to spawn for one scene of scene.json, as plain dicts (no unreal needed)."""
     actions: list[Action] = []
+    # Without a spawn point the player starts where the manifest puts the player.
+    spawns = any(c["type"] == "spawn_point" for n in scene["nodes"] for c in n["components"])
     for node in scene["nodes"]:
-        actions.extend(_node_actions(node))
+        actions.extend(_node_actions(node, spawns))
     env = scene["environment"]
     actions.append({"kind": "sky", "label": "Sky", "folder": "", "tags": [],
                     "location": ZERO, "rotation": ZERO, "scale": [SKY_SCALE] * 3,
@@ -628,7 +630,7 @@ def _add(actions: list[Action], node: dict[str, Any], transform: dict[str, Any],
     return action
 
 
-def _node_actions(node: dict[str, Any]) -> list[Action]:
+def _node_actions(node: dict[str, Any], spawns: bool) -> list[Action]:
     actions: list[Action] = []
     world = node["world"]
     visual = _visual_physics(node)
@@ -651,7 +653,7 @@ def _node_actions(node: dict[str, Any]) -> list[Action]:
              scale=ONE)
     if "audio" in node:
         _add(actions, node, world, " Audio", kind="audio", audio=node["audio"], scale=ONE)
-    actions.extend(_component_actions(node, world, bool(actions)))
+    actions.extend(_component_actions(node, world, bool(actions), spawns))
     if actions:
         actions[0]["tags"] = _tags(node["components"])
     if node.get("movement") and actions:
@@ -710,11 +712,11 @@ def _tag_text(text: str) -> str:
     return json.dumps(text[:MAX_TAG_VALUE], ensure_ascii=False)[1:-1]
 
 
-def _component_actions(node: dict[str, Any], world: dict[str, Any],
-                       has_actor: bool) -> list[Action]:
+def _component_actions(node: dict[str, Any], world: dict[str, Any], has_actor: bool,
+                       spawns: bool) -> list[Action]:
     types = [c["type"] for c in node["components"]]
     actions: list[Action] = []
-    if "spawn_point" in types:
+    if "spawn_point" in types or ("player_controller" in types and not spawns):
         action = _placement(node, world, " PlayerStart" if has_actor else "")
         action.update(kind="player_start", scale=ONE)
         actions.append(action)
