@@ -181,3 +181,18 @@ def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> Non
     (start,) = [a for a in namespace["plan"](scene["scenes"][0]) if a["kind"] == "player_start"]
     assert start["node"] == "player" and start["label"] == "Player PlayerStart"
     assert np.allclose(np.asarray(start["location"]) @ P.T / 100.0, worlds["player"][:3, 3])
+
+
+def test_a_negative_bob_frequency_is_the_opposite_amplitude() -> None:
+    data = components_manifest()
+    buoy = next(n for n in data["scenes"][0]["nodes"] if n["id"] == "buoy")
+    buoy["components"] = [{"type": "bob", "params": {"amplitude": 0.5, "frequency": -2}}]
+    manifest = Manifest.model_validate(data)
+    files = write_engine("ue5", BuildContext(manifest, "s", "high", False, {}))
+    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    node = next(n for n in scene["scenes"][0]["nodes"] if n["id"] == "buoy")
+    (spec,) = node["movement"]
+    assert spec["duration_s"] == 0.5
+    up = manifest_worlds(manifest)["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])
+    first = np.asarray(spec["control_points_cm"][1]) @ P.T / 100.0
+    assert np.allclose(first, -up)  # sin(2 pi (-f) t) starts downwards

@@ -482,8 +482,10 @@ def _movement(components: list[dict[str, Any]], parent: Matrix4,
         params = component["params"]
         if component["type"] == "spin":
             out.append(_spin(params["degrees_per_second"], tuple(params["axis"]), sheared))
-        elif component["type"] == "bob" and params["frequency"] > 0:
-            out.append(_bob(params["amplitude"], params["frequency"], parent))
+        elif component["type"] == "bob" and params["frequency"] != 0:
+            # sin(-x) = -sin(x): a negative frequency is the opposite amplitude
+            sign = 1.0 if params["frequency"] > 0 else -1.0
+            out.append(_bob(sign * params["amplitude"], abs(params["frequency"]), parent))
     return out
 
 
