@@ -39,7 +39,9 @@ from tests.engines.fidelity_scene import fidelity_manifest
 # Rotator(roll, pitch, yaw), Actor.set_folder_path (Actor.h), USkyLightComponent::SetLightColor,
 # ULocalLightComponent::SetAttenuationRadius, USpotLightComponent::SetInner/OuterConeAngle,
 # UTexture's SRGB and CompressionSettings (Texture.h; TextureCompressionSettings in
-# TextureDefines.h).
+# TextureDefines.h). The names for master materials, collider shapes, movement components,
+# the subobject data subsystem and body setup were taken from UE 5.6's generated stub (PyPI
+# unreal-stub), which test_unreal_stub.py type-checks the whole bootstrap against.
 
 # class name -> (base, methods, editor properties)
 API: dict[str, tuple[str | None, set[str], set[str]]] = {
