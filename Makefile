@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tests/node/node_modules/.installed-stamp
 APT_STAMP := $(VENV)/.apt-stamp
 
-.PHONY: setup demo test lint unit bench clean
+.PHONY: setup demo test lint unit bench clean stack stack-down
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,11 +21,16 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests), Chromium (dashboard test)
-APT_PACKAGES := prometheus softhsm2 chromium
+# promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests), Chromium (dashboard test),
+# podman/runc/debootstrap (the container and local-stack tests build and run the image from a
+# Debian base bootstrapped from apt's own mirror)
+APT_PACKAGES := prometheus softhsm2 chromium podman runc debootstrap
 
-$(APT_STAMP):
+# Rechecked when this file changes (a new package in the list above).
+$(APT_STAMP): Makefile
 	@command -v promtool >/dev/null && command -v chromium >/dev/null && \
+	  command -v podman >/dev/null && command -v runc >/dev/null && \
+	  command -v debootstrap >/dev/null && \
 	  test -e /usr/lib/softhsm/libsofthsm2.so || \
 	  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
 	   apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
@@ -59,6 +64,17 @@ bench: setup $(BENCH_NODE_STAMP)
 	$(PY) bench/export_time.py
 	$(PY) bench/s3_clients.py
 	$(PY) bench/assets.py
+
+# docker compose where its plugin is installed, else podman-compose (installed by make setup).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo $(VENV)/bin/podman-compose)
+
+## stack: build the image and start the local stack of deploy/compose/compose.yaml
+stack: $(STAMP)
+	$(COMPOSE) -f deploy/compose/compose.yaml up -d --build
+
+## stack-down: stop and remove the local stack's containers (its volumes stay)
+stack-down: $(STAMP)
+	$(COMPOSE) -f deploy/compose/compose.yaml down
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules bench/node/node_modules exports

@@ -70,6 +70,9 @@ class BundleMeta:
     seed: str
     left_out: tuple[dict[str, str], ...] = ()
     uproject: str = ""
+    # Components and parameters no generated code uses, each kept as metadata in the engine
+    # files (engines.component_report): listed so that nothing is dropped silently.
+    kept_as_metadata: tuple[dict[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +139,7 @@ def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
         "seed": meta.seed,
         "files": listing,
         "left_out": list(meta.left_out),
+        "kept_as_metadata": list(meta.kept_as_metadata),
     }
     return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
 

@@ -24,7 +24,7 @@ from .assets.digests import SourceDigests
 from .assets.fetch import Fetcher, FetchPolicy
 from .assets.gather import AssetGatherer, Sources
 from .bundle import BundleMeta, prepare, zip_stage
-from .engines import write_engine
+from .engines import component_report, write_engine
 from .engines.base import BuildContext, Files
 from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound, StorageError
 from .jobs import ExportJob, ExportResult
@@ -219,7 +219,8 @@ def bundle_meta(job: ExportJob, manifest: Manifest) -> BundleMeta:
     return BundleMeta(project_id=job.project_id, project_name=manifest.project.name,
                       engines=job.engines, quality=job.quality,
                       include_assets=job.include_assets, seed=job.effective_seed,
-                      left_out=left_out)
+                      left_out=left_out,
+                      kept_as_metadata=tuple(component_report(manifest)))
 
 
 def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str, str],

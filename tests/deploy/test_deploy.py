@@ -266,6 +266,41 @@ def test_dockerfile_healthcheck_command_works(dockerfile: DockerfileParser, stat
     assert (result.returncode == 0) is healthy, result.stderr.decode()[-500:]
 
 
+DOCKERFILES = [DOCKERFILE, *sorted((ROOT / "tests/deploy/container").glob("*.Containerfile"))]
+
+
+def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).parent / "hadolint"), "--no-color",
+                           str(path)], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_hadolint_passes_and_every_ignore_has_its_reason(path: Path) -> None:
+    result = hadolint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if "hadolint ignore=" not in line:
+            continue
+        comments = []
+        for above in reversed(lines[:number]):
+            if not above.startswith("#"):
+                break
+            comments.append(above)
+        for rule in re.findall(r"\b(?:DL|SC)\d+", line.split("ignore=", 1)[1]):
+            reason = [c for c in comments if rule in c]
+            assert reason and len(" ".join(reason)) > 40, f"{path.name}:{number + 1}: {rule}"
+
+
+def test_hadolint_flags_an_unpinned_apt_install(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM debian:bookworm-slim\n"
+                          "RUN apt-get update && apt-get install -y curl\n")
+    result = hadolint(dockerfile)
+    assert result.returncode == 1
+    assert "DL3008" in result.stdout and "DL3015" in result.stdout and "DL3009" in result.stdout
+
+
 def test_dockerignore_keeps_the_context_small() -> None:
     entries = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}

@@ -219,7 +219,8 @@ def files(tmp_path: Path) -> Files:
 
 def test_everything_resolves(files: Files, tmp_path: Path) -> None:
     counts = check_project(files, tmp_path / "unity")
-    assert counts["files"] == 2 + 3 + 1  # two scenes, three materials, build settings
+    # two scenes, three materials, build settings, player settings
+    assert counts["files"] == 2 + 3 + 1 + 1
     m = all_components_manifest()
     comps = sum(len(n.get("components", [])) for s in m["scenes"] for n in s["nodes"])
     assert counts["scripts"] == comps

@@ -28,7 +28,7 @@ from pacai_export.engines import write_engine
 from pacai_export.engines.base import AssetFile, BuildContext, Files
 from pacai_export.manifest import Manifest
 from tests.conftest import small_manifest
-from tests.engines.fidelity_scene import fidelity_manifest
+from tests.engines.fidelity_scene import fidelity_manifest_with_extras
 
 # --- the UE 5.4 API surface the stand-in accepts ---------------------------------------------
 # Names from Epic's Python API reference (dev.epicgames.com/documentation/en-us/unreal-engine/
@@ -725,7 +725,7 @@ def project(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def fidelity_project(tmp_path: Path) -> Project:
-    return write_project(tmp_path, fidelity_manifest())
+    return write_project(tmp_path, fidelity_manifest_with_extras())
 
 
 def write_project(tmp_path: Path, data: dict[str, Any]) -> Project:
@@ -1156,8 +1156,9 @@ def test_main_camera_is_the_play_view(fidelity_project: Project,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     ue = open_editor(fidelity_project.root, monkeypatch)
     actors = _by_label(ue)
-    assert actors["Main Camera"].props["auto_activate_for_player"] == "AutoReceiveInput.PLAYER0"
-    assert "auto_activate_for_player" not in actors["Top Camera"].props
+    assert actors["Main View"].props["auto_activate_for_player"] == "AutoReceiveInput.PLAYER0"
+    for other in ("Side View", "Top View"):
+        assert "auto_activate_for_player" not in actors[other].props
 
 
 def test_colliders_are_sized_components(fidelity_project: Project,
@@ -1166,7 +1167,7 @@ def test_colliders_are_sized_components(fidelity_project: Project,
     assert not ue.violations
     actors = _by_label(ue)
     nodes = {n["id"]: n for n in fidelity_project.scene["scenes"][0]["nodes"]}
-    wall = actors["Wall"]  # collider only: the actor exists, a box of the manifest's size
+    wall = actors["Barrier"]  # collider only: the actor exists, a box of the manifest's size
     assert type(wall).__name__ == "TriggerBox"
     box = wall.state["components"][0].state["set"]
     assert _close(_vec(box["set_box_extent"][0]), (200.0, 25.0, 150.0))  # (x, z, y) / 2 cm
@@ -1183,9 +1184,9 @@ def test_colliders_are_sized_components(fidelity_project: Project,
     assert any(c.target == f"<StaticMeshActor #{crate._id}>"
                and c.args[0] is actors["Mirror Crate Collider"] for c in attached)
     # a sheared static collider: the baked mesh, its triangles its collision, hidden in game
-    baked = actors["Tilted Collider"]
+    baked = actors["Wide Box Collider"]
     mesh = baked.state["components"][0].state["set"]["set_static_mesh"][0]
-    assert mesh.state["source"].endswith(nodes["tilted"]["collider"]["file"])
+    assert mesh.state["source"].endswith(nodes["wide_box"]["collider"]["file"])
     flag = mesh.props["body_setup"].props["collision_trace_flag"]
     assert flag == "CollisionTraceFlag.CTF_USE_COMPLEX_AS_SIMPLE"
     assert baked.state["set"]["set_actor_hidden_in_game"] == (True,)

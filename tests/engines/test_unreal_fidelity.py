@@ -35,7 +35,7 @@ from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
 from pacai_export.manifest import Manifest, Node
 from tests.conftest import validate_gltf
-from tests.engines.fidelity_scene import fidelity_manifest
+from tests.engines.fidelity_scene import fidelity_manifest_with_extras
 
 TOLERANCE_M = 0.01
 TOLERANCE_DEG = 0.5
@@ -215,8 +215,17 @@ def primitive_dims(node: Node) -> tuple[str, dict[str, Any]]:
 def collider_dims(node: Node, manifest: Manifest) -> tuple[str, dict[str, Any], tuple[float, ...]]:
     """The collider the manifest asks for (shape, sizes, centre) — from the manifest only."""
     if node.collider is not None and node.collider.shape != "mesh":
-        c = node.collider
-        return c.shape, {"size": c.size, "radius": c.radius, "height": c.height}, (0.0, 0.0, 0.0)
+        c, mesh = node.collider, node.mesh
+        # sizes the collider leaves out are its primitive's (contract §10.2)
+        dims = {"size": c.size, "radius": c.radius, "height": c.height}
+        if mesh is not None:
+            if dims["size"] is None:
+                dims["size"] = tuple(2 * half_extent(*primitive_dims(node)))
+            if dims["radius"] is None and mesh.primitive in ("sphere", "capsule", "cylinder"):
+                dims["radius"] = mesh.radius
+            if dims["height"] is None and mesh.primitive in ("capsule", "cylinder"):
+                dims["height"] = mesh.height
+        return c.shape, dims, (0.0, 0.0, 0.0)
     assert node.model is not None, node.id  # the fidelity scene's only other case: bounds
     bounds = manifest.asset(node.model).bounds
     assert bounds is not None
@@ -235,7 +244,7 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 class Export:
     def __init__(self, tmp_path: Path) -> None:
-        self.manifest = Manifest.model_validate(fidelity_manifest())
+        self.manifest = Manifest.model_validate(fidelity_manifest_with_extras())
         self.files = write_engine("ue5", BuildContext(self.manifest, "fidelity", "high",
                                                       False, {}))
         self.scene = json.loads(self._bytes("SourceArt/scene.json"))
@@ -268,8 +277,8 @@ def export(tmp_path: Path) -> Export:
 def test_the_scene_has_the_hard_cases(export: Export) -> None:
     """The fidelity scene really has shear, pure non-uniform scale and mirroring."""
     worlds = export.worlds
-    assert sheared(worlds["tilted"]) and sheared(worlds["leaning_capsule"])
-    assert not sheared(worlds["post"])
+    assert sheared(worlds["wide_box"]) and sheared(worlds["wide_capsule"])
+    assert not sheared(worlds["wide_post"]) and not sheared(worlds["beam"])
     assert np.linalg.det(worlds["mirror_crate"][:3, :3]) < 0
 
 
@@ -313,7 +322,7 @@ def test_sheared_nodes_are_baked_and_placed_at_identity(export: Export) -> None:
         assert action["location"] == [0.0, 0.0, 0.0] and action["rotation"] == [0.0, 0.0, 0.0]
         assert action["scale"] == [1.0, 1.0, 1.0]
     data = {n["id"]: n for n in export.scene["scenes"][0]["nodes"]}
-    assert data["tilted"]["world_exact"] is False and data["post"]["world_exact"] is True
+    assert data["wide_box"]["world_exact"] is False and data["wide_post"]["world_exact"] is True
 
 
 def test_every_collider_has_the_manifest_size(export: Export) -> None:
@@ -321,12 +330,16 @@ def test_every_collider_has_the_manifest_size(export: Export) -> None:
     for node in export.nodes():
         if node.collider is None and node.body is None:
             continue
-        if node.body == "rigid" and sheared(export.worlds[node.id]):
+        if node.mesh is not None and node.mesh.primitive == "cylinder" and (
+                node.collider is None or node.collider.shape == "mesh"):
+            assert not export.of(node.id, "collider")  # the Cylinder's own collision
+            continue
+        kind, dims, center = collider_dims(node, export.manifest)
+        if node.body == "rigid" and not native_exact(kind, export.worlds[node.id]):
             continue  # see test_sheared_colliders
         (action,) = export.of(node.id, "collider")
         assert action["scale"] == [1.0, 1.0, 1.0], "sizes are on the component, not the actor"
-        kind, dims, center = collider_dims(node, export.manifest)
-        if sheared(export.worlds[node.id]):  # the shape baked into a collision mesh
+        if not native_exact(kind, export.worlds[node.id]):  # baked into a collision mesh
             assert action["shape"] == "baked", node.id
             points = actor_to_gltf(action, imported_mesh_cm(export.files, action["file"]))
         else:
@@ -337,11 +350,22 @@ def test_every_collider_has_the_manifest_size(export: Export) -> None:
     print(f"\nworst collider error: {worst * 1000:.3f} mm")
 
 
+def native_exact(kind: str, world: np.ndarray) -> bool:
+    """Whether a UE shape component can be the collider exactly: no shear, and a sphere or
+    capsule only under a uniform scale (otherwise an ellipsoid or stretched caps)."""
+    if sheared(world):
+        return False
+    scale = np.linalg.norm(world[:3, :3], axis=0)
+    return kind in ("box", "cylinder") or bool(np.ptp(scale) <= 1e-9 * scale.max())
+
+
 def test_collider_only_nodes_get_actors(export: Export) -> None:
-    for node_id, shape in (("wall", "box"), ("bumper", "sphere"), ("pole", "capsule")):
+    for node_id, shape in (("barrier", "box"), ("bumper", "sphere"), ("pole", "capsule"),
+                           ("wall", "box"), ("ground", "box")):
         (action,) = export.of(node_id, "collider")
         assert action["shape"] == shape
-        assert action["label"] == {"wall": "Wall", "bumper": "Bumper", "pole": "Pole"}[node_id]
+        assert action["label"] == {"barrier": "Barrier", "bumper": "Bumper", "pole": "Pole",
+                                   "wall": "Wall", "ground": "Ground"}[node_id]
     (bumper,) = export.of("bumper", "collider")
     assert bumper["simulate"] is True and bumper["collision"] == "PhysicsActor"
     (pole,) = export.of("pole", "collider")
@@ -363,12 +387,14 @@ def test_sheared_colliders(export: Export) -> None:
     not simulate collides with the baked mesh itself; a simulated one keeps the closest box,
     and scene.json says it is not exact (docs/engines.md, known limits)."""
     data = {n["id"]: n for n in export.scene["scenes"][0]["nodes"]}
-    assert data["tilted"]["collider"]["shape"] == "baked"
-    assert data["tilted"]["collider"]["exact"] is True
-    assert data["tilted_crate"]["collider"]["shape"] == "box"
-    assert data["tilted_crate"]["collider"]["exact"] is False
-    assert data["wall"]["collider"]["exact"] is True
-    (baked,) = export.of("tilted", "collider")
+    assert data["wide_box"]["collider"]["shape"] == "baked"
+    assert data["wide_box"]["collider"]["exact"] is True
+    assert data["wide_crate"]["collider"]["shape"] == "box"
+    assert data["wide_crate"]["collider"]["exact"] is False
+    assert data["barrier"]["collider"]["exact"] is True
+    # a capsule under a (1, 3, 1) group has stretched caps: baked too (kinematic body)
+    assert data["guard"]["collider"]["shape"] == "baked"
+    (baked,) = export.of("wide_box", "collider")
     assert baked["collision"] == "BlockAll" and baked["mobility"] == "static"
 
 
@@ -395,9 +421,11 @@ def test_lights_and_cameras_aim_where_the_manifest_points(export: Export) -> Non
 
 
 def test_the_first_camera_is_the_play_view(export: Export) -> None:
-    (main,) = export.of("main_camera", "camera")
-    (top,) = export.of("top_camera", "camera")
-    assert main["camera"]["main"] is True and top["camera"]["main"] is False
+    (main,) = export.of("camera", "camera")  # the first camera of the scene
+    assert main["camera"]["main"] is True
+    for other in ("camera2", "top_camera"):
+        (action,) = export.of(other, "camera")
+        assert action["camera"]["main"] is False, other
 
 
 def test_generated_meshes_validate(export: Export, tmp_path: Path) -> None:
@@ -407,9 +435,13 @@ def test_generated_meshes_validate(export: Export, tmp_path: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(export._bytes(rel))
         paths.append(target)
-    # two capsule sizes; baked: four meshes, a placeholder, a collider
-    assert len(paths) == 8, paths
+    referenced = {part["file"] for n in export.scene["scenes"][0]["nodes"]
+                  for part in (n.get("mesh"), n.get("collider"),
+                               (n.get("model") or {}).get("placeholder"))
+                  if part and part.get("file")}
+    assert referenced == set(export.scene["generated"])
     assert any("placeholder" in p.name for p in paths)
+    assert any(p.name.startswith("capsule_") for p in paths)
     for report in validate_gltf(paths):
         assert report["errors"] == 0 and report["warnings"] == 0, report
 

@@ -11,7 +11,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import InvalidInput
+from ..manifest import Manifest, Scene
 from .base import BuildContext, Files, Writer
+from .names import path_problems
 
 ENGINES = ("godot", "unity", "ue5")
 _MODULES = {"godot": "godot", "unity": "unity", "ue5": "unreal"}
@@ -30,37 +33,109 @@ COMPONENTS: dict[str, dict[str, Param]] = {
 }
 
 
+# Natural names a manifest may use for a parameter, each mapped to the generated code's name:
+# a pickup's ``score``, a bob's ``speed`` (cycles per second) and ``height``, a spin's
+# ``speed`` (degrees per second). The generated name wins when both are given.
+ALIASES: dict[str, dict[str, str]] = {
+    "spin": {"speed": "degrees_per_second"},
+    "bob": {"speed": "frequency", "height": "amplitude"},
+    "player_controller": {"move_speed": "speed", "jump_speed": "jump_velocity"},
+    "pickup": {"score": "value", "points": "value"},
+    "spawn_point": {},
+    "trigger_zone": {},
+}
+
+
 def component_params(type_: str, given: Mapping[str, Any]) -> dict[str, Param]:
-    """A known component's parameters: defaults overridden by well-typed given values.
+    """A known component's parameters: defaults overridden by well-typed given values, given
+    under the generated name or a natural alias (``ALIASES``).
 
     Values of the wrong type (or non-finite numbers) keep the default, so generated code
-    always compiles; unknown parameter names are dropped.
+    always compiles; what is not used here is what ``unused_params`` returns, which every
+    writer keeps as metadata and ``bundle.json`` reports.
     """
     result: dict[str, Param] = {}
     for name, default in COMPONENTS[type_].items():
-        result[name] = _coerce(given.get(name), default)
+        source = name if name in given else _alias_given(type_, name, given)
+        result[name] = _coerce(given.get(source) if source else None, default)
     return result
 
 
+def _alias_given(type_: str, name: str, given: Mapping[str, Any]) -> str | None:
+    """The first alias of ``name`` present in ``given``, if any."""
+    return next((a for a, target in ALIASES[type_].items() if target == name and a in given),
+                None)
+
+
+def unused_params(type_: str, given: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter name → why the generated code does not use it (unknown name, wrong type,
+    alias of a name also given), for a known component type."""
+    unused: dict[str, str] = {}
+    defaults = COMPONENTS[type_]
+    for name in sorted(given):
+        target = ALIASES[type_].get(name, name)
+        if target not in defaults:
+            unused[name] = f"not a parameter of {type_}"
+        elif target != name and (target in given or _alias_given(type_, target, given) != name):
+            unused[name] = f"{target} is given too"
+        elif not _well_typed(given[name], defaults[target]):
+            unused[name] = f"not a {_kind(defaults[target])}"
+    return unused
+
+
+def _kind(default: Param) -> str:
+    if isinstance(default, tuple):
+        return "list of 3 finite numbers"
+    if isinstance(default, str):
+        return "string"
+    return "finite number"
+
+
+def component_report(manifest: Manifest) -> list[dict[str, str]]:
+    """Every component or parameter the generated code does not use, engine-neutral: each is
+    kept as metadata in every engine's files and listed in ``bundle.json`` (§10.2, §11)."""
+    report: list[dict[str, str]] = []
+    for scene in manifest.scenes:
+        for node in scene.nodes:
+            for comp in node.components:
+                where = {"scene": scene.id, "node": node.id, "type": comp.type}
+                if comp.type not in COMPONENTS:
+                    report.append({**where, "reason": "unknown component type; kept as data"})
+                    continue
+                report += [{**where, "param": name, "reason": f"{why}; kept as metadata"}
+                           for name, why in unused_params(comp.type, comp.params).items()]
+    return report
+
+
 def _coerce(value: Any, default: Param) -> Param:
-    if value is None or isinstance(value, bool):
+    if not _well_typed(value, default):
         return default
     if isinstance(default, tuple):
-        if (isinstance(value, list | tuple) and len(value) == 3
-                and all(_finite(v) for v in value)):
-            return (float(value[0]), float(value[1]), float(value[2]))
-        return default
+        return (float(value[0]), float(value[1]), float(value[2]))
     if isinstance(default, str):
-        return value[:128] if isinstance(value, str) else default
-    if not _finite(value):
-        return default
+        return str(value)[:128]
     if isinstance(default, int):
         return int(value)
     return float(value)
 
 
+def _well_typed(value: Any, default: Param) -> bool:
+    if isinstance(default, tuple):
+        return (isinstance(value, list | tuple) and len(value) == 3
+                and all(_finite(v) for v in value))
+    if isinstance(default, str):
+        return isinstance(value, str)
+    return _finite(value)
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def main_camera(scene: Scene) -> str | None:
+    """Id of the scene's main camera: its first node with a camera, in manifest order. Every
+    writer makes that one the play view and leaves the others off."""
+    return next((n.id for n in scene.nodes if n.camera is not None), None)
 
 
 def _lazy(engine: str) -> Writer:
@@ -84,7 +159,13 @@ def write_engine(engine: str, ctx: BuildContext) -> Files:
     except KeyError:
         expected = ", ".join(ENGINES)
         raise ValueError(f"unknown engine {engine!r}; expected one of {expected}") from None
-    return writer(ctx)
+    files = writer(ctx)
+    problems = path_problems(files)
+    if problems:
+        # Deterministic, so retrying cannot help: the ids give paths that cannot coexist.
+        raise InvalidInput(f"{engine} files: {problems[0]}")
+    return files
 
 
-__all__ = ["COMPONENTS", "ENGINES", "WRITERS", "component_params", "write_engine"]
+__all__ = ["ALIASES", "COMPONENTS", "ENGINES", "WRITERS", "component_params", "component_report",
+           "main_camera", "unused_params", "write_engine"]

@@ -3,7 +3,9 @@
 Each manifest node becomes one Godot node whose class is its most specific feature (a body,
 else a mesh, a model instance, a light, a camera, an audio player, else ``Node3D``); its other
 features become children named after the feature (``Mesh``, ``CollisionShape``, ``Light``…).
-Godot's frame is glTF's, so transforms are written unchanged (coords.godot_basis).
+Godot's frame is glTF's, so transforms are written unchanged (coords.godot_basis), except
+around physics bodies: those keep unit scale and their scale goes into what they carry
+(``_SceneWriter._place``).
 """
 
 from __future__ import annotations
@@ -15,16 +17,27 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Component, Light, Manifest, Material, Node, Scene
-from . import COMPONENTS, Param, component_params
+from . import COMPONENTS, Param, affine, component_params, main_camera, unused_params
 from .base import AssetFile, BuildContext, Files
-from .coords import Shape, Trs, bounds_box, collider_shape, godot_basis, linear_to_srgb, trs
+from .coords import (
+    Matrix3,
+    Shape,
+    Trs,
+    bounds_box,
+    collider_shape,
+    godot_basis,
+    linear_to_srgb,
+    trs,
+)
 from .ids import godot_uid
-from .names import godot_node_name, safe_filename, unique
+from .names import asset_filenames, godot_node_name, unique, unique_filenames
 
 BODY_TYPES = {"static": "StaticBody3D", "rigid": "RigidBody3D", "kinematic": "AnimatableBody3D",
               "character": "CharacterBody3D"}
 LIGHT_TYPES = {"directional": "DirectionalLight3D", "point": "OmniLight3D", "spot": "SpotLight3D"}
-DEFAULT_LIGHT_RANGE = 10.0
+# Godot's glTF importer clamps light ranges to 4096 m; glTF's missing range is infinite.
+INFINITE_LIGHT_RANGE = 4096.0
+MAX_CONE_RATIO = 0.99  # inner/outer → 1 makes the importer's attenuation curve infinite
 
 # Godot importer names and resource types per extension, for the .import files that pin uids.
 IMPORTERS = {
@@ -44,14 +57,15 @@ def write(ctx: BuildContext) -> Files:
     """The Godot project folder for ``ctx`` (paths relative to ``godot/``)."""
     m = ctx.manifest
     files: Files = {}
-    scene_files = {s.id: safe_filename(s.id, ".tscn") for s in m.scenes}
+    scene_files = unique_filenames((s.id for s in m.scenes), ".tscn")
     files["project.godot"] = _project(m, scene_files[m.main_scene])
+    names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
     for asset_id in sorted(ctx.assets):
-        files.update(_asset_files(ctx, ctx.assets[asset_id]))
+        files.update(_asset_files(ctx, ctx.assets[asset_id], names[asset_id]))
     used_scripts: set[str] = set()
     for scene in m.scenes:
         path = f"scenes/{scene_files[scene.id]}"
-        text, scripts = _SceneWriter(ctx, scene, path).render()
+        text, scripts = _SceneWriter(ctx, scene, path, names).render()
         files[path] = text.encode("utf-8")
         used_scripts |= scripts
     for type_ in sorted(used_scripts):
@@ -69,7 +83,24 @@ def _f(x: float) -> str:
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Godot string literal (``.tscn``, ``project.godot``): quotes and backslashes escaped,
+    every control or line-breaking character as ``\\n``/``\\uXXXX`` (Godot's
+    ``VariantParser`` reads both), lone surrogates as U+FFFD, so a value stays one token
+    on one line."""
+    return '"' + _GODOT_UNSAFE.sub(_godot_escape, text) + '"'
+
+
+_GODOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_GODOT_UNSAFE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
+
+
+def _godot_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _GODOT_ESCAPES:
+        return _GODOT_ESCAPES[ch]
+    if 0xD800 <= ord(ch) <= 0xDFFF:
+        return "\ufffd"
+    return f"\\u{ord(ch):04x}"
 
 
 def _vec3(v: tuple[float, float, float]) -> str:
@@ -79,6 +110,12 @@ def _vec3(v: tuple[float, float, float]) -> str:
 def _color(rgb: tuple[float, ...], alpha: float = 1.0) -> str:
     r, g, b = (linear_to_srgb(c) for c in rgb[:3])  # Godot colours are sRGB-encoded
     return f"Color({_f(r)}, {_f(g)}, {_f(b)}, {_f(alpha)})"
+
+
+def _matrix(m: affine.Affine) -> str:
+    """An affine matrix as a ``Transform3D`` (basis rows, then the origin; may shear)."""
+    values = [*m[0][0], *m[0][1], *m[0][2], *m[1]]
+    return "Transform3D(" + ", ".join(_f(v) for v in values) + ")"
 
 
 def _transform(t: Trs) -> str | None:
@@ -142,17 +179,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def asset_filename(af: AssetFile) -> str:
-    """The asset's file name, re-checked so it cannot escape ``assets/``."""
-    p = PurePosixPath(af.filename.replace("\\", "/")).name
-    stem, dot, ext = p.rpartition(".")
-    if not dot:
-        return safe_filename(p)
-    return safe_filename(stem, "." + ext.lower())
-
-
-def _asset_files(ctx: BuildContext, af: AssetFile) -> Files:
-    name = asset_filename(af)
+def _asset_files(ctx: BuildContext, af: AssetFile, name: str) -> Files:
     res = f"res://assets/{name}"
     out: Files = {f"assets/{name}": af.path}
     importer = IMPORTERS.get(PurePosixPath(name).suffix)
@@ -180,8 +207,10 @@ class _Block:
 class _SceneWriter:
     """Collects the ext_resources, sub_resources and nodes of one ``.tscn``."""
 
-    def __init__(self, ctx: BuildContext, scene: Scene, path: str) -> None:
+    def __init__(self, ctx: BuildContext, scene: Scene, path: str,
+                 asset_names: dict[str, str]) -> None:
         self.ctx, self.scene, self.path = ctx, scene, path
+        self.asset_names = asset_names
         self.ext: list[_Block] = []
         self.ext_ids: dict[str, str] = {}
         self.sub: list[_Block] = []
@@ -191,7 +220,10 @@ class _SceneWriter:
         self.children: dict[str | None, list[Node]] = {}
         for node in scene.nodes:
             self.children.setdefault(node.parent, []).append(node)
-        self.camera_done = False
+        self.main_camera = main_camera(scene)
+        self.world = affine.WorldMatrices(scene)  # the manifest's truth, per node id
+        self.written: dict[str, affine.Affine] = {}  # bodies whose world differs as written
+        self.rest: dict[str, Matrix3] = {}  # a body's scale/shear, baked into its children
 
     def render(self) -> tuple[str, set[str]]:
         root = godot_node_name(self.scene.display_name)
@@ -200,7 +232,7 @@ class _SceneWriter:
         names = unique([godot_node_name(n.display_name) for n in top], taken=["WorldEnvironment"])
         self._environment()
         for node, name in zip(top, names, strict=True):
-            self._node(node, name, ".")
+            self._node(node, name, ".", None)
         steps = len(self.ext) + len(self.sub) + 1
         uid = godot_uid(self.ctx.seed, f"res://{self.path}")
         parts = [f'[gd_scene load_steps={steps} format=3 uid="{uid}"]']
@@ -228,10 +260,9 @@ class _SceneWriter:
         return f'SubResource("{self.sub_ids[key]}")'
 
     def _asset_ref(self, asset_id: str) -> str | None:
-        af = self.ctx.assets.get(asset_id)
-        if af is None:
+        name = self.asset_names.get(asset_id)
+        if name is None:
             return None
-        name = asset_filename(af)
         importer = IMPORTERS.get(PurePosixPath(name).suffix)
         if importer is None:
             return None
@@ -278,17 +309,22 @@ class _SceneWriter:
             props.append(f"material = {self._material(self.ctx.manifest.material(node.material))}")
         return self._sub(f"mesh:{node.id}", type_, props)
 
-    def _shape(self, node: Node, shape: Shape) -> str:
-        if shape.kind == "box":
-            type_, props = "BoxShape3D", [f"size = {_vec3(shape.size)}"]
-        elif shape.kind == "sphere":
-            type_, props = "SphereShape3D", [f"radius = {_f(shape.radius)}"]
-        elif shape.kind == "capsule":
-            type_, props = "CapsuleShape3D", [f"radius = {_f(shape.radius)}",
-                                              f"height = {_f(shape.height)}"]
+    def _shape(self, node: Node, shape: Shape, rest: Matrix3) -> str:
+        native = _native_shape(shape, rest)
+        if native is None:
+            points = [c for p in affine.hull_points(shape) for c in affine.apply3(rest, p)]
+            type_ = "ConvexPolygonShape3D"
+            props = ["points = PackedVector3Array(" + ", ".join(_f(c) for c in points) + ")"]
+        elif native.kind == "box":
+            type_, props = "BoxShape3D", [f"size = {_vec3(native.size)}"]
+        elif native.kind == "sphere":
+            type_, props = "SphereShape3D", [f"radius = {_f(native.radius)}"]
+        elif native.kind == "capsule":
+            type_, props = "CapsuleShape3D", [f"radius = {_f(native.radius)}",
+                                              f"height = {_f(native.height)}"]
         else:
-            type_, props = "CylinderShape3D", [f"radius = {_f(shape.radius)}",
-                                               f"height = {_f(shape.height)}"]
+            type_, props = "CylinderShape3D", [f"radius = {_f(native.radius)}",
+                                               f"height = {_f(native.height)}"]
         return self._sub(f"shape:{node.id}", type_, props)
 
     def _environment(self) -> None:
@@ -305,7 +341,7 @@ class _SceneWriter:
 
     # nodes
 
-    def _node(self, node: Node, name: str, parent: str) -> None:
+    def _node(self, node: Node, name: str, parent: str, parent_id: str | None) -> None:
         features = self._features(node)
         primary = features[0] if features and features[0][0] in _PRIMARY else None
         rest = features[1:] if primary else features
@@ -318,9 +354,12 @@ class _SceneWriter:
 
         block = self._primary_block(node, name, parent, primary)
         self.nodes.append(block)
-        transform = _transform(trs(node.transform))
+        transform, top_level = self._place(node, parent_id, primary is not None
+                                           and primary[0] == "body")
         if transform:
             block.props.insert(0, f"transform = {transform}")
+        if top_level:
+            block.props.insert(0, "top_level = true")
         self._components(node, block)
         path = name if parent == "." else f"{parent}/{name}"
         for (kind, _), fname in zip(rest, feature_names, strict=True):
@@ -332,7 +371,41 @@ class _SceneWriter:
             sub.props.append("metadata/pacai_acts_on_parent = true")
             self.nodes.append(sub)
         for kid, kname in zip(kids, kid_names, strict=True):
-            self._node(kid, kname, path)
+            self._node(kid, kname, path, node.id)
+
+    def _place(self, node: Node, parent_id: str | None, body: bool) -> tuple[str | None, bool]:
+        """The node's written transform and whether it is ``top_level``.
+
+        Godot Physics resets a body's scale when simulation starts and warns about scaled
+        bodies and shapes, so a body (or area) gets only the rigid part of its world matrix;
+        its scale, shear and mirror — own and inherited — go into its mesh child and its
+        shapes' sizes (``self.rest``). A body under a scaled parent is ``top_level`` (its
+        transform is then global), so it inherits no scale. Children of such a body are
+        written relative to what the body became, landing where the manifest puts them.
+        """
+        parent_exact = parent_id is None or parent_id not in self.written
+        if not body and parent_exact:  # the common case: the manifest's own local transform
+            return _transform(trs(node.transform)), False
+        world = self.world[node.id]
+        parent = self._written(parent_id)
+        if not body:
+            return _matrix(affine.mul(affine.inverse(parent), world)), False
+        exact = affine.is_rigid(world[0], 1e-9)
+        if not exact:
+            self.written[node.id], self.rest[node.id] = affine.rigid_split(world)
+        mine = self._written(node.id)
+        if not affine.is_rigid(parent[0]):
+            return _matrix(mine), True
+        if parent_exact and exact:
+            return _transform(trs(node.transform)), False
+        return _matrix(affine.mul(affine.inverse(parent), mine)), False
+
+    def _written(self, node_id: str | None) -> affine.Affine:
+        """A Godot node's world matrix as written: the manifest's, except for bodies that
+        gave their scale to their children (``self.written``)."""
+        if node_id is None:
+            return affine.IDENTITY
+        return self.written.get(node_id) or self.world[node_id]
 
     def _features(self, node: Node) -> list[tuple[str, str]]:
         """(kind, child name) of every feature, in primary-preference order."""
@@ -377,20 +450,33 @@ class _SceneWriter:
 
     def _feature_block(self, node: Node, kind: str, name: str, parent: str) -> _Block:
         head, tail = f"[node name={_q(name)}", f" parent={_q(parent)}"
+        rest = self.rest.get(node.id)
+        if kind == "collision":
+            return self._collision(node, head, tail, rest)
         if kind == "instance":
             assert node.model is not None
-            return _Block(f"{head}{tail} instance={self._asset_ref(node.model)}]")
-        if kind == "placeholder":
-            return self._placeholder(node, head, tail)
-        if kind == "collision":
-            shape = collider_shape(node, self._model_asset(node))
-            assert shape is not None
-            block = _Block(f'{head} type="CollisionShape3D"{tail}]',
-                           [f"shape = {self._shape(node, shape)}"])
-            if shape.center != (0.0, 0.0, 0.0):
-                block.props.insert(0, f"transform = {_transform(Trs(shape.center))}")
-            return block
-        return self._typed_block(node, kind, head, tail)
+            block = _Block(f"{head}{tail} instance={self._asset_ref(node.model)}]")
+        elif kind == "placeholder":
+            return self._placeholder(node, head, tail, rest)
+        else:
+            block = self._typed_block(node, kind, head, tail)
+        if rest is not None:  # the body's scale and shear, baked into what it carries
+            block.props.insert(0, f"transform = {_matrix((rest, (0.0, 0.0, 0.0)))}")
+        return block
+
+    def _collision(self, node: Node, head: str, tail: str, rest: Matrix3 | None) -> _Block:
+        """A shape with unit scale: a body's scale is baked into its size, or, where the
+        native shape cannot take it (a sphere stretched unevenly, any shear), into the
+        points of a convex hull of the shape."""
+        shape = collider_shape(node, self._model_asset(node))
+        assert shape is not None
+        rest = rest or affine.IDENTITY3
+        block = _Block(f'{head} type="CollisionShape3D"{tail}]',
+                       [f"shape = {self._shape(node, shape, rest)}"])
+        center = affine.apply3(rest, shape.center)
+        if center != (0.0, 0.0, 0.0):
+            block.props.insert(0, f"transform = {_transform(Trs(center))}")
+        return block
 
     def _typed_block(self, node: Node, kind: str, head: str, tail: str) -> _Block:
         if kind == "mesh":
@@ -406,11 +492,14 @@ class _SceneWriter:
     def _model_asset(self, node: Node) -> Asset | None:
         return self.ctx.manifest.asset(node.model) if node.model else None
 
-    def _placeholder(self, node: Node, head: str, tail: str) -> _Block:
+    def _placeholder(self, node: Node, head: str, tail: str, rest: Matrix3 | None) -> _Block:
         box = bounds_box(self._model_asset(node))  # bounds, else a 1 m cube
         ref = self._sub(f"placeholder:{node.id}", "BoxMesh", [f"size = {_vec3(box.size)}"])
         block = _Block(f'{head} type="MeshInstance3D"{tail}]', [f"mesh = {ref}"])
-        if box.center != (0.0, 0.0, 0.0):
+        if rest is not None:
+            placed = affine.mul((rest, (0.0, 0.0, 0.0)), (affine.IDENTITY3, box.center))
+            block.props.insert(0, f"transform = {_matrix(placed)}")
+        elif box.center != (0.0, 0.0, 0.0):
             block.props.insert(0, f"transform = {_transform(Trs(box.center))}")
         block.props.append("metadata/pacai_placeholder = true")
         return block
@@ -425,9 +514,8 @@ class _SceneWriter:
         else:
             props.append(f"fov = {_f(math.degrees(cam.yfov))}")  # vertical, like glTF's yfov
         props += [f"near = {_f(cam.znear)}", f"far = {_f(cam.zfar)}"]
-        if not self.camera_done:
+        if node.id == self.main_camera:
             props.append("current = true")
-            self.camera_done = True
         return props
 
     def _audio_props(self, node: Node) -> list[str]:
@@ -458,6 +546,26 @@ class _SceneWriter:
             block.props.append(f"metadata/pacai_components = {_variant(unknown)}")
 
 
+def _native_shape(shape: Shape, rest: Matrix3) -> Shape | None:
+    """``shape`` stretched by ``rest`` as the same kind of native shape, or None when no
+    native shape is exact: a sphere stretched unevenly, a capsule whose caps would stop
+    being round, a cylinder with an oval section, any shear or rotation in ``rest``."""
+    if rest == affine.IDENTITY3:
+        return shape
+    if not affine.is_diagonal(rest):
+        return None
+    sx, sy, sz = (abs(rest[i][i]) for i in range(3))
+    if shape.kind == "box":
+        return Shape("box", size=(shape.size[0] * sx, shape.size[1] * sy, shape.size[2] * sz))
+    if not math.isclose(sx, sz, rel_tol=1e-6):
+        return None
+    if shape.kind == "cylinder":
+        return Shape("cylinder", radius=shape.radius * sx, height=shape.height * sy)
+    if not math.isclose(sx, sy, rel_tol=1e-6):
+        return None
+    return Shape(shape.kind, radius=shape.radius * sx, height=shape.height * sy)
+
+
 _PRIMARY = ("body", "mesh", "instance", "light", "camera", "audio")
 
 
@@ -477,18 +585,32 @@ def _known_components(node: Node) -> list[Component]:
 
 
 def _param_lines(type_: str, params: dict[str, Any]) -> list[str]:
-    return [f"{k} = {_param(v)}" for k, v in component_params(type_, params).items()]
+    """The script's exported properties, then every given parameter it does not use, kept
+    as ``metadata/pacai_params`` (bundle.json reports them too)."""
+    lines = [f"{k} = {_param(v)}" for k, v in component_params(type_, params).items()]
+    unused = {name: params[name] for name in unused_params(type_, params)}
+    if unused:
+        lines.append(f"metadata/pacai_params = {_variant(unused)}")
+    return lines
 
 
 def _light_props(light: Light) -> list[str]:
+    """As Godot's glTF importer converts a light (``modules/gltf/extensions/gltf_light.cpp``,
+    ``GLTFLight::to_node``): energy = intensity, colour sRGB-encoded, range clamped to 4096
+    (a missing range is infinite), inverse-square attenuation (2), and the inner cone as the
+    spot's angle attenuation by the importer's fitted curve ``0.2 / (1 - inner/outer) - 0.1``
+    (Godot has one cone angle)."""
     props = [f"light_color = {_color(light.color)}", f"light_energy = {_f(light.intensity)}"]
+    reach = min(light.range or INFINITE_LIGHT_RANGE, INFINITE_LIGHT_RANGE)
     if light.type == "directional":
         props.append("shadow_enabled = true")
     elif light.type == "point":
-        props.append(f"omni_range = {_f(light.range or DEFAULT_LIGHT_RANGE)}")
+        props += [f"omni_range = {_f(reach)}", "omni_attenuation = 2"]
     else:
-        props += [f"spot_range = {_f(light.range or DEFAULT_LIGHT_RANGE)}",
-                  f"spot_angle = {_f(math.degrees(light.outer_cone))}"]
+        ratio = min(light.inner_cone / light.outer_cone, MAX_CONE_RATIO)
+        props += [f"spot_range = {_f(reach)}", "spot_attenuation = 2",
+                  f"spot_angle = {_f(math.degrees(light.outer_cone))}",
+                  f"spot_angle_attenuation = {_f(0.2 / (1 - ratio) - 0.1)}"]
     return props
 
 

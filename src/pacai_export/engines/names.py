@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
 
 # Godot's String::get_invalid_node_name_characters(): ". : @ / \" %".
 _GODOT_INVALID = set('.:@/"%')
@@ -19,6 +20,13 @@ _UE_INVALID = set('"\',/.:|&!~@#(){}[]=;^%$`*?<>\\')
 _FILE_OK = re.compile(r"[^A-Za-z0-9_\-]")
 MAX_NAME = 64
 MAX_FILENAME = 80
+# Names Windows reserves for devices in every folder, whatever the extension ("CON.txt",
+# "aux.png"): such a file cannot be created there (Microsoft, "Naming Files, Paths, and
+# Namespaces"). Superscript digits count too, but file names here are ASCII.
+_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin\$|conout\$|clock\$)",
+                     re.IGNORECASE)
+# What safe_filename appends to a changed name; an unchanged name must never look like it.
+_DIGEST_TAIL = re.compile(r"-[0-9a-f]{8}$")
 
 
 def _clean(text: str, invalid: set[str], fallback: str) -> str:
@@ -77,19 +85,88 @@ def unique(names: Iterable[str], taken: Iterable[str] = ()) -> list[str]:
     return [pool.take(name) for name in names]
 
 
+def is_device_name(component: str) -> bool:
+    """Whether a path component is a Windows device name (``CON``, ``aux.png``, ``LPT9.x``)."""
+    return _DEVICE.fullmatch(component.split(".", 1)[0].rstrip(" ")) is not None
+
+
 def safe_filename(stem: str, ext: str = "") -> str:
     """A file name from an id that can never escape its folder.
 
     Only ``[A-Za-z0-9_-]`` survive (so no ``/``, ``..`` or leading dot); if anything was
-    changed or cut, a short hash of the original is appended so distinct ids stay distinct.
-    ``ext`` (``".tscn"``) is appended as given after the same check.
+    changed or cut, or the stem is a Windows device name (``CON``, ``aux``), a short hash of
+    the original is appended so distinct ids stay distinct. ``ext`` (``".tscn"``) is
+    appended as given after the same check. Two ids differing only in case (``Tex``/``tex``)
+    still give names equal under case folding: writers pass names of one folder through
+    ``UniqueFiles``.
     """
     cleaned = _FILE_OK.sub("_", stem)[:MAX_FILENAME]
-    if cleaned != stem or not cleaned:
+    if (cleaned != stem or not cleaned or is_device_name(cleaned)
+            or _DIGEST_TAIL.search(cleaned)):
         digest = hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
         cleaned = f"{cleaned[:MAX_FILENAME - 9]}-{digest}" if cleaned else f"f-{digest}"
     suffix = ext if re.fullmatch(r"(\.[A-Za-z0-9]{1,8})?", ext) else ""
     return cleaned + suffix
+
+
+class UniqueFiles:
+    """File names unique under case folding within one folder, as Windows and macOS compare
+    them: the first ``Tex.png`` stays, a later ``tex.png`` becomes ``tex-2.png``. Each id
+    keeps the name it was first given, so every reference to it agrees."""
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._used = {n.casefold() for n in taken}
+        self._given: dict[str, str] = {}
+
+    def name(self, key: str, filename: str) -> str:
+        """The unique name for ``key`` (first call: ``filename`` or a numbered variant)."""
+        if key in self._given:
+            return self._given[key]
+        stem, dot, ext = filename.rpartition(".")
+        if not dot:
+            stem, ext = filename, ""
+        candidate, n = filename, 1
+        while candidate.casefold() in self._used:
+            n += 1
+            candidate = f"{stem}-{n}{dot}{ext}"
+        self._used.add(candidate.casefold())
+        self._given[key] = candidate
+        return candidate
+
+
+def unique_filenames(ids: Iterable[str], ext: str = "") -> dict[str, str]:
+    """``safe_filename`` of each id, made unique under case folding (one folder's names)."""
+    pool = UniqueFiles()
+    return {i: pool.name(i, safe_filename(i, ext)) for i in ids}
+
+
+def asset_filenames(files: Mapping[str, str]) -> dict[str, str]:
+    """Asset id → a file name safe in any folder and unique under case folding, from each
+    asset's processed file name (``tree.glb``), in id order so the result is deterministic."""
+    pool = UniqueFiles()
+    out: dict[str, str] = {}
+    for asset_id in sorted(files):
+        name = PurePosixPath(files[asset_id].replace("\\", "/")).name
+        stem, dot, ext = name.rpartition(".")
+        safe = safe_filename(stem, "." + ext.lower()) if dot else safe_filename(name)
+        out[asset_id] = pool.name(asset_id, safe)
+    return out
+
+
+def path_problems(paths: Iterable[str]) -> list[str]:
+    """Why a set of zip entry paths cannot be extracted everywhere: two paths equal under
+    case folding, or a component that is a Windows device name. Empty when all is well."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for path in sorted(paths):
+        folded = path.casefold()
+        if folded in seen:
+            problems.append(f"{path!r} and {seen[folded]!r} differ only in case")
+        seen[folded] = path
+        device = next((c for c in path.split("/") if is_device_name(c)), None)
+        if device is not None:
+            problems.append(f"{path!r}: {device!r} is a Windows device name")
+    return problems
 
 
 def pascal_case(text: str) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Camera, Light, Material, Node, Scene
-from . import COMPONENTS, Param, component_params
-from .base import AssetFile, BuildContext, Files
+from . import COMPONENTS, Param, affine, component_params, main_camera, unused_params
+from .base import BuildContext, Files
 from .coords import (
     UNITY_FORWARD_FIX,
+    Matrix3,
     Quat,
     Shape,
     Vec3,
@@ -32,12 +34,13 @@ from .coords import (
     unity_scale,
 )
 from .ids import unity_file_id, unity_guid
-from .names import pascal_case, safe_filename, unique, unity_object_name
+from .names import asset_filenames, pascal_case, unique, unique_filenames, unity_object_name
 
 EDITOR_VERSION = "6000.0.23f1"
 EDITOR_REVISION = "1c4764c07fb4"
 GLTFAST_VERSION = "6.8.0"
 HEADER = "%YAML 1.1\n%TAG !u! tag:unity3d.com,2011:\n"
+GLTFAST_IMPORTER_GUID = "715df9372183c47e389bb6e19fbc3b52"  # glTFast Editor/Scripts/GltfImporter.cs
 BUILTIN_MESH_GUID = "0000000000000000e000000000000000"  # Library/unity default resources
 BUILTIN_EXTRA_GUID = "0000000000000000f000000000000000"  # Resources/unity_builtin_extra
 MESH_IDS = {"box": 10202, "cylinder": 10206, "sphere": 10207, "capsule": 10208, "plane": 10209}
@@ -45,7 +48,10 @@ STANDARD_SHADER = f"{{fileID: 46, guid: {BUILTIN_EXTRA_GUID}, type: 0}}"
 DEFAULT_MATERIAL = f"{{fileID: 10303, guid: {BUILTIN_EXTRA_GUID}, type: 0}}"
 ASSET_FOLDERS = {"model": "Models", "texture": "Textures", "audio": "Audio"}
 LIGHT_TYPES = {"spot": 0, "directional": 1, "point": 2}  # UnityEngine.LightType
-DEFAULT_LIGHT_RANGE = 10.0
+# glTFast's range for a light without one (glTF: infinite); float.MaxValue breaks URP spots.
+INFINITE_LIGHT_RANGE = 100_000.0
+TRANSPARENT_QUEUE = 3000  # RenderQueue.Transparent
+LINEAR_COLOR_SPACE = 1  # PlayerSettings.m_ActiveColorSpace: 0 gamma, 1 linear
 FREEZE_ROTATION = 112  # RigidbodyConstraints.FreezeRotation
 SCENE_ROOTS_ID = 9223372036854775807
 
@@ -58,17 +64,21 @@ def write(ctx: BuildContext) -> Files:
             f"m_EditorVersion: {EDITOR_VERSION}\n"
             f"m_EditorVersionWithRevision: {EDITOR_VERSION} ({EDITOR_REVISION})\n").encode(),
         "Packages/manifest.json": _packages(),
+        "ProjectSettings/ProjectSettings.asset": _player_settings(m.project.name),
     }
     assets = _asset_paths(ctx)
     for asset_id, path in assets.items():
         files[path] = ctx.assets[asset_id].path
+    materials = {mid: f"Assets/Materials/{name}" for mid, name
+                 in unique_filenames((mat.id for mat in m.materials), ".mat").items()}
     for material in m.materials:
-        files[_material_path(material)] = _material(ctx, material, assets)
-    scene_paths = {s.id: f"Assets/Scenes/{safe_filename(s.id, '.unity')}" for s in m.scenes}
+        files[materials[material.id]] = _material(ctx, material, assets)
+    scene_paths = {sid: f"Assets/Scenes/{name}" for sid, name
+                   in unique_filenames((s.id for s in m.scenes), ".unity").items()}
     placements: list[tuple[str, str, str]] = []
     unknown = False
     for scene in m.scenes:
-        writer = _SceneWriter(ctx, scene, scene_paths[scene.id], assets)
+        writer = _SceneWriter(ctx, scene, scene_paths[scene.id], assets, materials)
         files[scene_paths[scene.id]] = writer.render()
         placements += writer.placements
         unknown = unknown or writer.unknown_components
@@ -80,7 +90,7 @@ def write(ctx: BuildContext) -> Files:
     ordered = [scene_paths[m.main_scene]] + [p for s, p in scene_paths.items()
                                               if s != m.main_scene]
     files["ProjectSettings/EditorBuildSettings.asset"] = _build_settings(ctx, ordered)
-    files.update(_metas(ctx, files, _texture_settings(ctx, assets)))
+    files.update(_metas(ctx, files, _texture_settings(ctx, assets), _audio_settings(ctx, assets)))
     return files
 
 
@@ -93,8 +103,33 @@ def _f(x: float) -> str:
 
 
 def _s(text: str) -> str:
-    """A YAML single-quoted scalar (only ``'`` needs escaping, by doubling)."""
-    return "'" + text.replace("'", "''") + "'"
+    """A YAML scalar that reads back as ``text`` and stays on its line.
+
+    Single-quoted when every character is printable (only ``'`` is escaped, by doubling);
+    otherwise double-quoted with escapes, so a newline followed by ``--- !u!1 &999`` can
+    never start a document of its own. YAML 1.1 also breaks lines at NEL, U+2028 and
+    U+2029, so those are escaped too; lone surrogates cannot be written as UTF-8 at all and
+    become U+FFFD.
+    """
+    if not _YAML_UNSAFE.search(text):
+        return "'" + text.replace("'", "''") + "'"
+    return '"' + _YAML_SPECIAL.sub(_yaml_escape, text) + '"'
+
+
+_YAML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+# What a single-quoted scalar cannot hold on one line (YAML 1.1 also breaks lines at NEL,
+# U+2028 and U+2029), and what a double-quoted one must escape besides.
+_YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+_YAML_SPECIAL = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _YAML_ESCAPES:
+        return _YAML_ESCAPES[ch]
+    if 0xD800 <= ord(ch) <= 0xDFFF:
+        return "\ufffd"  # a lone surrogate cannot be written as UTF-8
+    return f"\\u{ord(ch):04x}"
 
 
 def _v3(v: Vec3) -> str:
@@ -132,6 +167,16 @@ def _packages() -> bytes:
     return (json.dumps({"dependencies": dependencies}, indent=2, sort_keys=True) + "\n").encode()
 
 
+def _player_settings(product: str) -> bytes:
+    """The player settings that must not be left to Unity's defaults: the colour space, set
+    to linear explicitly (material and light colours are written for it). Unity fills in
+    every setting not listed here with its default when it loads the file."""
+    lines = [HEADER + "--- !u!129 &1", "PlayerSettings:", "  m_ObjectHideFlags: 0",
+             "  serializedVersion: 28", f"  productName: {_s(product)}",
+             f"  m_ActiveColorSpace: {LINEAR_COLOR_SPACE}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _build_settings(ctx: BuildContext, scene_paths: list[str]) -> bytes:
     lines = [HEADER + "--- !u!1045 &1", "EditorBuildSettings:", "  m_ObjectHideFlags: 0",
              "  serializedVersion: 2", "  m_Scenes:"]
@@ -143,21 +188,9 @@ def _build_settings(ctx: BuildContext, scene_paths: list[str]) -> bytes:
 
 def _asset_paths(ctx: BuildContext) -> dict[str, str]:
     """``Assets/…`` path of every shipped asset, by asset id (sorted for determinism)."""
-    out: dict[str, str] = {}
-    for asset_id in sorted(ctx.assets):
-        asset = ctx.manifest.asset(asset_id)
-        out[asset_id] = f"Assets/{ASSET_FOLDERS[asset.type]}/{_filename(ctx.assets[asset_id])}"
-    return out
-
-
-def _filename(af: AssetFile) -> str:
-    name = PurePosixPath(af.filename.replace("\\", "/")).name
-    stem, dot, ext = name.rpartition(".")
-    return safe_filename(stem, "." + ext.lower()) if dot else safe_filename(name)
-
-
-def _material_path(material: Material) -> str:
-    return f"Assets/Materials/{safe_filename(material.id, '.mat')}"
+    names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
+    return {aid: f"Assets/{ASSET_FOLDERS[ctx.manifest.asset(aid).type]}/{names[aid]}"
+            for aid in sorted(ctx.assets)}
 
 
 def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes:
@@ -167,11 +200,15 @@ def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes
         return f"{{fileID: 2800000, guid: {unity_guid(ctx.seed, assets[asset_id])}, type: 3}}"
 
     keywords = []
+    transparent = mat.base_color[3] < 1.0
+    if transparent:
+        keywords.append("_ALPHABLEND_ON")
     if mat.normal_texture in assets:
         keywords.append("_NORMALMAP")
     emissive = any(c > 0 for c in mat.emissive)
     if emissive:
         keywords.append("_EMISSION")
+    keywords.sort()  # Unity keeps keyword lists sorted
     tex_envs = [("_MainTex", tex(mat.base_color_texture)), ("_BumpMap", tex(mat.normal_texture))]
     lines = [
         HEADER + "--- !u!21 &2100000", "Material:", "  serializedVersion: 8",
@@ -183,17 +220,27 @@ def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes
         *[f"  - {k}" for k in keywords],
         "  m_InvalidKeywords: []", f"  m_LightmapFlags: {2 if emissive else 4}",
         "  m_EnableInstancingVariants: 0", "  m_DoubleSidedGI: 0",
-        "  m_CustomRenderQueue: -1", "  stringTagMap: {}", "  disabledShaderPasses: []",
+        f"  m_CustomRenderQueue: {TRANSPARENT_QUEUE if transparent else -1}",
+        "  stringTagMap:" + (" {}" if not transparent else "\n    RenderType: Transparent"),
+        "  disabledShaderPasses: []",
         "  m_LockedProperties: ", "  m_SavedProperties:", "    serializedVersion: 3",
         "    m_TexEnvs:",
     ]
     for name, ref in tex_envs:
         lines += [f"    - {name}:", f"        m_Texture: {ref}", "        m_Scale: {x: 1, y: 1}",
                   "        m_Offset: {x: 0, y: 0}"]
+    # The Standard shader's blend state (Standard.shader: Blend [_SrcBlend] [_DstBlend],
+    # ZWrite [_ZWrite]); transparent is its "Fade" mode, straight alpha as glTF's BLEND.
+    src, dst, zwrite, mode = (5, 10, 0, 2) if transparent else (1, 0, 1, 0)
     lines += [
         "    m_Ints: []", "    m_Floats:", "    - _BumpScale: 1",
-        f"    - _Glossiness: {_f(1.0 - mat.roughness)}", f"    - _Metallic: {_f(mat.metallic)}",
-        f"    - _Mode: {3 if mat.base_color[3] < 1.0 else 0}", "    m_Colors:",
+        f"    - _DstBlend: {dst}",
+        f"    - _Glossiness: {_f(1.0 - mat.roughness)}",
+        # _Metallic is [Gamma]: in a linear-colour project Unity linearises it before the
+        # shader sees it, so the value written is the sRGB encoding of the wanted metallic.
+        f"    - _Metallic: {_f(linear_to_srgb(mat.metallic))}",
+        f"    - _Mode: {mode}", f"    - _SrcBlend: {src}", f"    - _ZWrite: {zwrite}",
+        "    m_Colors:",
         f"    - _Color: {_rgba(mat.base_color, mat.base_color[3])}",
         f"    - _EmissionColor: {_rgba(mat.emissive)}",
         "  m_BuildTextureStacks: []", "  m_AllowLocking: 1",
@@ -218,15 +265,26 @@ def _texture_settings(ctx: BuildContext, assets: dict[str, str]) -> dict[str, tu
     return out
 
 
-def _metas(ctx: BuildContext, files: Files,
-           textures: dict[str, tuple[bool, bool]]) -> Files:
+def _audio_settings(ctx: BuildContext, assets: dict[str, str]) -> dict[str, bool]:
+    """Whether each shipped audio clip streams, by its ``Assets/…`` path: a clip some node
+    loops is music or ambience (streamed from disk); the rest are short effects (decompressed
+    on load, so they start without delay)."""
+    looped = {n.audio.asset for s in ctx.manifest.scenes for n in s.nodes
+              if n.audio is not None and n.audio.loop}
+    return {path: asset_id in looped for asset_id, path in assets.items()
+            if ctx.manifest.asset(asset_id).type == "audio"}
+
+
+def _metas(ctx: BuildContext, files: Files, textures: dict[str, tuple[bool, bool]],
+           audio: dict[str, bool]) -> Files:
     """A ``.meta`` for every file and every folder under ``Assets/``."""
     out: Files = {}
     folders: set[str] = set()
     for path in files:
         if not path.startswith("Assets/"):
             continue
-        out[path + ".meta"] = _meta(ctx, path, folder=False, texture=textures.get(path))
+        out[path + ".meta"] = _meta(ctx, path, folder=False, texture=textures.get(path),
+                                    audio=audio.get(path))
         parent = PurePosixPath(path).parent
         while str(parent) != "Assets":
             folders.add(str(parent))
@@ -237,7 +295,7 @@ def _metas(ctx: BuildContext, files: Files,
 
 
 def _meta(ctx: BuildContext, path: str, *, folder: bool,
-          texture: tuple[bool, bool] | None = None) -> bytes:
+          texture: tuple[bool, bool] | None = None, audio: bool | None = None) -> bytes:
     lines = ["fileFormatVersion: 2", f"guid: {unity_guid(ctx.seed, path)}"]
     suffix = PurePosixPath(path).suffix
     if texture is not None:
@@ -254,8 +312,10 @@ def _meta(ctx: BuildContext, path: str, *, folder: bool,
                   "  assetBundleVariant: "]
     elif suffix == ".unity":
         lines += _importer("DefaultImporter")
-    # Models and audio get a GUID-only meta: Unity (and glTFast's importer) fill in their
-    # default import settings on first import and keep the GUID.
+    elif suffix in (".glb", ".gltf"):
+        lines += _gltf_importer()
+    elif audio is not None:
+        lines += _audio_importer(streaming=audio)
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -269,6 +329,30 @@ def _texture_importer(srgb: bool, normal: bool) -> list[str]:
             "    convertToNormalMap: 0", f"  textureType: {1 if normal else 0}",
             "  textureShape: 1", "  userData: ", "  assetBundleName: ",
             "  assetBundleVariant: "]
+
+
+def _gltf_importer() -> list[str]:
+    """glTFast's importer named explicitly, so it imports the model even where another glTF
+    importer is installed; its settings keep glTFast's defaults (which import each embedded
+    texture with the colour space of its glTF role). The script GUID is glTFast's
+    ``GltfImporter.cs.meta``, the same from 6.0 to 6.15."""
+    return ["ScriptedImporter:", "  internalIDToNameTable: []", "  externalObjects: {}",
+            "  serializedVersion: 2", "  userData: ", "  assetBundleName: ",
+            "  assetBundleVariant: ",
+            f"  script: {{fileID: 11500000, guid: {GLTFAST_IMPORTER_GUID}, type: 3}}"]
+
+
+def _audio_importer(*, streaming: bool) -> list[str]:
+    """AudioImporter settings for the clip's role: load type 2 (streaming) for looped music
+    and ambience, 0 (decompress on load) for effects; Vorbis compression either way."""
+    return ["AudioImporter:", "  externalObjects: {}", "  serializedVersion: 8",
+            "  defaultSettings:", "    serializedVersion: 2",
+            f"    loadType: {2 if streaming else 0}", "    sampleRateSetting: 0",
+            "    sampleRateOverride: 44100", "    compressionFormat: 1", "    quality: 1",
+            "    conversionMode: 0", f"    preloadAudioData: {int(not streaming)}",
+            "  platformSettingOverrides: {}", "  forceToMono: 0", "  normalize: 1",
+            f"  loadInBackground: {int(streaming)}", "  ambisonic: 0", "  3D: 1",
+            "  userData: ", "  assetBundleName: ", "  assetBundleVariant: "]
 
 
 def _importer(name: str) -> list[str]:
@@ -299,15 +383,16 @@ class _SceneWriter:
     """Builds the GameObjects of one scene, then renders Unity's YAML."""
 
     def __init__(self, ctx: BuildContext, scene: Scene, path: str,
-                 assets: dict[str, str]) -> None:
+                 assets: dict[str, str], materials: dict[str, str]) -> None:
         self.ctx, self.scene, self.path, self.assets = ctx, scene, path, assets
+        self.materials = materials
+        self.world = affine.WorldMatrices(scene)
         self.gos: dict[str, _Go] = {}
         self.roots: list[str] = []
         self.ids: dict[str, int] = {}
         self.used_ids: set[int] = set()
         self.placements: list[tuple[str, str, str]] = []
         self.unknown_components = False
-        self.camera_done = False
         self.children: dict[str | None, list[Node]] = {}
         for node in scene.nodes:
             self.children.setdefault(node.parent, []).append(node)
@@ -366,18 +451,32 @@ class _SceneWriter:
     def _features(self, node: Node, go: _Go) -> list[tuple[str, Any]]:
         """Adds the node's own components; returns (name, builder) of its helper children."""
         extra: list[tuple[str, Any]] = []
+        shape = collider_shape(node, self._model_asset(node))
+        # Unity has no cylinder collider: a convex MeshCollider on the cylinder mesh is one.
+        hull = shape is not None and shape.kind == "cylinder"
         if node.mesh is not None:
             mesh_scale = _mesh_scale(node)
-            if mesh_scale == (1.0, 1.0, 1.0):
+            if _capsule_parts(node.mesh.radius if node.mesh.primitive == "capsule" else 0.0,
+                              node.mesh.height if node.mesh.primitive == "capsule" else 0.0):
+                # A stretched built-in capsule distorts its caps: built from exact parts.
+                extra.append(("Mesh", lambda n: self._capsule_child(node, go, n)))
+            elif mesh_scale == (1.0, 1.0, 1.0):
                 self._renderer(go, node, MESH_IDS[node.mesh.primitive], node.material)
+                if hull:
+                    self._mesh_collider(go, node, MESH_IDS["cylinder"])
             else:
                 # Primitive size goes on a child so it does not scale the node's children.
-                extra.append(("Mesh", lambda n: self._mesh_child(node, go, n, mesh_scale)))
+                extra.append(("Mesh", lambda n: self._mesh_child(node, go, n, mesh_scale,
+                                                                 hull)))
         if node.model is not None and node.model not in self.assets:
             extra.append((unity_object_name(node.model), lambda n: self._placeholder(node, go, n)))
-        shape = collider_shape(node, self._model_asset(node))
-        if shape is not None:
-            self._collider(go, node, shape)
+        if shape is not None and not hull:
+            if _native_collider_exact(shape, self.world[node.id][0]):
+                self._collider(go, node, shape)
+            else:
+                # PhysX cannot stretch a sphere or shear a box: convex mesh colliders on the
+                # built-in meshes, which Unity bakes with the full (skewed) transform.
+                extra.append(("Collider", lambda n: self._collider_parts(node, go, n, shape)))
         if node.body in ("rigid", "kinematic", "character"):
             self._rigidbody(go, node)
         if node.light is not None:
@@ -404,7 +503,7 @@ class _SceneWriter:
         mesh = f"{{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"
         go.add(33, "MeshFilter", f"mf:{go.key}", [f"  m_Mesh: {mesh}"])
         if material_id is not None:
-            mat_path = _material_path(self.ctx.manifest.material(material_id))
+            mat_path = self.materials[material_id]
             guid = unity_guid(self.ctx.seed, mat_path)
             material = f"{{fileID: 2100000, guid: {guid}, type: 2}}"
         else:
@@ -425,11 +524,56 @@ class _SceneWriter:
             "  m_SortingLayerID: 0", "  m_SortingLayer: 0", "  m_SortingOrder: 0",
             "  m_AdditionalVertexStreams: {fileID: 0}"])
 
-    def _mesh_child(self, node: Node, parent: _Go, name: str, scale: Vec3) -> None:
+    def _mesh_child(self, node: Node, parent: _Go, name: str, scale: Vec3,
+                    hull: bool) -> None:
         assert node.mesh is not None
         child = self._go(f"mesh:{node.id}", name, parent.key)
         child.scale = scale
         self._renderer(child, node, MESH_IDS[node.mesh.primitive], node.material)
+        if hull:
+            self._mesh_collider(child, node, MESH_IDS["cylinder"])
+
+    def _capsule_child(self, node: Node, parent: _Go, name: str) -> None:
+        """A capsule of any proportions from built-in meshes that stay exact: a cylinder
+        stretched along its axis and two uniformly scaled spheres as the caps."""
+        assert node.mesh is not None and node.mesh.primitive == "capsule"
+        parts = _capsule_parts(node.mesh.radius, node.mesh.height)
+        assert parts is not None
+        holder = self._go(f"mesh:{node.id}", name, parent.key)
+        for part, primitive, offset, scale in parts:
+            child = self._go(f"mesh:{node.id}:{part}", part, holder.key)
+            child.position, child.scale = (0.0, offset, 0.0), scale
+            self._renderer(child, node, MESH_IDS[primitive], node.material)
+
+    def _collider_parts(self, node: Node, parent: _Go, name: str, shape: Shape) -> None:
+        """The collider as convex mesh colliders on built-in meshes under a ``Collider``
+        child: a cube or sphere scaled to size, a capsule as its cylinder and two spheres."""
+        holder = self._go(f"collider:{node.id}", name, parent.key)
+        holder.position = unity_position(shape.center)
+        parts = _capsule_parts(shape.radius, shape.height) if shape.kind == "capsule" else None
+        if parts is None:
+            holder.scale = shape.size if shape.kind == "box" else (2 * shape.radius,) * 3
+            mesh = {"box": "box", "sphere": "sphere", "capsule": "capsule"}[shape.kind]
+            self._mesh_collider(holder, node, MESH_IDS[mesh])
+            return
+        for part, primitive, offset, scale in parts:
+            child = self._go(f"collider:{node.id}:{part}", part, holder.key)
+            child.position, child.scale = (0.0, offset, 0.0), scale
+            self._mesh_collider(child, node, MESH_IDS[primitive])
+
+    def _mesh_collider(self, go: _Go, node: Node, mesh_id: int) -> None:
+        go.add(64, "MeshCollider", f"col:{go.key}", [
+            *self._collider_common(node), "  serializedVersion: 5", "  m_Convex: 1",
+            "  m_CookingOptions: 30",
+            f"  m_Mesh: {{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"])
+
+    def _collider_common(self, node: Node) -> list[str]:
+        trigger = any(c.type == "trigger_zone" for c in node.components) and node.body is None
+        return ["  m_Material: {fileID: 0}",
+                "  m_IncludeLayers: {serializedVersion: 2, m_Bits: 0}",
+                "  m_ExcludeLayers: {serializedVersion: 2, m_Bits: 0}",
+                "  m_LayerOverridePriority: 0", f"  m_IsTrigger: {int(trigger)}",
+                "  m_ProvidesContacts: 0", "  m_Enabled: 1"]
 
     def _placeholder(self, node: Node, parent: _Go, name: str) -> None:
         box = bounds_box(self._model_asset(node))
@@ -438,12 +582,7 @@ class _SceneWriter:
         self._renderer(child, None, MESH_IDS["box"], None)
 
     def _collider(self, go: _Go, node: Node, shape: Shape) -> None:
-        trigger = any(c.type == "trigger_zone" for c in node.components) and node.body is None
-        common = ["  m_Material: {fileID: 0}",
-                  "  m_IncludeLayers: {serializedVersion: 2, m_Bits: 0}",
-                  "  m_ExcludeLayers: {serializedVersion: 2, m_Bits: 0}",
-                  "  m_LayerOverridePriority: 0", f"  m_IsTrigger: {int(trigger)}",
-                  "  m_ProvidesContacts: 0", "  m_Enabled: 1"]
+        common = self._collider_common(node)
         center = f"  m_Center: {_v3(unity_position(shape.center))}"
         if shape.kind == "box":
             go.add(65, "BoxCollider", f"col:{go.key}", [
@@ -452,7 +591,6 @@ class _SceneWriter:
             go.add(135, "SphereCollider", f"col:{go.key}", [
                 *common, "  serializedVersion: 3", f"  m_Radius: {_f(shape.radius)}", center])
         else:
-            # Unity has no cylinder collider: a cylinder gets the capsule of the same size.
             go.add(136, "CapsuleCollider", f"col:{go.key}", [
                 *common, "  serializedVersion: 2", f"  m_Radius: {_f(shape.radius)}",
                 f"  m_Height: {_f(max(shape.height, 2 * shape.radius))}", "  m_Direction: 1",
@@ -480,8 +618,11 @@ class _SceneWriter:
         child.add(108, "Light", f"light:{parent.key}", [
             "  m_Enabled: 1", "  serializedVersion: 11", f"  m_Type: {LIGHT_TYPES[light.type]}",
             "  m_Shape: 0", f"  m_Color: {_rgba(light.color)}",
-            f"  m_Intensity: {_f(light.intensity)}",
-            f"  m_Range: {_f(light.range or DEFAULT_LIGHT_RANGE)}",
+            # glTF intensities are photometric (lux, candela); glTFast divides them by π for
+            # the built-in pipeline (LightPunctualExtension.LightAssignIntensity), and so do
+            # we, so native lights match the lights of imported models.
+            f"  m_Intensity: {_f(light.intensity / math.pi)}",
+            f"  m_Range: {_f(light.range or INFINITE_LIGHT_RANGE)}",
             f"  m_SpotAngle: {_f(max(outer, 1.0))}",
             f"  m_InnerSpotAngle: {_f(math.degrees(light.inner_cone) * 2)}",
             "  m_CookieSize: 10", "  m_Shadows:",
@@ -502,8 +643,11 @@ class _SceneWriter:
         child.rotation = UNITY_FORWARD_FIX  # glTF cameras look along -Z, Unity's along +Z
         ortho = camera.projection == "orthographic"
         sky = self.scene.environment.sky_color
+        # Only the main camera renders (glTFast creates cameras disabled too); with several
+        # enabled, whichever Unity drew last would win.
+        main = parent.key == f"n:{main_camera(self.scene)}"
         child.add(20, "Camera", f"camera:{parent.key}", [
-            "  m_Enabled: 1", "  serializedVersion: 2", "  m_ClearFlags: 2",
+            f"  m_Enabled: {int(main)}", "  serializedVersion: 2", "  m_ClearFlags: 2",
             f"  m_BackGroundColor: {_rgba(sky, 0.0)}", "  m_projectionMatrixMode: 1",
             "  m_GateFitMode: 2", "  m_FOVAxisMode: 0", "  m_SensorSize: {x: 36, y: 24}",
             "  m_LensShift: {x: 0, y: 0}", "  m_FocalLength: 50",
@@ -513,14 +657,13 @@ class _SceneWriter:
             f"  field of view: {_f(math.degrees(camera.yfov))}",  # vertical in both
             f"  orthographic: {int(ortho)}",
             f"  orthographic size: {_f(camera.ymag)}",  # both are half the view height
-            "  m_Depth: -1", "  m_CullingMask:", "    serializedVersion: 2",
+            "  m_Depth: 0", "  m_CullingMask:", "    serializedVersion: 2",
             "    m_Bits: 4294967295", "  m_RenderingPath: -1", "  m_TargetTexture: {fileID: 0}",
             "  m_TargetDisplay: 0", "  m_TargetEye: 3", "  m_HDR: 1", "  m_AllowMSAA: 1",
             "  m_AllowDynamicResolution: 0", "  m_ForceIntoRT: 0", "  m_OcclusionCulling: 1",
             "  m_StereoConvergence: 10", "  m_StereoSeparation: 0.022"])
-        if not self.camera_done:
-            # The first camera is the main one and carries the scene's AudioListener.
-            self.camera_done = True
+        if main:
+            # The main camera also carries the scene's AudioListener.
             child.tag = "MainCamera"
             child.add(81, "AudioListener", f"listener:{parent.key}", ["  m_Enabled: 1"])
 
@@ -546,20 +689,29 @@ class _SceneWriter:
 
     def _behaviours(self, go: _Go, node: Node) -> None:
         for index, comp in enumerate(node.components):
-            key = f"mb{index}:{go.key}"
             if comp.type in COMPONENTS:
                 path = f"Assets/Scripts/{pascal_case(comp.type)}.cs"
                 fields = [f"  {name}: {_field(comp.type, name, value)}"
                           for name, value in component_params(comp.type, comp.params).items()]
+                self._monobehaviour(go, f"mb{index}:{go.key}", path, fields)
+                unused = {name: comp.params[name] for name in unused_params(comp.type,
+                                                                            comp.params)}
+                if unused:  # given parameters the script has no field for: kept as data
+                    self._component_data(go, f"mbx{index}:{go.key}", comp.type, unused)
             else:
-                self.unknown_components = True
-                path = "Assets/Scripts/PacaiComponentData.cs"
-                params = json.dumps(comp.params, sort_keys=True, ensure_ascii=False, default=str)
-                fields = [f"  type: {_s(comp.type)}", f"  params_json: {_s(params)}"]
-            script = f"{{fileID: 11500000, guid: {unity_guid(self.ctx.seed, path)}, type: 3}}"
-            go.add(114, "MonoBehaviour", key, [
-                "  m_Enabled: 1", "  m_EditorHideFlags: 0", f"  m_Script: {script}",
-                "  m_Name: ", "  m_EditorClassIdentifier: ", *fields])
+                self._component_data(go, f"mb{index}:{go.key}", comp.type, comp.params)
+
+    def _component_data(self, go: _Go, key: str, type_: str, params: dict[str, Any]) -> None:
+        self.unknown_components = True
+        text = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+        self._monobehaviour(go, key, "Assets/Scripts/PacaiComponentData.cs",
+                            [f"  type: {_s(type_)}", f"  params_json: {_s(text)}"])
+
+    def _monobehaviour(self, go: _Go, key: str, path: str, fields: list[str]) -> None:
+        script = f"{{fileID: 11500000, guid: {unity_guid(self.ctx.seed, path)}, type: 3}}"
+        go.add(114, "MonoBehaviour", key, [
+            "  m_Enabled: 1", "  m_EditorHideFlags: 0", f"  m_Script: {script}",
+            "  m_Name: ", "  m_EditorClassIdentifier: ", *fields])
 
     # rendering
 
@@ -599,6 +751,32 @@ def _mesh_scale(node: Node) -> Vec3:
         height = max(y, x) if mesh.primitive == "capsule" else y
         return (x, height / 2, z)
     return (x, y, z)
+
+
+def _native_collider_exact(shape: Shape, world: Matrix3) -> bool:
+    """Whether Unity's native collider of ``shape`` is exact under the node's world matrix:
+    PhysX scales a sphere or capsule by the largest axis scale and cannot shear a box."""
+    if shape.kind == "box":
+        return affine.is_unsheared(world)
+    return affine.is_conformal(world)
+
+
+def _capsule_parts(radius: float, height: float) -> list[tuple[str, str, float, Vec3]] | None:
+    """(name, built-in mesh, offset along Y, scale) of the parts of a capsule that Unity's own
+    capsule (radius 0.5, height 2) cannot be scaled into without distorting its caps; None
+    when it can (height four times the radius) or there is no capsule (radius 0)."""
+    if radius <= 0:
+        return None
+    r, h = radius, max(height, 2 * radius)
+    if math.isclose(h, 4 * r, rel_tol=1e-9):
+        return None
+    straight = h - 2 * r
+    ball = (2 * r, 2 * r, 2 * r)
+    if straight <= 1e-9:
+        return [("Ball", "sphere", 0.0, ball)]
+    # Unity's cylinder is 2 m tall with a 0.5 m radius.
+    return [("Body", "cylinder", 0.0, (2 * r, straight / 2, 2 * r)),
+            ("Top", "sphere", straight / 2, ball), ("Bottom", "sphere", -straight / 2, ball)]
 
 
 def _field(type_: str, name: str, value: Param) -> str:

@@ -14,7 +14,6 @@ import json
 import math
 import unicodedata
 from collections.abc import Callable, Iterator
-from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import (
@@ -30,8 +29,8 @@ from ..manifest import (
     Scene,
     Sphere,
 )
-from . import COMPONENTS, component_params
-from .base import AssetFile, BuildContext, Files
+from . import COMPONENTS, component_params, unused_params
+from .base import BuildContext, Files
 from .coords import (
     IDENTITY4,
     UE_CM_PER_M,
@@ -59,7 +58,14 @@ from .coords import (
     ue_vector,
 )
 from .ids import ue_guid
-from .names import UniqueNames, safe_filename, ue_label, ue_project_name
+from .names import (
+    UniqueNames,
+    asset_filenames,
+    safe_filename,
+    ue_label,
+    ue_project_name,
+    unique_filenames,
+)
 
 ENGINE_ASSOCIATION = "5.4"
 SCENE_JSON = "SourceArt/scene.json"
@@ -82,8 +88,9 @@ def write(ctx: BuildContext) -> Files:
     """The Unreal project folder for ``ctx`` (paths relative to ``ue5/``)."""
     m = ctx.manifest
     name = ue_project_name(m.project.name)
-    maps = {s.id: safe_filename(s.id) for s in m.scenes}
-    assets = {aid: f"SourceArt/{ASSET_FOLDERS[m.asset(aid).type]}/{_filename(ctx.assets[aid])}"
+    maps = unique_filenames(s.id for s in m.scenes)
+    names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
+    assets = {aid: f"SourceArt/{ASSET_FOLDERS[m.asset(aid).type]}/{names[aid]}"
               for aid in sorted(ctx.assets)}
     from .. import gltf  # the scene as glTF binary, next to scene.json (§11: SourceArt/ glb)
 
@@ -103,9 +110,10 @@ def write(ctx: BuildContext) -> Files:
         files[scene_glbs[scene.id]] = gltf.scene_glb(m, scene)
     files.update(generated.files)
     if not ctx.include_assets:
+        placeholders = unique_filenames((a.id for a in m.assets if a.type == "model"), ".glb")
         for asset in m.assets:
             if asset.type == "model":
-                placeholder = f"SourceArt/placeholders/{safe_filename(asset.id, '.glb')}"
+                placeholder = f"SourceArt/placeholders/{placeholders[asset.id]}"
                 files[placeholder] = gltf.placeholder_glb(asset.id, asset.bounds)
     for asset_id, path in assets.items():
         files[path] = ctx.assets[asset_id].path
@@ -118,12 +126,6 @@ def _json(data: Any) -> bytes:
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False)
     return (text + "\n").encode()
-
-
-def _filename(af: AssetFile) -> str:
-    name = PurePosixPath(af.filename.replace("\\", "/")).name
-    stem, dot, ext = name.rpartition(".")
-    return safe_filename(stem, "." + ext.lower()) if dot else safe_filename(name)
 
 
 def _r(x: float) -> float:
@@ -405,36 +407,37 @@ def _collider(node: Node, asset: Asset | None, matrix: Matrix4, gen: _Generated,
               bake: str) -> dict[str, Any] | None:
     """The collision shape in world space: a box, sphere or capsule component with UE's
     sizes (half extents, radius, half height including the caps, all in cm), or the basic
-    Cylinder's own collision for cylinders (UE has no cylinder shape). Under shear no shape
-    component fits: a body that does not simulate gets the shape baked into a mesh used as
-    its own collision (complex as simple); a simulated one keeps the closest shape."""
+    Cylinder's own collision for cylinders (UE has no cylinder shape). Where no shape
+    component fits — shear, or a sphere or capsule scaled unevenly (an ellipsoid, stretched
+    caps) — a body that does not simulate gets the shape baked into a mesh used as its own
+    collision (complex as simple); a simulated one keeps the closest shape (``exact: false``)."""
     shape = collider_shape(node, asset)
     if shape is None:
         return None
-    sheared = has_shear(matrix)
-    if sheared and node.body != "rigid" and shape.kind in BAKED_SHAPES:
+    local = matmul4(matrix, trs_matrix(Trs(shape.center)))
+    center = decompose(local)
+    s = tuple(abs(c) for c in center.scale)
+    uniform = _same(s[0], s[1]) and _same(s[1], s[2])
+    exact = not has_shear(matrix) and (shape.kind in ("box", "cylinder") or uniform)
+    if not exact and node.body != "rigid" and shape.kind in BAKED_SHAPES:
         from .. import gltf
 
-        local = matmul4(matrix, trs_matrix(Trs(shape.center)))
         path = gen.add(bake + "_collider",
                        gltf.primitive_glb(node.id, BAKED_SHAPES[shape.kind](shape), local))
         return {"shape": "baked", "kind": shape.kind, "file": path,
                 "placement": IDENTITY_PLACEMENT, "exact": True}
-    center = decompose(matmul4(matrix, trs_matrix(Trs(shape.center))))
-    s = tuple(abs(c) for c in center.scale)
-    out: dict[str, Any] = {"shape": shape.kind, "placement": ue_transform(
+    out: dict[str, Any] = {"shape": shape.kind, "exact": exact, "placement": ue_transform(
         Trs(center.translation, center.rotation, (1.0, 1.0, 1.0)))}
     if shape.kind == "box":
         half = tuple(c * k / 2 * UE_CM_PER_M for c, k in zip(shape.size, s, strict=True))
-        out.update(box_extent_cm=_v(ue_vector(half)), exact=not sheared)  # type: ignore[arg-type]
+        out.update(box_extent_cm=_v(ue_vector(half)))  # type: ignore[arg-type]
     elif shape.kind == "sphere":
-        out.update(radius_cm=_r(shape.radius * max(s) * UE_CM_PER_M),
-                   exact=not sheared and _same(s[0], s[1]) and _same(s[1], s[2]))
+        out.update(radius_cm=_r(shape.radius * max(s) * UE_CM_PER_M))
     elif shape.kind == "capsule":
         radius = shape.radius * max(s[0], s[2])
         half_height = max(shape.height * s[1] / 2, radius)
-        out.update(radius_cm=_r(radius * UE_CM_PER_M), half_height_cm=_r(half_height * UE_CM_PER_M),
-                   exact=not sheared and _same(s[0], s[2]))
+        out.update(radius_cm=_r(radius * UE_CM_PER_M),
+                   half_height_cm=_r(half_height * UE_CM_PER_M))
     else:
         out.update(shape="mesh", exact=False)
     return out
@@ -522,12 +525,13 @@ def _bob(amplitude: float, frequency: float, parent: Matrix4) -> dict[str, Any]:
 
 
 def _component(type_: str, params: dict[str, Any]) -> dict[str, Any]:
-    """A component with its parameters. Known ones get their defaults filled in; names the
-    catalogue does not know are kept as given under ``extra_params`` (never dropped)."""
+    """A component with its parameters. Known ones get their defaults filled in (natural
+    aliases resolved); what the generated constructs do not use is kept as given under
+    ``extra_params`` (never dropped; ``bundle.json`` lists it too)."""
     if type_ not in COMPONENTS:
         return {"type": type_, "known": False, "params": params, "extra_params": {}}
     values = component_params(type_, params)
-    extra = {k: v for k, v in sorted(params.items()) if k not in COMPONENTS[type_]}
+    extra = {k: params[k] for k in unused_params(type_, params)}
     return {"type": type_, "known": True,
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
             "extra_params": extra}
