@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import ctypes
+import ctypes.util
 import dataclasses
 import json
 import os
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import redis
 
@@ -59,6 +62,63 @@ def validate_gltf(paths: list[Path]) -> list[dict[str, Any]]:
     reports = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert [r["path"] for r in reports] == [str(p) for p in paths]
     return reports
+# --- the suite leaves no process behind -------------------------------------------------------
+
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+# This process's own multiprocessing helpers: they live as long as it does, by design.
+OWN_HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+LEFTOVER_GRACE_S = 10.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Adopt orphans: a process the suite started whose parent died is re-parented to this
+    one instead of init, so the end-of-session check below sees it."""
+    if sys.platform.startswith("linux"):  # elsewhere orphans go to init, unseen
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _leftovers() -> list[psutil.Process]:
+    me = psutil.Process()
+    found = []
+    for child in me.children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(child.pid, os.WNOHANG)  # adopted and exited: reap it
+                continue
+            own_helper = child.ppid() == me.pid and any(
+                helper in " ".join(child.cmdline()) for helper in OWN_HELPERS)
+        except psutil.NoSuchProcess:
+            continue
+        if not own_helper:
+            found.append(child)
+    return found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process the suite started is still alive once every fixture has
+    closed (after a grace period for ones that are exiting), then kill them."""
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    left = _leftovers()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = _leftovers()
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")
+    for process in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            line = f"process left running by the suite: {process.pid} {process.cmdline()[:4]}"
+            if reporter is not None:
+                reporter.write_line(line, red=True)
+            process.kill()
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 VENV_BIN = Path(sys.executable).parent
 WORKER_CMD = [str(VENV_BIN / "pacai-export"), "worker"]
 

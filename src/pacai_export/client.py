@@ -17,8 +17,9 @@ TERMINAL = ("completed", "failed")
 
 
 class ExportClient:
-    def __init__(self, settings: Settings) -> None:
-        self.queue = make_queue(settings, settings.queue_name)
+    def __init__(self, settings: Settings, *, bounded: bool = False) -> None:
+        """``bounded``: give up within seconds when Redis is unreachable (for the API)."""
+        self.queue = make_queue(settings, settings.queue_name, bounded=bounded)
 
     async def enqueue(self, data: dict[str, Any], job_id: str | None = None) -> str:
         """Validate ``data`` as an ExportJob (raising ``InvalidJob``) and add it."""

@@ -11,13 +11,12 @@ import asyncio
 import hashlib
 import json
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import __version__
+from . import __version__, workdirs
 from .assets import GatheredAssets
 from .assets.cache import AssetCache
 from .assets.digests import SourceDigests
@@ -26,7 +25,7 @@ from .assets.gather import AssetGatherer, Sources
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
 from .engines.base import BuildContext, Files
-from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound, StorageError
+from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
 from .jobs import ExportJob, ExportResult
 from .logs import get_logger
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
@@ -68,6 +67,13 @@ class Exporter:
             allowlist=settings.asset_http_allowlist, connect_timeout=limits.fetch_connect_timeout,
             total_timeout=limits.fetch_timeout, max_redirects=limits.fetch_redirects)
 
+    @property
+    def work_root(self) -> Path | None:
+        """Where jobs stage their files: on the storage's file system when it has one (a
+        finished bundle is then renamed into place), else the system's temp folder."""
+        root: Path | None = getattr(self.storage, "work_root", None)
+        return root
+
     def _fetcher(self) -> Fetcher:
         limits = self.settings.limits
         return Fetcher(self.fetch_policy, limits.asset_bytes, limits.job_fetch_bytes)
@@ -78,21 +84,25 @@ class Exporter:
         limits = self.settings.limits
         if asset_root is None and self.settings.projects_dir is not None:
             asset_root = self.settings.projects_dir / job.project_id
-        work = await asyncio.to_thread(_work_dir, getattr(self.storage, "work_root", None),
-                                       job.project_id)
+        workdir = await asyncio.to_thread(workdirs.create, self.work_root, job.project_id)
+        work = workdir.path
         fetcher = self._fetcher()
         try:
-            raw = await self._load_manifest(job, work)
-            await report(10, "validating")
-            manifest, manifest_digest = await self.pool.run(_validate, raw, limits,
-                                                            job.project_id)
-            assets = await self._gather(job, manifest, asset_root, fetcher, work, report)
-            key = bundle_key(job, manifest_digest, assets.digests,
-                             self.signer.keyid if self.signer else None)
-            stored, reused = await self._build_or_reuse(job, manifest, assets, key, work, report)
+            # Settled before the folder goes: pool work whose awaiting task was cancelled (a
+            # sibling asset failed) keeps running and would re-create folders in it.
+            async with self.pool.settled():
+                raw = await self._load_manifest(job, work)
+                await report(10, "validating")
+                manifest, manifest_digest = await self.pool.run(_validate, raw, limits,
+                                                                job.project_id)
+                assets = await self._gather(job, manifest, asset_root, fetcher, work, report)
+                key = bundle_key(job, manifest_digest, assets.digests,
+                                 self.signer.keyid if self.signer else None)
+                stored, reused = await self._build_or_reuse(job, manifest, assets, key, work,
+                                                            report)
         finally:
             await fetcher.aclose()
-            await asyncio.to_thread(shutil.rmtree, work, True)
+            await asyncio.to_thread(workdir.remove)
         return ExportResult(
             project_id=job.project_id, job_id=job_id, engines=list(job.engines),
             quality=job.quality, include_assets=job.include_assets,
@@ -271,16 +281,6 @@ def write_files(files: Files, dest: Path) -> int:
             except OSError:
                 shutil.copyfile(content, target)
     return len(files)
-
-
-def _work_dir(root: Path | None, project_id: str) -> Path:
-    """A job's private folder: on the storage's file system when it has one (see storage)."""
-    try:
-        if root is not None:
-            root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"pacai-{project_id}-", dir=root))
-    except OSError as exc:
-        raise StorageError(f"could not create a work folder under {root}: {exc}") from exc
 
 
 def _read_limited(path: Path, limit: int) -> bytes:

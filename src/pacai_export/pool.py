@@ -7,15 +7,21 @@ hashed or compressed on the loop would let its lock expire and be taken by anoth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import importlib
 import multiprocessing
+import os
+import select
 import signal
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from .errors import TransientError
 
@@ -46,7 +52,43 @@ def limit_malloc_arenas() -> None:
         _LIBC.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
 
 
-def _init_child(preload: tuple[str, ...]) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+FORKSERVER_PRELOAD = ["pacai_export._forkserver"]
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent exits (Linux; else a no-op)."""
+    if _LIBC is not None and sys.platform.startswith("linux"):
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _exit_when_gone(pid: int) -> None:
+    """Block until process ``pid`` has exited, then end this process at once."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): poll each second
+        with contextlib.suppress(ProcessLookupError):
+            while True:
+                os.kill(pid, 0)
+                threading.Event().wait(1.0)
+        os._exit(1)
+    select.select([fd], [], [])  # a pidfd becomes readable when its process exits
+    os._exit(1)
+
+
+def guard_child(owner: int) -> None:
+    """Make this pool process end with the worker ``owner``, however the worker dies: its
+    direct parent is the forkserver (``PR_SET_PDEATHSIG`` covers that one), and a thread
+    watches the worker itself (a pidfd, so a recycled pid cannot fool it)."""
+    die_with_parent()
+    threading.Thread(target=_exit_when_gone, args=(owner,), name="owner-watch",
+                     daemon=True).start()
+
+
+def _init_child(preload: tuple[str, ...], owner: int) -> None:
+    guard_child(owner)
     # Ctrl-C reaches the whole process group; the parent decides how to drain, so the
     # children must not die half-way through a job on their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -65,6 +107,11 @@ def _call(fn: Callable[..., T], *args: object) -> T:
             _LIBC.malloc_trim(0)
 
 
+# The pool tasks started under the innermost ``CpuPool.settled()`` (and the asyncio tasks it
+# starts, which copy the context), so it can wait for them.
+_IN_FLIGHT: ContextVar[set[Future[Any]] | None] = ContextVar("pool_in_flight", default=None)
+
+
 class CpuPool:
     """A process pool that is rebuilt when a child dies (e.g. killed for memory)."""
 
@@ -77,22 +124,55 @@ class CpuPool:
         if self._executor is None:
             # forkserver: forking a process that runs an event loop and threads is unsafe.
             context = multiprocessing.get_context("forkserver")
+            # Takes effect when the forkserver starts (once per process).
+            context.set_forkserver_preload(FORKSERVER_PRELOAD)
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context,
                                                  initializer=_init_child,
-                                                 initargs=(self.preload,))
+                                                 initargs=(self.preload, os.getpid()))
         return self._executor
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(*args)`` in a child process; ``fn`` and its arguments must pickle."""
-        loop = asyncio.get_running_loop()
         executor = self._get()
         try:
-            return await loop.run_in_executor(executor, _call, fn, *args)
+            future: Future[T] = executor.submit(_call, fn, *args)
+            tracked = _IN_FLIGHT.get()
+            if tracked is not None:
+                tracked.add(future)
+                future.add_done_callback(tracked.discard)
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             if self._executor is executor:
                 self._executor = None
                 executor.shutdown(wait=False, cancel_futures=True)
             raise TransientError(f"a CPU pool process died: {exc}") from exc
+
+    @contextlib.asynccontextmanager
+    async def settled(self) -> AsyncIterator[None]:
+        """On leaving, wait until every pool task started inside has finished, including
+        those whose awaiting task was cancelled: cancelling the wait does not stop the
+        process, which goes on writing into the job's folder."""
+        futures: set[Future[Any]] = set()
+        token = _IN_FLIGHT.set(futures)
+        try:
+            yield
+        finally:
+            _IN_FLIGHT.reset(token)
+            running = [asyncio.wrap_future(f) for f in list(futures) if not f.done()]
+            if running:
+                await asyncio.wait(running)
+
+    def terminate(self) -> None:
+        """Kill the pool's processes now: their tasks end with ``BrokenProcessPool``. For a
+        drain that ran out of time, where waiting for the work would outlast the platform's
+        grace period."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        # ProcessPoolExecutor has no public way to stop running work before Python 3.14.
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         if self._executor is not None:

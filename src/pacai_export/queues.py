@@ -15,7 +15,12 @@ from typing import Any
 
 import bullmq
 from bullmq import UnrecoverableError
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .metrics import QUEUE_STATES
 from .settings import Settings
@@ -45,6 +50,12 @@ class QueueJob:
     @property
     def data(self) -> Any:
         return self.raw.data
+
+    @property
+    def decode_error(self) -> str | None:
+        """Why the job's stored fields could not be decoded (its data then reads as None)."""
+        reason = getattr(self.raw, UNDECODABLE, None)
+        return str(reason) if reason else None
 
     @property
     def attempts_made(self) -> int:
@@ -116,8 +127,84 @@ class QueueJob:
                 args=[self.raw.id, json.dumps(percent)])
 
 
-def connection(settings: Settings) -> dict[str, Any]:
+# --- decoding a job's hash -------------------------------------------------------------------
+#
+# bullmq decodes a job's JSON fields with json.loads wherever it reads a job. Data nested a
+# few thousand deep (any producer may add it) raises RecursionError there: in the worker
+# before our processor runs (the job stalls and comes back forever), and in every read of
+# the API and the dashboard. Each read below decodes tolerantly instead: a field that cannot
+# be decoded is replaced by a neutral value and the reason is kept on the job, so the worker
+# fails it for good with that reason and the views show it like any other job.
+
+UNDECODABLE = "pacai_undecodable"  # attribute of a bullmq.Job: why its fields did not decode
+_DECODE_ERRORS = (RecursionError, ValueError, TypeError, MemoryError)
+_NEUTRAL = {"data": "null", "opts": "{}", "progress": "0", "stacktrace": "[]"}
+
+
+def _why(field: str, value: Any) -> str | None:
+    try:
+        json.loads(value)
+    except RecursionError:
+        return f"{field}: cannot be decoded: JSON nested deeper than the decoder allows"
+    except _DECODE_ERRORS as exc:
+        return f"{field}: cannot be decoded: {type(exc).__name__}: {str(exc)[:200]}"
+    return None
+
+
+def _neutralised(raw: dict[Any, Any]) -> tuple[dict[Any, Any], str]:
+    """``raw`` with each JSON field that fails to decode replaced; the reasons, joined."""
+    safe = dict(raw)
+    reasons = []
+    for field, neutral in _NEUTRAL.items():
+        reason = _why(field, safe[field]) if safe.get(field) is not None else None
+        if reason is not None:
+            safe[field] = neutral
+            reasons.append(reason)
+    if safe.get("parent") is not None and _why("parent", safe["parent"]) is not None:
+        del safe["parent"]
+        reasons.append("parent: cannot be decoded")
+    return safe, "; ".join(reasons) or "the job's fields cannot be decoded"
+
+
+def decode_job(queue: Any, raw: dict[Any, Any], job_id: str) -> bullmq.Job:
+    """``Job.fromJSON``, but a job whose fields cannot be decoded still comes back."""
+    try:
+        return bullmq.Job.fromJSON(queue, raw, job_id)
+    except _DECODE_ERRORS:
+        safe, reason = _neutralised(raw)
+    job = bullmq.Job.fromJSON(queue, safe, job_id)
+    setattr(job, UNDECODABLE, reason)
+    return job
+
+
+class _Worker(bullmq.Worker):  # type: ignore[misc]  # bullmq is untyped
+    """A bullmq worker that hands undecodable jobs to the processor instead of failing to
+    take them (which left them active, to stall and be taken again forever)."""
+
+    async def nextJobFromJobData(self, job_data: Any = None, job_id: Any = None,
+                                 *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().nextJobFromJobData(job_data, job_id, *args, **kwargs)
+        except _DECODE_ERRORS:
+            safe, reason = _neutralised(job_data)
+        job = await super().nextJobFromJobData(safe, job_id, *args, **kwargs)
+        if job is not None:
+            setattr(job, UNDECODABLE, reason)
+        return job
+
+
+def connection(settings: Settings, *, bounded: bool = False) -> dict[str, Any]:
+    """bullmq's connection options. ``bounded``: a client that gives up on an unreachable
+    Redis within seconds (bullmq's own retries 20 times with backoff up to 20 s, right for a
+    worker that must ride out an outage, wrong for an HTTP request waiting on it)."""
     url = settings.require_redis()
+    if bounded and not settings.redis_cluster:
+        client = Redis.from_url(
+            url, decode_responses=True, single_connection_client=True,
+            socket_connect_timeout=2, socket_timeout=5,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        return {"connection": client, "prefix": settings.queue_prefix}
     if settings.redis_cluster:
         # bullmq speaks Cluster only through a RedisCluster client; a fresh one per queue or
         # worker, since bullmq closes the client it is given.
@@ -126,8 +213,8 @@ def connection(settings: Settings) -> dict[str, Any]:
     return {"connection": url, "prefix": settings.queue_prefix}
 
 
-def make_queue(settings: Settings, name: str) -> bullmq.Queue:
-    return bullmq.Queue(name, connection(settings))
+def make_queue(settings: Settings, name: str, *, bounded: bool = False) -> bullmq.Queue:
+    return bullmq.Queue(name, connection(settings, bounded=bounded))
 
 
 def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awaitable[Any]],
@@ -153,7 +240,7 @@ def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awa
         "autorun": False,
         "settings": {"backoffStrategy": _callback_backoff},
     }
-    return bullmq.Worker(name, processor, opts)
+    return _Worker(name, processor, opts)
 
 
 def _callback_backoff(attempts_made: int, backoff_type: str, err: Any, job: Any) -> int:
@@ -185,7 +272,8 @@ async def job_counts(queue: bullmq.Queue) -> dict[str, int]:
 
 
 async def get_job(queue: bullmq.Queue, job_id: str) -> bullmq.Job | None:
-    return await queue.getJob(job_id)
+    raw = await queue.backend.getJobData(job_id)
+    return decode_job(queue, raw, job_id) if raw else None
 
 
 async def job_state(queue: bullmq.Queue, job_id: str) -> str:
@@ -200,7 +288,7 @@ async def failed_since(queue: bullmq.Queue, since_ms: int) -> list[QueueJob]:
     """The jobs that entered the failed set at or after ``since_ms`` (the set is scored by
     the time of failure), oldest first."""
     ids = await queue.client.zrangebyscore(queue.keys["failed"], since_ms, "+inf")
-    jobs = [await queue.getJob(str(job_id)) for job_id in ids]
+    jobs = [await get_job(queue, str(job_id)) for job_id in ids]
     return [QueueJob(job) for job in jobs if job is not None]
 
 
@@ -242,8 +330,12 @@ async def recent_jobs(queue: bullmq.Queue, states: tuple[str, ...],
     """Up to ``limit`` jobs of each state (newest first per state), as (state, fields)."""
     found: list[tuple[str, dict[str, Any]]] = []
     for state in states:
-        for job in await queue.getJobs([state], 0, limit - 1, False):
-            found.append((state, job_fields(job)))
+        # queue.getJobs, decoding each job with decode_job.
+        types = queue.sanitizeJobTypes([state])
+        for by_type in await queue.backend.scripts.getJobs(types, 0, limit - 1, False):
+            for job_id, flat in by_type:
+                raw = dict(zip(flat[::2], flat[1::2], strict=False))
+                found.append((state, job_fields(decode_job(queue, raw, str(job_id)))))
     return found
 
 
@@ -255,7 +347,7 @@ async def job_logs(queue: bullmq.Queue, job_id: str, limit: int = 1000) -> list[
 
 async def retry_failed(queue: bullmq.Queue, job_id: str) -> bool:
     """``job.retry("failed")``: move a failed job back to waiting. False if it is not failed."""
-    job = await queue.getJob(job_id)
+    job = await get_job(queue, job_id)
     if job is None:
         return False
     try:

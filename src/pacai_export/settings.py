@@ -8,6 +8,7 @@ that into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import sys
@@ -55,6 +56,9 @@ class Settings:
     concurrency: int = 4
     queue_name: str = "exportQueue"
     queue_prefix: str = "bull"
+    # Listen on every interface by default, as a container must; 127.0.0.1 keeps a server
+    # to the machine (behind a local proxy or sidecar).
+    health_host: str = "0.0.0.0"
     health_port: int = 8080
     shutdown_timeout: float = 25.0
     # Lock and stall timing (ms); see docs/decisions.md for the choice.
@@ -72,6 +76,7 @@ class Settings:
     pkcs11_token_label: str | None = None
     pkcs11_pin: str | None = None
     pkcs11_key_label: str | None = None
+    api_host: str = "0.0.0.0"
     api_port: int = 8000
     api_tokens: tuple[str, ...] = ()
     api_cors_origins: tuple[str, ...] = ()
@@ -108,6 +113,7 @@ class Settings:
             concurrency=e.integer("WORKER_CONCURRENCY", 4, 1, 256),
             queue_name=e.match("EXPORT_QUEUE", "exportQueue", QUEUE_NAME_RE),
             queue_prefix=e.match("QUEUE_PREFIX", "bull", QUEUE_NAME_RE),
+            health_host=e.address("HEALTH_HOST", "0.0.0.0"),
             health_port=e.integer("HEALTH_PORT", 8080, 0, 65535),
             shutdown_timeout=float(e.integer("SHUTDOWN_TIMEOUT", 25, 0, 3600)),
             lock_duration_ms=e.integer("LOCK_DURATION_MS", 30_000, 1_000, 600_000),
@@ -124,6 +130,7 @@ class Settings:
             pkcs11_token_label=e.text("PKCS11_TOKEN_LABEL", "") or None,
             pkcs11_pin=e.text("PKCS11_PIN", "") or None,
             pkcs11_key_label=e.text("PKCS11_KEY_LABEL", "") or None,
+            api_host=e.address("API_HOST", "0.0.0.0"),
             api_port=e.integer("API_PORT", 8000, 0, 65535),
             api_tokens=e.items("API_TOKENS"),
             api_cors_origins=e.items("API_CORS_ORIGINS"),
@@ -221,6 +228,15 @@ class _Env:
         if parts.scheme in ("http", "https", "s3") and not parts.netloc:
             raise ConfigError(f"{name}: has no host: {value!r}")
         return value
+
+    def address(self, name: str, default: str) -> str:
+        """An IP address to listen on (a host name could resolve to several, or change)."""
+        value = self.text(name, default) or default
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ConfigError(f"{name}: must be an IP address to listen on (0.0.0.0, "
+                              f"127.0.0.1, ::, ::1, …), got {value!r}") from None
 
     def path(self, name: str) -> Path | None:
         value = self.text(name, "")

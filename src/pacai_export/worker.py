@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 import os
 import signal
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.cluster import RedisCluster
 
+from . import workdirs
 from .assets.cache import open_cache
 from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
-from .errors import ExportError, InvalidInput, JobStalled, error_code
+from .errors import ExportError, InvalidInput, InvalidJob, JobStalled, error_code
 from .jobs import ExportJob
 from .logs import get_logger
 from .metrics import Metrics, QueueGauges
@@ -46,6 +49,12 @@ from .storage import open_storage
 log = get_logger("pacai_export.worker")
 PING_INTERVAL = 2.0
 SWEEP_BACK_MS = 3_600_000  # how far back a starting worker looks for stalled failures
+# What is left after SHUTDOWN_TIMEOUT for everything else (ending the BullMQ loops, closing
+# connections), whatever Redis does: an exit within SHUTDOWN_TIMEOUT + 2 s, before the
+# platform's SIGKILL (Kubernetes' grace period, Fly's kill_timeout, `docker stop -t`).
+EXIT_GRACE = 1.5
+RUNNER_GRACE = 0.5  # how long the BullMQ loops may take to notice the drain
+WORK_SWEEP_INTERVAL = 600.0  # seconds between sweeps of dead jobs' staging folders
 
 
 def now_ms() -> int:
@@ -99,7 +108,9 @@ class ExportProcessor:
 
     async def process(self, job: QueueJob) -> dict[str, Any]:
         data = job.data if isinstance(job.data, dict) else {}
-        structlog.contextvars.bind_contextvars(job_id=job.id, project_id=data.get("project_id"))
+        project_id = data.get("project_id")  # user input: only a string reaches the logs
+        structlog.contextvars.bind_contextvars(
+            job_id=job.id, project_id=project_id if isinstance(project_id, str) else None)
         started = time.monotonic()
         self.metrics.active.inc()
         try:
@@ -128,6 +139,8 @@ class ExportProcessor:
     async def _run(self, job: QueueJob) -> dict[str, Any]:
         report = JobProgress(job)
         try:
+            if job.decode_error is not None:
+                raise InvalidJob(job.decode_error)
             export_job, extras = ExportJob.parse(job.data)
             if extras:
                 log.warning("job data has unknown keys; ignored", keys=extras)
@@ -182,6 +195,7 @@ class WorkerService:
         self._stop = asyncio.Event()
         self._signals = 0
         self._loop_tick = time.monotonic()
+        self._exit_by = float("inf")  # set when the drain starts
 
     # --- state the health server reads ---------------------------------------------------
 
@@ -220,11 +234,13 @@ class WorkerService:
         on(self.worker, "failed",
            lambda job, *_: self._on_failed(processor, QueueJob(job)))
         gauges = QueueGauges(self.metrics, lambda: job_counts(self.queue))
-        server = HealthServer(self, self.metrics, gauges, s.health_port)
+        server = HealthServer(self, self.metrics, gauges, s.health_port, s.health_host)
         if install_signals:
             self._install_signals()
         await server.start()
-        tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._ping())]
+        tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._ping()),
+                 asyncio.create_task(self._sweep_work_folders(
+                     exporter.work_root or Path(tempfile.gettempdir())))]
         if outbox is not None:
             tasks.append(asyncio.create_task(self._sweep_stalled(processor)))
         await self._check_redis_policy()
@@ -232,14 +248,19 @@ class WorkerService:
         if self.callback_worker is not None:
             runners.append(asyncio.create_task(self.callback_worker.run()))
         log.info("worker started", queue=s.queue_name, prefix=s.queue_prefix,
-                 concurrency=s.concurrency, health_port=server.port)
+                 concurrency=s.concurrency, health_host=s.health_host, health_port=server.port)
         await self._stop.wait()
+        self._exit_by = time.monotonic() + s.shutdown_timeout + EXIT_GRACE
         clean = await self._drain()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
+        await self._stop_runners(runners)
         await server.stop()
-        await self._close_resources(delivery)
+        try:
+            await asyncio.wait_for(self._close_connections(delivery), self._time_left())
+        except TimeoutError:
+            log.warning("closing connections timed out; exiting anyway")
+        await asyncio.to_thread(self.pool.close)  # idle, or terminated by the drain
         log.info("worker stopped", clean=clean)
         return 0 if clean else 1
 
@@ -295,14 +316,28 @@ class WorkerService:
         except TimeoutError:
             log.warning("shutdown timeout: leaving unfinished jobs to stall recovery",
                         active=len(self.worker.jobs))
+            # forceClosing first: a job whose pool work dies below must not be moved to
+            # failed (spending an attempt); it stays active for stall recovery.
             for w in closing:
                 w.forceClosing = True
                 w.cancelProcessing()
+            self.pool.terminate()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(close, 5)
+                await asyncio.wait_for(close, self._time_left())
             return False
 
-    async def _close_resources(self, delivery: CallbackDelivery | None) -> None:
+    def _time_left(self) -> float:
+        return max(0.1, self._exit_by - time.monotonic())
+
+    async def _stop_runners(self, runners: list[asyncio.Task[Any]]) -> None:
+        """Wait briefly for the BullMQ loops to end, then cancel them: a loop that never got
+        to Redis (it retries its first command forever) would otherwise never return."""
+        _, pending = await asyncio.wait(runners, timeout=min(RUNNER_GRACE, self._time_left()))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+
+    async def _close_connections(self, delivery: CallbackDelivery | None) -> None:
         with contextlib.suppress(Exception):
             await self.queue.close()
         if delivery is not None:
@@ -312,7 +347,6 @@ class WorkerService:
         await self.storage.aclose()
         if self.signer is not None:
             await self.signer.aclose()
-        await asyncio.to_thread(self.pool.close)
         with contextlib.suppress(Exception):
             await self.redis.aclose()
 
@@ -358,6 +392,20 @@ class WorkerService:
             since = started - 2 * interval_ms  # overlap: a failure written as we looked
             if len(sent) > 10_000:
                 sent.clear()
+
+    async def _sweep_work_folders(self, root: Path) -> None:
+        """At start and every WORK_SWEEP_INTERVAL: remove the staging folders of jobs whose
+        process died mid-job (``workdirs``: only folders no live process holds)."""
+        while True:
+            try:
+                removed = await asyncio.to_thread(workdirs.sweep, root)
+            except OSError as exc:
+                log.warning("work folder sweep failed", error=str(exc))
+            else:
+                if removed:
+                    log.info("stale work folders removed", count=len(removed),
+                             folders=removed[:20])
+            await asyncio.sleep(WORK_SWEEP_INTERVAL)
 
     async def _check_redis_policy(self) -> None:
         try:

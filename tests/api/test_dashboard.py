@@ -4,12 +4,14 @@ counts and recent jobs, escaping of hostile job data, the job page, retry."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
 import pytest
 
 from pacai_export.api.dashboard import COOKIE, safe_download
+from pacai_export.api.sessions import session_value
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, TOKEN, event_body, signed_headers
@@ -35,18 +37,17 @@ async def test_unauthenticated_pages_show_the_login_form(api: httpx.AsyncClient)
     assert data.headers["content-type"] == "application/problem+json"
 
 
-async def test_token_query_and_login_form_set_an_httponly_cookie(api: httpx.AsyncClient) -> None:
-    for response in (await api.get(f"/dashboard?token={TOKEN}"),
-                     await api.post("/dashboard/login", content=f"token={TOKEN}",
-                                    headers={"content-type":
-                                             "application/x-www-form-urlencoded"})):
-        assert response.status_code == 303
-        assert response.headers["location"] == "/dashboard"
-        cookie = response.headers["set-cookie"]
-        assert cookie.startswith(f"{COOKIE}={TOKEN};")
-        assert {"HttpOnly", "Path=/dashboard", "SameSite=strict"} <= {
-            part.strip() for part in cookie.split(";")}
-    api.cookies.set(COOKIE, TOKEN)
+async def test_login_form_sets_an_httponly_session_cookie(api: httpx.AsyncClient) -> None:
+    response = await api.post("/dashboard/login", content=f"token={TOKEN}",
+                              headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard"
+    cookie = response.headers["set-cookie"]
+    session = cookie.split(";")[0].removeprefix(f"{COOKIE}=")
+    assert TOKEN not in cookie and session.startswith("v1.")
+    assert {"HttpOnly", "Path=/dashboard", "SameSite=strict"} <= {
+        part.strip() for part in cookie.split(";")}
+    api.cookies.set(COOKIE, session)
     assert (await api.get("/dashboard")).status_code == 200
     assert (await api.get("/dashboard/api/jobs")).status_code == 200
     wrong = await api.post("/dashboard/login", content="token=nope",
@@ -139,7 +140,7 @@ async def test_retry_moves_a_failed_job_back_and_the_worker_runs_it_again(
     page = (await api.get(f"/dashboard/jobs/{job_id}", headers=AUTH)).text
     assert '<button type="submit" id="retry">Retry</button>' in page
     assert "quality: &#x27;ultra&#x27; is not one of low, medium, high" in page
-    api.cookies.set(COOKIE, TOKEN)
+    api.cookies.set(COOKIE, session_value(TOKEN, int(time.time()) + 60))
     forbidden = await api.post(f"/dashboard/jobs/{job_id}/retry")
     assert forbidden.status_code == 403
     retried = await api.post(f"/dashboard/jobs/{job_id}/retry",

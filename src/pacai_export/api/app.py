@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,12 +32,15 @@ from ..server import OwnSignalsServer
 from ..settings import Settings
 from . import dashboard, openapi
 from .context import ApiContext, context
+from .idempotency import body_hash
 from .problems import (
     BodyLimit,
     Problem,
     field_errors,
     parse_json,
     problem_handler,
+    redis_unavailable,
+    require_job_id,
     require_json,
     require_token,
 )
@@ -70,27 +75,51 @@ async def enqueue(request: Request) -> Response:
     except InvalidJob as exc:
         raise Problem(422, "invalid-job", "Invalid export job", str(exc),
                       field_errors(str(exc))) from None
-    replayed = job_id is not None and await get_job(ctx.client.queue, job_id) is not None
-    job_id = await ctx.client.enqueue(data, job_id)
     headers = {}
-    if replayed:
-        stored = await get_job(ctx.client.queue, job_id)
-        if stored is not None and job_fields(stored)["data"] != data:
-            raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
-                          f"Idempotency-Key: job {job_id} was enqueued with different data",
-                          [{"field": "Idempotency-Key",
-                            "message": "already used with a different body"}])
+    if job_id is None:
+        job_id = await ctx.client.enqueue(data)
+    elif await _enqueue_once(ctx, job_id, data):
         headers["Idempotent-Replayed"] = "true"
+    replayed = bool(headers)
     status_url = str(request.url_for("export_status", id=job_id))
     log.info("job enqueued", job_id=job_id, replayed=replayed)
     return JSONResponse({"id": job_id, "status_url": status_url}, 202,
                         headers={"Location": status_url, **headers})
 
 
+def _key_reused(job_id: str) -> Problem:
+    return Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                   f"Idempotency-Key: job {job_id} was enqueued with different data",
+                   [{"field": "Idempotency-Key", "message": "already used with a different body"}])
+
+
+async def _enqueue_once(ctx: ApiContext, job_id: str, data: Any) -> bool:
+    """Enqueue ``data`` as ``job_id`` unless the key is taken; True for a replay of the same
+    body. The claim comes first and is atomic (``IdempotencyStore``); a job that already had
+    this id without a claim (added by another producer) is compared after the add."""
+    digest = body_hash(data)
+    held = await ctx.idempotency.claim(job_id, digest)
+    if held is not None:
+        if held != digest:
+            raise _key_reused(job_id)
+        return True
+    try:
+        await ctx.client.enqueue(data, job_id)
+        stored = await get_job(ctx.client.queue, job_id)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await ctx.idempotency.release(job_id, digest)
+        raise
+    if stored is not None and job_fields(stored)["data"] != data:
+        await ctx.idempotency.release(job_id, digest)
+        raise _key_reused(job_id)
+    return False
+
+
 async def export_status(request: Request) -> Response:
     ctx = context(request)
     require_token(request, ctx.settings.api_tokens)
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     status = await ctx.status(job_id)
     if status is None:
         raise Problem(404, "job-not-found", "Job not found",
@@ -141,24 +170,28 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *dashboard.routes(),
     ]
-    handlers: dict[Any, Any] = {Problem: problem_handler, HTTPException: problem_handler}
+    handlers: dict[Any, Any] = {Problem: problem_handler, HTTPException: problem_handler,
+                                RedisConnectionError: redis_unavailable,
+                                RedisTimeoutError: redis_unavailable}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
                      lifespan=lifespan)
 
 
-async def run_api(settings: Settings, host: str = "0.0.0.0") -> int:
-    """Serve the API on ``API_PORT`` until SIGTERM or SIGINT; exit code 0 after a clean stop."""
+async def run_api(settings: Settings) -> int:
+    """Serve the API on ``API_HOST``:``API_PORT`` until SIGTERM or SIGINT; exit code 0 after
+    a clean stop."""
     if not settings.api_tokens:
         raise ConfigError("API_TOKENS: required for the api command")
     settings.require_redis()
     if not settings.callback_secret:
         log.warning("WORKER_CALLBACK_SECRET unset: POST /v5/export/callback answers 503")
-    config = uvicorn.Config(create_app(settings), host=host, port=settings.api_port,
+    config = uvicorn.Config(create_app(settings), host=settings.api_host, port=settings.api_port,
                             log_config=None, access_log=False, lifespan="on")
     server = OwnSignalsServer(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    log.info("api listening", port=settings.api_port, queue=settings.queue_name)
+    log.info("api listening", host=settings.api_host, port=settings.api_port,
+             queue=settings.queue_name)
     await server.serve()
     return 0

@@ -11,7 +11,9 @@ from starlette.requests import Request
 
 from ..client import ExportClient
 from ..settings import Settings
+from .idempotency import IdempotencyStore
 from .receiver import OutcomeStore
+from .sessions import LoginThrottle
 
 
 def percent(value: object) -> int:
@@ -24,12 +26,17 @@ def percent(value: object) -> int:
 class ApiContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = ExportClient(settings)
+        # Bounded: a request waits seconds, not minutes, when Redis is away (then 503).
+        self.client = ExportClient(settings, bounded=True)
         url = settings.require_redis()
         self.redis: Redis | RedisCluster = (
             RedisCluster.from_url(url, decode_responses=True) if settings.redis_cluster
-            else Redis.from_url(url, decode_responses=True))
+            else Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
+                                socket_timeout=5))
         self.outcomes = OutcomeStore(self.redis, settings.queue_prefix, settings.queue_name)
+        self.idempotency = IdempotencyStore(self.redis, settings.queue_prefix,
+                                            settings.queue_name)
+        self.logins = LoginThrottle(self.redis, settings.queue_prefix, settings.queue_name)
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as BullMQ has it, else as the callback receiver recorded it, else None."""

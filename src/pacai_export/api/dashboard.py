@@ -7,15 +7,18 @@ the JSON twins of the pages (``/dashboard/api/jobs[/{id}]``) every 1.5 s and red
 never parsed as HTML by the script: job data is user input. The pages forbid inline script
 (Content-Security-Policy), and only http(s) download URLs become links.
 
-Auth is the API's bearer token. A browser signs in with ``/dashboard?token=…`` or the login
-form; either sets the token in an HttpOnly, SameSite=Strict cookie scoped to ``/dashboard``.
-A cookie-authenticated POST (retry) must also carry the script's ``x-pacai-dashboard`` header,
-which no cross-site form can send.
+Auth is the API's bearer token. A browser signs in with the login form (from the same
+origin; wrong tokens are throttled per address), which sets an HttpOnly, SameSite=Strict
+cookie scoped to ``/dashboard`` holding a session value derived from the token, never the
+token itself (``sessions``). No token is ever accepted in a URL. A cookie-authenticated POST
+(retry) must also carry the script's ``x-pacai-dashboard`` header, which no cross-site form
+can send.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -26,7 +29,8 @@ from starlette.routing import Route
 
 from ..queues import get_job, job_counts, job_fields, job_logs, recent_jobs, retry_failed
 from .context import ApiContext, context, percent
-from .problems import Problem, bearer, token_matches, unauthorized
+from .problems import Problem, bearer, require_job_id, token_matches, unauthorized
+from .sessions import require_same_origin, session_valid, session_value
 
 COOKIE = "pacai_dashboard"
 COOKIE_MAX_AGE = 12 * 3600
@@ -66,19 +70,21 @@ def signed_in(request: Request, tokens: tuple[str, ...]) -> str | None:
     """``"header"`` or ``"cookie"`` for the way the request proved a token, else None."""
     if token_matches(bearer(request), tokens):
         return "header"
-    if token_matches(request.cookies.get(COOKIE), tokens):
+    if session_valid(request.cookies.get(COOKIE), tokens, time.time()):
         return "cookie"
     return None
 
 
 def _signed_in_redirect(request: Request, token: str) -> Response:
     response = RedirectResponse("/dashboard", 303, headers=SECURITY_HEADERS)
-    response.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, path="/dashboard",
+    session = session_value(token, int(time.time()) + COOKIE_MAX_AGE)
+    response.set_cookie(COOKIE, session, max_age=COOKIE_MAX_AGE, path="/dashboard",
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
 
 
-def _login_page(ctx: ApiContext, message: str) -> Response:
+def _login_page(ctx: ApiContext, message: str, status: int = 401,
+                headers: dict[str, str] | None = None) -> Response:
     body = f"""<h1>Sign in</h1>
 <p class="note">{escape(message)}</p>
 <form method="post" action="/dashboard/login" class="login">
@@ -86,7 +92,7 @@ def _login_page(ctx: ApiContext, message: str) -> Response:
   <input id="token" name="token" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in</button>
 </form>"""
-    return _html(ctx, "Sign in", body, status=401)
+    return _html(ctx, "Sign in", body, status=status, headers=headers)
 
 
 def _require_json_auth(request: Request, ctx: ApiContext) -> str:
@@ -98,10 +104,17 @@ def _require_json_auth(request: Request, ctx: ApiContext) -> str:
 
 async def login(request: Request) -> Response:
     ctx = context(request)
+    require_same_origin(request)
+    client = request.client.host if request.client else "unknown"
+    wait = await ctx.logins.wait_seconds(client)
+    if wait:
+        return _login_page(ctx, f"Too many wrong tokens from your address: try again in "
+                           f"{wait} s.", status=429, headers={"retry-after": str(wait)})
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0]
     if token_matches(token, ctx.settings.api_tokens):
         return _signed_in_redirect(request, token)
+    await ctx.logins.failed(client)
     return _login_page(ctx, "That token is not valid. Use one of the API's tokens.")
 
 
@@ -157,8 +170,13 @@ async def overview_json(request: Request) -> Response:
 async def job_json(request: Request) -> Response:
     ctx = context(request)
     _require_json_auth(request, ctx)
-    detail = await _detail(ctx, request.path_params["id"])
-    return JSONResponse(detail, headers={"cache-control": "no-store"})
+    detail = await _detail(ctx, require_job_id(request.path_params["id"]))
+    try:
+        return JSONResponse(detail, headers={"cache-control": "no-store"})
+    except (RecursionError, ValueError):
+        # Data that decoded but nests too deep to encode again: show the job without it.
+        detail["data"] = None
+        return JSONResponse(detail, headers={"cache-control": "no-store"})
 
 
 async def retry(request: Request) -> Response:
@@ -166,7 +184,7 @@ async def retry(request: Request) -> Response:
     if _require_json_auth(request, ctx) == "cookie" and not request.headers.get(CSRF_HEADER):
         raise Problem(403, "forbidden", "Forbidden",
                       f"a cookie-authenticated POST needs the {CSRF_HEADER} header")
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     if await get_job(ctx.client.queue, job_id) is None:
         raise Problem(404, "job-not-found", "Job not found",
                       f"no job {job_id!r} in queue {ctx.settings.queue_name}")
@@ -181,11 +199,10 @@ async def retry(request: Request) -> Response:
 
 async def overview_page(request: Request) -> Response:
     ctx = context(request)
-    token = request.query_params.get("token")
-    if token is not None:
-        if token_matches(token, ctx.settings.api_tokens):
-            return _signed_in_redirect(request, token)
-        return _login_page(ctx, "That token is not valid. Use one of the API's tokens.")
+    if "token" in request.query_params:
+        # A token in a URL lands in browser history, proxy logs and Referer headers.
+        return _login_page(ctx, "Tokens in the address (?token=) are not accepted. Sign in "
+                           "with the form below.")
     if signed_in(request, ctx.settings.api_tokens) is None:
         return _login_page(ctx, "Sign in with one of the API's tokens (API_TOKENS).")
     overview = await _overview(ctx)
@@ -227,7 +244,7 @@ async def job_page(request: Request) -> Response:
     ctx = context(request)
     if signed_in(request, ctx.settings.api_tokens) is None:
         return _login_page(ctx, "Sign in with one of the API's tokens (API_TOKENS).")
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     detail = await _detail(ctx, job_id)
     data = detail["data"] if isinstance(detail["data"], dict) else {}
     result = detail.get("result")
@@ -261,7 +278,7 @@ async def job_page(request: Request) -> Response:
 
 
 def _html(ctx: ApiContext, title: str, body: str, *, status: int = 200, view: str = "",
-          poll: str = "", job_id: str = "") -> Response:
+          poll: str = "", job_id: str = "", headers: dict[str, str] | None = None) -> Response:
     attrs = (f' data-view="{escape(view)}" data-poll="{escape(poll)}" '
              f'data-job="{escape(job_id)}"' if view else "")
     page = f"""<!doctype html>
@@ -278,7 +295,7 @@ def _html(ctx: ApiContext, title: str, body: str, *, status: int = 200, view: st
 </main>
 <script src="/dashboard/app.js" defer></script></body></html>
 """
-    return HTMLResponse(page, status, headers=SECURITY_HEADERS)
+    return HTMLResponse(page, status, headers={**SECURITY_HEADERS, **(headers or {})})
 
 
 async def script(_: Request) -> Response:

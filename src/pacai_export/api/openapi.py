@@ -53,9 +53,13 @@ def _json(description: str, ref: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+INVALID_ID_TEXT = ("the id is malformed: empty, over 256 characters, or with ':', spaces or "
+                   "control characters")
 JOB_ID_PARAM = {"name": "id", "in": "path", "required": True, "description": "BullMQ job id",
-                "schema": {"type": "string", "minLength": 1}}
+                "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
 UNAUTHORIZED = _problem("missing or wrong bearer token")
+INVALID_ID = _problem(INVALID_ID_TEXT)
+REDIS_DOWN = _problem("Redis did not answer; try again (Retry-After)")
 
 
 def document() -> dict[str, Any]:
@@ -72,7 +76,8 @@ def document() -> dict[str, Any]:
                 "tags": ["export"], "security": BEARER, "parameters": [JOB_ID_PARAM],
                 "responses": {
                     "200": _json("the job's state, progress, result or error", "ExportStatus"),
-                    "401": UNAUTHORIZED, "404": _problem("no such job")}}},
+                    "401": UNAUTHORIZED, "400": INVALID_ID, "404": _problem("no such job"),
+                    "503": REDIS_DOWN}}},
             "/v5/export/callback": {"post": _callback_operation()},
             "/openapi.json": {"get": {
                 "operationId": "getOpenApi", "summary": "This document", "security": [],
@@ -85,7 +90,8 @@ def document() -> dict[str, Any]:
                 "bearerAuth": {"type": "http", "scheme": "bearer",
                                "description": "one of the tokens in API_TOKENS"},
                 "dashboardCookie": {"type": "apiKey", "in": "cookie", "name": "pacai_dashboard",
-                                    "description": "set by /dashboard?token=… or the login form"},
+                                    "description": "a session derived from a token, set by the "
+                                    "login form"},
             },
             "schemas": _schemas(),
         },
@@ -119,6 +125,7 @@ def _enqueue_operation() -> dict[str, Any]:
             "415": _problem("content-type is not JSON"),
             "422": _problem("the job data breaks a rule (errors name the fields), or the "
                             "Idempotency-Key was used with different data"),
+            "503": REDIS_DOWN,
         },
     }
 
@@ -154,12 +161,7 @@ def _dashboard_paths() -> dict[str, Any]:
         "/dashboard": {"get": {
             "operationId": "dashboard", "summary": "Operator dashboard (HTML)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH,
-            "parameters": [{"name": "token", "in": "query", "required": False,
-                            "description": "an API token: sets the HttpOnly cookie and "
-                            "redirects to /dashboard", "schema": {"type": "string"}}],
             "responses": {"200": _html("queue counts and recent jobs"),
-                          "303": {"description": "token accepted; cookie set",
-                                  "headers": {"Location": {"schema": {"type": "string"}}}},
                           "401": _html("login form")}}},
         "/dashboard/login": {"post": {
             "operationId": "dashboardLogin", "summary": "Sign in with a token (form)",
@@ -171,12 +173,15 @@ def _dashboard_paths() -> dict[str, Any]:
             "responses": {"303": {"description": "signed in; cookie set",
                                   "headers": {"Location": {"schema": {"type": "string"}}}},
                           "401": _html("wrong token: the login form again"),
-                          "413": _problem("body over API_MAX_BODY_BYTES")}}},
+                          "403": _problem("posted from another origin (login CSRF)"),
+                          "413": _problem("body over API_MAX_BODY_BYTES"),
+                          "429": _html("too many wrong tokens from this address: the "
+                                       "login form with a Retry-After header")}}},
         "/dashboard/jobs/{id}": {"get": {
             "operationId": "dashboardJob", "summary": "One job: logs, result, download, retry",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH, "parameters": [JOB_ID_PARAM],
             "responses": {"200": _html("the job's page"), "401": _html("login form"),
-                          "404": _problem("no such job")}}},
+                          "400": INVALID_ID, "404": _problem("no such job")}}},
         "/dashboard/app.js": {"get": {
             "operationId": "dashboardScript", "summary": "The dashboard's script",
             "tags": ["dashboard"], "security": [], "responses": {"200": {
@@ -197,18 +202,20 @@ def _dashboard_paths() -> dict[str, Any]:
             "responses": {"202": _json("moved back to waiting", "Retried"),
                           "401": auth_problem,
                           "403": _problem("cookie sign-in without the dashboard's header"),
-                          "404": _problem("no such job"),
+                          "400": INVALID_ID, "404": _problem("no such job"),
                           "409": _problem("the job is not in the failed state")}}},
         "/dashboard/api/jobs": {"get": {
             "operationId": "dashboardJobs", "summary": "Counts and recent jobs (JSON, polled)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH,
             "responses": {"200": _json("counts by state and up to 50 jobs, newest first",
-                                       "QueueOverview"), "401": auth_problem}}},
+                                       "QueueOverview"), "401": auth_problem,
+                          "503": REDIS_DOWN}}},
         "/dashboard/api/jobs/{id}": {"get": {
             "operationId": "dashboardJobJson", "summary": "One job with its logs (JSON, polled)",
             "tags": ["dashboard"], "security": DASHBOARD_AUTH, "parameters": [JOB_ID_PARAM],
             "responses": {"200": _json("status, data and logs", "JobDetail"),
-                          "401": auth_problem, "404": _problem("no such job")}}},
+                          "401": auth_problem, "400": INVALID_ID, "404": _problem("no such job"),
+                          "503": REDIS_DOWN}}},
     }
 
 

@@ -64,6 +64,13 @@ async def problem_handler(request: Request, exc: Exception) -> Response:
     raise exc
 
 
+async def redis_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis refused or timed out (after the client's few retries): 503, try again."""
+    return Problem(503, "redis-unavailable", "Queue unavailable",
+                   f"{request.method} {request.url.path}: the queue's Redis did not answer; "
+                   "try again shortly", headers={"retry-after": "5"}).response()
+
+
 # --- request bodies ---------------------------------------------------------------------------
 
 
@@ -130,6 +137,27 @@ def parse_json(raw: bytes) -> Any:
     except (ValueError, RecursionError) as exc:
         raise Problem(400, "malformed-json", "Malformed JSON",
                       f"the body is not valid JSON: {exc}") from None
+
+
+# --- job ids ----------------------------------------------------------------------------------
+
+JOB_ID_MAX = 256
+
+
+def require_job_id(job_id: str) -> str:
+    """A job id from a URL, checked before it reaches Redis: BullMQ builds keys as
+    ``<prefix>:<queue>:<id>``, so an id with ':' (``1:logs``) would name another key."""
+    problem = None
+    if not job_id or len(job_id) > JOB_ID_MAX:
+        problem = f"must be 1 to {JOB_ID_MAX} characters"
+    elif ":" in job_id:
+        problem = "must not contain ':'"
+    elif not job_id.isprintable() or any(c.isspace() for c in job_id):
+        problem = "must not contain spaces or control characters"
+    if problem is not None:
+        raise Problem(400, "invalid-job-id", "Invalid job id", f"id: {problem}",
+                      [{"field": "id", "message": problem}])
+    return job_id
 
 
 # --- bearer tokens ----------------------------------------------------------------------------

@@ -46,10 +46,10 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes,
     signatures = headers.get("webhook-signature", "")
     if not (msg_id and stamp and signatures):
         raise _rejected("webhook-id, webhook-timestamp and webhook-signature are required")
-    try:
-        timestamp = int(stamp)
-    except ValueError:
-        raise _rejected(f"webhook-timestamp: not Unix seconds: {stamp[:40]!r}") from None
+    # Digits only: int() would also take "+1795998325", " 1795998325" and "1795_998_325".
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise _rejected(f"webhook-timestamp: not Unix seconds (digits only): {stamp[:40]!r}")
+    timestamp = int(stamp)
     now = time.time() if now is None else now
     if abs(now - timestamp) > TOLERANCE_S:
         raise _rejected("webhook-timestamp: outside the 5-minute window (stale or replayed)")
