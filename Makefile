@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,embedded,bench]'
+	# UE's generated Python API stub, for type-checking the UE bootstrap (tests/engines/
+	# test_unreal_stub.py); kept off sys.path: its module "unreal" does not import.
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt --upgrade \
+	  --target $(VENV)/stubs/unreal 'unreal-stub>=0.3,<0.4'
 	touch $@
 
 $(BLENDER_STAMP): tests/blender/requirements.txt

@@ -34,8 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from . import EXPORTER_NAME, __version__
-from .engines.coords import bounds_box, quat_normalize
-from .manifest import Asset, Bounds, Camera, Light, Manifest, Material, Node, Scene
+from .engines.coords import (
+    Matrix4,
+    bounds_box,
+    determinant,
+    quat_normalize,
+    transform_point,
+    transform_vector,
+)
+from .manifest import Asset, Bounds, Camera, Light, Manifest, Material, Mesh, Node, Scene
 
 SEGMENTS = 24  # around the Y axis (sphere, capsule, cylinder)
 SPHERE_RINGS = 12  # pole to pole
@@ -228,8 +235,12 @@ GeometryKey = tuple[Any, ...]
 
 
 def _mesh_key(node: Node) -> GeometryKey:
-    mesh = node.mesh
-    assert mesh is not None
+    assert node.mesh is not None
+    return primitive_key(node.mesh)
+
+
+def primitive_key(mesh: Mesh) -> GeometryKey:
+    """What decides a primitive's geometry (its kind and sizes)."""
     if mesh.primitive == "box":
         return ("box", *mesh.size)
     if mesh.primitive == "plane":
@@ -301,10 +312,10 @@ class _Builder:
     # geometry → accessors (once per distinct key)
     def geometry(self, key: GeometryKey) -> dict[str, int]:
         if key not in self._geometry:
-            self._geometry[key] = self._add_geometry(_build(key))
+            self._geometry[key] = self.add_geometry(_build(key))
         return self._geometry[key]
 
-    def _add_geometry(self, g: Geometry) -> dict[str, int]:
+    def add_geometry(self, g: Geometry) -> dict[str, int]:
         count = len(g.positions)
         positions = [tuple(_f32(c) for c in p) for p in g.positions]
         lo = [min(p[k] for p in positions) for k in range(3)]
@@ -527,6 +538,64 @@ def placeholder_glb(name: str, bounds: Bounds | None) -> bytes:
     b = _Builder()
     mesh = b.mesh(_placeholder_key(bounds), None, name)
     b.nodes = [{"name": name, "mesh": mesh, "extras": {"placeholder": True}}]
+    b.gltf["scenes"] = [{"name": name, "nodes": [0]}]
+    b.gltf["scene"] = 0
+    return b.finish()
+
+
+# --- one primitive, optionally with a transform baked in --------------------------------------
+
+
+def transformed(g: Geometry, m: Matrix4) -> Geometry:
+    """``g`` with ``m`` applied to its vertices: positions by ``m``, normals by the cofactor
+    matrix (the inverse transpose up to a factor, right for shear), and the winding reversed
+    when ``m`` mirrors so that front faces stay counter-clockwise."""
+    cols = [transform_vector(m, axis) for axis in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0),
+                                                   (0.0, 0.0, 1.0))]
+    sign = -1.0 if determinant(m) < 0 else 1.0
+    cof = [_cross(cols[1], cols[2]), _cross(cols[2], cols[0]), _cross(cols[0], cols[1])]
+    out = Geometry()
+    for p, n, uv in zip(g.positions, g.normals, g.uvs, strict=True):
+        normal = tuple(sign * sum(cof[j][i] * n[j] for j in range(3)) for i in range(3))
+        if max(abs(c) for c in normal) < 1e-12:  # a zero scale flattened the mesh
+            normal = _flat_normal(cols)
+        out.vertex(transform_point(m, p), normal, uv)  # type: ignore[arg-type]
+    for i in range(0, len(g.indices), 3):
+        a, b, c = g.indices[i:i + 3]
+        if sign < 0:
+            out.triangle(a, c, b)
+        else:
+            out.triangle(a, b, c)
+    return out
+
+
+def _flat_normal(cols: list[Vec3]) -> Vec3:
+    """A unit normal for a mesh flattened by a zero scale: across the axes that remain."""
+    for a, b in ((cols[0], cols[1]), (cols[1], cols[2]), (cols[2], cols[0])):
+        n = _cross(a, b)
+        if max(abs(c) for c in n) > 1e-12:
+            return n
+    return (0.0, 1.0, 0.0)
+
+
+def _cross(a: Vec3, b: Vec3) -> Vec3:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def primitive_glb(name: str, mesh: Mesh, matrix: Matrix4 | None = None) -> bytes:
+    """One primitive as a ``.glb`` of one node at identity, named ``name``; with ``matrix``
+    the geometry is moved by it (world geometry baked for engines whose transforms cannot
+    carry shear)."""
+    b = _Builder()
+    geometry = _build(primitive_key(mesh))
+    if matrix is not None:
+        geometry = transformed(geometry, matrix)
+    attrs = b.add_geometry(geometry)
+    primitive: dict[str, Any] = {
+        "attributes": {k: v for k, v in attrs.items() if k != "indices"},
+        "indices": attrs["indices"], "mode": TRIANGLES}
+    b.meshes.append({"name": name, "primitives": [primitive]})
+    b.nodes = [{"name": name, "mesh": 0}]
     b.gltf["scenes"] = [{"name": name, "nodes": [0]}]
     b.gltf["scene"] = 0
     return b.finish()

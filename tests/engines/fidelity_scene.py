@@ -6,6 +6,8 @@ Cases: rotated children of non-uniformly scaled parents (exact TRS and sheared),
 scale, bodies under uniformly and non-uniformly scaled groups (one sheared), collider-only
 nodes, box/sphere/capsule colliders, capsules and cylinders of odd proportions, spot/point/
 directional lights, two cameras (the second one nested), transparent and emissive materials.
+``fidelity_manifest_with_extras`` adds more of these cases, an orthographic camera and model
+placeholders (one sheared).
 Every node has a unique name, so a reader can find it by name in any engine's files.
 """
 
@@ -115,6 +117,80 @@ def fidelity_manifest() -> dict[str, Any]:
         "scenes": [{"id": "main", "name": "Main", "nodes": nodes}],
         "main_scene": "main",
     }
+
+
+def fidelity_manifest_with_extras() -> dict[str, Any]:
+    """``fidelity_manifest`` plus ``_more_nodes`` and the model they place (the Unreal
+    rebuild test uses this superset)."""
+    manifest = fidelity_manifest()
+    manifest["scenes"][0]["nodes"] += _more_nodes()
+    # not shipped with include_assets false: a placeholder from bounds that are off-centre
+    manifest["assets"] = [{"id": "mdl_statue", "type": "model", "uri": "statue.glb",
+                           "bounds": {"min": [-0.5, 0, -0.25], "max": [0.5, 2.5, 0.75]}}]
+    return manifest
+
+
+def _more_nodes() -> list[dict[str, Any]]:
+    """More of the same cases: a second stretched group whose children are a static body
+    with a box collider under shear, a simulated body under shear, a light under a sheared
+    parent, sheared capsules and spheres, model placeholders (one sheared); a mirrored group
+    with a simulated child and a plane; collider-only box/sphere/capsule nodes with rigid and
+    kinematic bodies; a character capsule under a uniformly scaled group; an orthographic
+    camera."""
+    return [
+        {"id": "wide", "name": "Wide", "transform": _t((1, 0, -2), scale=(2, 1, 1))},
+        # 90° about Z under (2, 1, 1): no shear, the scale lands on the child's Y axis
+        {"id": "wide_post", "name": "Wide Post", "parent": "wide", "material": "gold",
+         "mesh": {"primitive": "cylinder", "radius": 0.25, "height": 12},
+         "transform": _t((0, 6, 0), _q((0, 0, 1), 90))},
+        {"id": "wide_box", "name": "Wide Box", "parent": "wide", "material": "glass",
+         "mesh": {"primitive": "box", "size": [1, 2, 0.5]}, "body": "static",
+         "collider": {"shape": "box", "size": [1, 2, 0.5]},
+         "transform": _t((1, 1, 0), _q((0, 0, 1), 30))},
+        {"id": "wide_crate", "name": "Wide Crate", "parent": "wide", "body": "rigid",
+         "mesh": {"primitive": "box", "size": [0.6, 0.6, 0.6]},
+         "collider": {"shape": "box", "size": [0.6, 0.6, 0.6]},
+         "transform": _t((2, 0.3, 1), _q((0, 0, 1), 60))},
+        {"id": "wide_spot", "name": "Wide Spot", "parent": "wide_box",
+         "light": {"type": "spot", "range": 9, "inner_cone": 0.2, "outer_cone": 0.6},
+         "transform": _t((0, 1, 0), _q((1, 0, 0), -60))},
+        {"id": "wide_capsule", "name": "Wide Capsule", "parent": "wide",
+         "mesh": {"primitive": "capsule", "radius": 0.3, "height": 1.6}, "material": "lava",
+         "transform": _t((-1, 1, 1), _q((0, 0, 1), 45))},
+        {"id": "wide_ball", "name": "Wide Ball", "parent": "wide",
+         "mesh": {"primitive": "sphere", "radius": 0.5},
+         "transform": _t((0, 3, 2), _q((0, 1, 0), 20))},
+        {"id": "wide_lamp", "name": "Wide Lamp", "parent": "wide",
+         "light": {"type": "point", "range": 6, "color": [1, 0.8, 0.6]},
+         "transform": _t((0.5, 2, 0), _q((0, 0, 1), 30))},
+        {"id": "statue", "name": "Statue", "model": "mdl_statue", "body": "static",
+         "parent": "wide", "transform": _t((0, 0, -3))},
+        {"id": "statue_turned", "name": "Statue Turned", "model": "mdl_statue",
+         "body": "static", "parent": "wide", "transform": _t((-2, 0, -3), _q((0, 1, 0), 30))},
+        {"id": "mirror_group", "name": "Mirror Group",
+         "transform": _t((-4, 0, 3), _q((0, 1, 0), 25), (-1, 1.5, 1))},
+        {"id": "mirror_crate", "name": "Mirror Crate", "parent": "mirror_group",
+         "body": "rigid", "mesh": {"primitive": "box", "size": [1, 1, 2]}, "material": "gold",
+         "collider": {"shape": "box", "size": [1, 1, 2]}, "transform": _t((1, 0.5, 0))},
+        {"id": "mirror_floor", "name": "Mirror Floor", "parent": "mirror_group",
+         "mesh": {"primitive": "plane", "size": [3, 2]}, "transform": _t((0, 0, 1))},
+        {"id": "barrier", "name": "Barrier", "body": "static",
+         "collider": {"shape": "box", "size": [4, 3, 0.5]},
+         "transform": _t((0, 1.5, -6), _q((0, 1, 0), 35))},
+        {"id": "bumper", "name": "Bumper", "body": "rigid",
+         "collider": {"shape": "sphere", "radius": 0.7}, "transform": _t((3, 1, 3))},
+        {"id": "pole", "name": "Pole", "body": "kinematic",
+         "collider": {"shape": "capsule", "radius": 0.2, "height": 2.5},
+         "transform": _t((5, 1.25, 0), _q((1, 0, 0), 15))},
+        {"id": "crowd", "name": "Crowd", "transform": _t((2, 0, 4), scale=(1.5, 1.5, 1.5))},
+        {"id": "hero", "name": "Hero", "parent": "crowd", "body": "character",
+         "mesh": {"primitive": "capsule", "radius": 0.35, "height": 1.7},
+         "collider": {"shape": "capsule", "radius": 0.35, "height": 1.7},
+         "transform": _t((0, 0.85, 0), _q((0, 1, 0), 40))},
+        {"id": "top_camera", "name": "Top View",
+         "camera": {"projection": "orthographic", "ymag": 8},
+         "transform": _t((0, 20, 0), _q((1, 0, 0), -90))},
+    ]
 
 
 # --- the manifest's truth ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from pacai_export.engines import write_engine
 from pacai_export.engines.base import AssetFile, BuildContext, Files
 from pacai_export.manifest import Manifest
 from tests.conftest import small_manifest
+from tests.engines.fidelity_scene import fidelity_manifest_with_extras
 
 # --- the UE 5.4 API surface the stand-in accepts ---------------------------------------------
 # Names from Epic's Python API reference (dev.epicgames.com/documentation/en-us/unreal-engine/
@@ -38,19 +39,34 @@ from tests.conftest import small_manifest
 # Rotator(roll, pitch, yaw), Actor.set_folder_path (Actor.h), USkyLightComponent::SetLightColor,
 # ULocalLightComponent::SetAttenuationRadius, USpotLightComponent::SetInner/OuterConeAngle,
 # UTexture's SRGB and CompressionSettings (Texture.h; TextureCompressionSettings in
-# TextureDefines.h).
+# TextureDefines.h). The names for master materials, collider shapes, movement components,
+# the subobject data subsystem and body setup were taken from UE 5.6's generated stub (PyPI
+# unreal-stub), which test_unreal_stub.py type-checks the whole bootstrap against.
 
 # class name -> (base, methods, editor properties)
 API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "Object": (None, {"set_editor_property", "get_editor_property", "get_name",
                       "get_path_name", "get_class"}, set()),
     # assets
-    "StaticMesh": ("Object", set(), set()),
+    "StaticMesh": ("Object", set(), {"body_setup"}),
+    "BodySetup": ("Object", set(), {"collision_trace_flag"}),
+    "Class": ("Object", set(), set()),
     "Texture": ("Object", set(), {"srgb", "compression_settings"}),
     "Texture2D": ("Texture", set(), set()),
     "SoundWave": ("Object", set(), {"looping", "volume"}),
     "MaterialInterface": ("Object", set(), set()),
-    "Material": ("MaterialInterface", set(), set()),
+    "Material": ("MaterialInterface", set(), {"blend_mode", "translucency_lighting_mode",
+                                              "shading_model", "two_sided", "is_sky"}),
+    "MaterialExpression": ("Object", set(), set()),
+    "MaterialExpressionParameter": ("MaterialExpression", set(), {"parameter_name"}),
+    "MaterialExpressionVectorParameter": ("MaterialExpressionParameter", set(),
+                                          {"default_value"}),
+    "MaterialExpressionScalarParameter": ("MaterialExpressionParameter", set(),
+                                          {"default_value"}),
+    "MaterialExpressionTextureSampleParameter2D": ("MaterialExpressionParameter", set(),
+                                                   {"texture", "sampler_type"}),
+    "MaterialExpressionMultiply": ("MaterialExpression", set(), set()),
+    "MaterialFactoryNew": ("Factory", set(), set()),
     "MaterialInstanceConstant": ("MaterialInterface", set(), {"parent"}),
     "Factory": ("Object", set(), set()),
     "MaterialInstanceConstantFactoryNew": ("Factory", set(), {"initial_parent"}),
@@ -62,6 +78,9 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
                    set()),
     # subsystems
     "EditorSubsystem": ("Object", set(), set()),
+    "EngineSubsystem": ("Object", set(), set()),
+    "SubobjectDataSubsystem": ("EngineSubsystem", {"k2_gather_subobject_data_for_instance",
+                                                   "add_new_subobject"}, set()),
     "LevelEditorSubsystem": ("EditorSubsystem", {"new_level", "save_current_level",
                                                  "load_level", "save_all_dirty_levels",
                                                  "get_current_level"}, set()),
@@ -73,7 +92,8 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "Actor": ("Object", {"set_actor_scale3d", "set_actor_label", "get_actor_label",
                          "set_folder_path", "get_folder_path", "get_component_by_class",
                          "set_actor_location", "set_actor_rotation", "get_actor_location",
-                         "get_actor_rotation", "get_actor_scale3d", "set_actor_hidden_in_game"},
+                         "get_actor_rotation", "get_actor_scale3d", "set_actor_hidden_in_game",
+                         "attach_to_actor"},
               {"tags", "root_component"}),
     "StaticMeshActor": ("Actor", set(), {"static_mesh_component"}),
     "Light": ("Actor", set(), {"light_component"}),
@@ -81,10 +101,12 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "PointLight": ("Light", set(), set()),
     "SpotLight": ("Light", set(), set()),
     "SkyLight": ("Actor", set(), {"light_component"}),
-    "CameraActor": ("Actor", set(), {"camera_component"}),
+    "CameraActor": ("Actor", set(), {"camera_component", "auto_activate_for_player"}),
     "PlayerStart": ("Actor", set(), set()),
-    "TriggerBase": ("Actor", set(), set()),
+    "TriggerBase": ("Actor", set(), {"collision_component"}),
     "TriggerBox": ("TriggerBase", set(), set()),
+    "TriggerSphere": ("TriggerBase", set(), set()),
+    "TriggerCapsule": ("TriggerBase", set(), set()),
     "TargetPoint": ("Actor", set(), set()),
     "AmbientSound": ("Actor", set(), {"audio_component"}),
     # components
@@ -92,13 +114,14 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "SceneComponent": ("ActorComponent", {"set_mobility"}, {"mobility"}),
     "PrimitiveComponent": ("SceneComponent", {"set_collision_profile_name",
                                               "set_collision_enabled", "set_simulate_physics",
-                                              "set_material", "set_generate_overlap_events"},
-                           set()),
+                                              "set_material", "set_cast_shadow"},
+                           {"generate_overlap_events"}),
     "MeshComponent": ("PrimitiveComponent", set(), set()),
     "StaticMeshComponent": ("MeshComponent", {"set_static_mesh"}, {"static_mesh"}),
     "ShapeComponent": ("PrimitiveComponent", set(), set()),
     "BoxComponent": ("ShapeComponent", {"set_box_extent"}, set()),
-    "CapsuleComponent": ("ShapeComponent", set(), set()),
+    "CapsuleComponent": ("ShapeComponent", {"set_capsule_size"}, set()),
+    "SphereComponent": ("ShapeComponent", {"set_sphere_radius"}, set()),
     "LightComponentBase": ("SceneComponent", {"set_cast_shadows"}, {"intensity", "light_color"}),
     "LightComponent": ("LightComponentBase", {"set_intensity", "set_light_color"}, set()),
     "LocalLightComponent": ("LightComponent", {"set_attenuation_radius"},
@@ -107,7 +130,15 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "SpotLightComponent": ("PointLightComponent", {"set_inner_cone_angle",
                                                    "set_outer_cone_angle"}, set()),
     "DirectionalLightComponent": ("LightComponent", set(), set()),
-    "SkyLightComponent": ("LightComponentBase", {"set_intensity", "set_light_color"}, set()),
+    "SkyLightComponent": ("LightComponentBase", {"set_intensity", "set_light_color",
+                                                 "set_real_time_capture"},
+                          {"source_type", "lower_hemisphere_is_black"}),
+    "MovementComponent": ("ActorComponent", set(), set()),
+    "RotatingMovementComponent": ("MovementComponent", set(),
+                                  {"rotation_rate", "rotation_in_local_space",
+                                   "pivot_translation"}),
+    "InterpToMovementComponent": ("MovementComponent", set(),
+                                  {"control_points", "duration", "behaviour_type"}),
     "CameraComponent": ("SceneComponent", {"set_field_of_view", "set_projection_mode",
                                            "set_ortho_width"},
                         {"field_of_view", "projection_mode", "ortho_width"}),
@@ -123,7 +154,10 @@ LIBRARIES: dict[str, set[str]] = {
                                "set_material_instance_vector_parameter_value",
                                "set_material_instance_scalar_parameter_value",
                                "set_material_instance_texture_parameter_value",
-                               "update_material_instance"},
+                               "update_material_instance", "create_material_expression",
+                               "connect_material_expressions", "connect_material_property",
+                               "recompile_material"},
+    "SubobjectDataBlueprintFunctionLibrary": {"get_data", "get_object"},
     "Paths": {"project_dir", "project_saved_dir", "project_content_dir",
               "convert_relative_path_to_full"},
 }
@@ -131,8 +165,20 @@ ENUMS: dict[str, set[str]] = {
     "ComponentMobility": {"STATIC", "STATIONARY", "MOVABLE"},
     "CameraProjectionMode": {"PERSPECTIVE", "ORTHOGRAPHIC"},
     "TextureCompressionSettings": {"TC_DEFAULT", "TC_NORMALMAP", "TC_MASKS", "TC_GRAYSCALE"},
+    "BlendMode": {"BLEND_OPAQUE", "BLEND_TRANSLUCENT"},
+    "TranslucencyLightingMode": {"TLM_VOLUMETRIC_NON_DIRECTIONAL", "TLM_SURFACE"},
+    "MaterialShadingModel": {"MSM_DEFAULT_LIT", "MSM_UNLIT"},
+    "MaterialSamplerType": {"SAMPLERTYPE_COLOR", "SAMPLERTYPE_NORMAL"},
+    "MaterialProperty": {"MP_BASE_COLOR", "MP_METALLIC", "MP_ROUGHNESS", "MP_EMISSIVE_COLOR",
+                         "MP_NORMAL", "MP_OPACITY"},
+    "SkyLightSourceType": {"SLS_CAPTURED_SCENE", "SLS_SPECIFIED_CUBEMAP"},
+    "AttachmentRule": {"KEEP_RELATIVE", "KEEP_WORLD", "SNAP_TO_TARGET"},
+    "AutoReceiveInput": {"DISABLED", "PLAYER0"},
+    "InterpToBehaviourType": {"ONE_SHOT", "ONE_SHOT_REVERSE", "LOOP_RESET", "PING_PONG"},
+    "CollisionTraceFlag": {"CTF_USE_DEFAULT", "CTF_USE_SIMPLE_AND_COMPLEX",
+                           "CTF_USE_SIMPLE_AS_COMPLEX", "CTF_USE_COMPLEX_AS_SIMPLE"},
 }
-FUNCTIONS = {"get_editor_subsystem", "log", "log_warning", "log_error",
+FUNCTIONS = {"get_editor_subsystem", "get_engine_subsystem", "log", "log_warning", "log_error",
              "register_slate_post_tick_callback", "unregister_slate_post_tick_callback"}
 STRUCTS = {"Vector": ("x", "y", "z"), "Rotator": ("roll", "pitch", "yaw"),
            "Quat": ("x", "y", "z", "w"), "LinearColor": ("r", "g", "b", "a")}
@@ -142,13 +188,16 @@ ACTOR_COMPONENTS = {
     "PointLight": ["PointLightComponent"], "SpotLight": ["SpotLightComponent"],
     "SkyLight": ["SkyLightComponent"], "CameraActor": ["CameraComponent"],
     "PlayerStart": ["CapsuleComponent"], "TriggerBox": ["BoxComponent"],
+    "TriggerSphere": ["SphereComponent"], "TriggerCapsule": ["CapsuleComponent"],
     "TargetPoint": ["SceneComponent"], "AmbientSound": ["AudioComponent"],
 }
 ENGINE_ASSETS = {"/Engine/BasicShapes/Cube": "StaticMesh",
                  "/Engine/BasicShapes/Sphere": "StaticMesh",
                  "/Engine/BasicShapes/Plane": "StaticMesh",
                  "/Engine/BasicShapes/Cylinder": "StaticMesh",
-                 "/Engine/BasicShapes/BasicShapeMaterial": "Material"}
+                 "/Engine/BasicShapes/BasicShapeMaterial": "Material",
+                 "/Engine/EngineResources/WhiteSquareTexture": "Texture2D",
+                 "/Engine/EngineMaterials/FlatNormal": "Texture2D"}
 
 
 @dataclasses.dataclass
@@ -225,6 +274,12 @@ class RecordingUnrealStandIn(types.ModuleType):
             return type(name, (_Struct,), {"type_name": name, "fields": fields})
         if name == "Name":
             return Name
+        if name == "Array":
+            return _Array
+        if name == "AddNewSubobjectParams":
+            return _AddNewSubobjectParams
+        if name == "InterpControlPoint":
+            return _InterpControlPoint
         if name in FUNCTIONS:
             return self._recorder("unreal", name, getattr(self, "_fn_" + name))
         self.violations.append(f"unreal.{name}")
@@ -258,6 +313,13 @@ class RecordingUnrealStandIn(types.ModuleType):
 
     def _fn_get_editor_subsystem(self, cls: type[_UObject]) -> Any:
         assert isinstance(cls, type) and issubclass(cls, self._class("EditorSubsystem")), cls
+        key = "subsystem:" + cls.ue_name
+        if key not in self.assets:
+            self.assets[key] = self._new(cls.ue_name)
+        return self.assets[key]
+
+    def _fn_get_engine_subsystem(self, cls: type[_UObject]) -> Any:
+        assert isinstance(cls, type) and issubclass(cls, self._class("EngineSubsystem")), cls
         key = "subsystem:" + cls.ue_name
         if key not in self.assets:
             self.assets[key] = self._new(cls.ue_name)
@@ -312,7 +374,38 @@ class RecordingUnrealStandIn(types.ModuleType):
                 return [f"{p}.{p.rsplit('/', 1)[1]}" for p in sorted(self.assets)
                         if p.startswith(path.rstrip("/") + "/")]
             return None
-        return None  # MaterialEditingLibrary: recorded only
+        if library == "MaterialEditingLibrary":
+            return self._material_editing(name, *args)
+        if library == "SubobjectDataBlueprintFunctionLibrary":
+            assert isinstance(args[0], _Handle), args
+            return args[0] if name == "get_data" else args[0].target
+        return None
+
+    def _material_editing(self, name: str, *args: Any) -> Any:
+        """A model of the material graph and the instances' parameter values."""
+        if name == "create_material_expression":
+            material, cls = args[0], args[1]
+            assert type(material).__name__ == "Material", material
+            assert isinstance(cls, type) and issubclass(cls, self._class("MaterialExpression"))
+            node = self._new(cls.ue_name, material=material, inputs={})
+            material.state.setdefault("expressions", []).append(node)
+            return node
+        if name == "connect_material_expressions":
+            source, output, target, target_input = args
+            assert source.state["material"] is target.state["material"]
+            target.state["inputs"][target_input] = (source, output)
+            return True
+        if name == "connect_material_property":
+            source, output, prop = args
+            source.state["material"].state.setdefault("properties", {})[prop] = (source, output)
+            return True
+        if name == "set_material_instance_parent":
+            args[0].state["parent"] = args[1]
+        elif name.startswith("set_material_instance_") and name.endswith("_value"):
+            instance, param, value = args
+            assert isinstance(param, Name), f"{name}: the parameter name is an unreal.Name"
+            instance.state.setdefault("params", {})[str(param)] = value
+        return None
 
     def _fn_get_editor_subsystem_like(self, cls_name: str) -> Any:
         key = "singleton:" + cls_name
@@ -360,6 +453,8 @@ class RecordingUnrealStandIn(types.ModuleType):
                                          for c in ACTOR_COMPONENTS[actor_cls.ue_name]]
             self.levels[self.current_level].append(actor)
             return actor
+        if cls == "SubobjectDataSubsystem":
+            return self._subobjects(name, *args)
         if name == "get_component_by_class":
             wanted = args[0]
             return next((c for c in obj.state["components"] if isinstance(c, wanted)), None)
@@ -374,6 +469,22 @@ class RecordingUnrealStandIn(types.ModuleType):
             obj.state.setdefault("set", {})[name] = args
         return None
 
+    def _subobjects(self, name: str, *args: Any) -> Any:
+        """Adding components to a placed actor: handles name the actor's root or a component."""
+        if name == "k2_gather_subobject_data_for_instance":
+            actor = args[0]
+            assert isinstance(actor, self._class("Actor")), actor
+            return [_Handle(actor)] + [_Handle(c) for c in actor.state["components"]]
+        params = args[0]
+        assert isinstance(params, _AddNewSubobjectParams), params
+        parent = params.parent_handle.target
+        assert isinstance(parent, self._class("Actor")), "new components go on the root"
+        cls = params.new_class
+        assert isinstance(cls, type) and issubclass(cls, self._class("ActorComponent")), cls
+        component = self._new(cls.ue_name, owner=parent)
+        parent.state["components"].append(component)
+        return (_Handle(component), _Text(""))
+
     def _import(self, task: Any) -> None:
         filename = task.props.get("filename")
         destination = task.props.get("destination_path")
@@ -386,7 +497,10 @@ class RecordingUnrealStandIn(types.ModuleType):
                 ".wav": ["SoundWave"], ".ogg": ["SoundWave"]}[ext.lower()]
         for index, cls in enumerate(made):
             name = stem if index == 0 else f"{stem}_{cls}"
-            self.assets[f"{destination.rstrip('/')}/{name}"] = self._new(cls, source=filename)
+            created = self._new(cls, source=filename)
+            if cls == "StaticMesh":  # an imported mesh has its physics body set up
+                created.props["body_setup"] = self._new("BodySetup")
+            self.assets[f"{destination.rstrip('/')}/{name}"] = created
 
     # -- reading the record ----------------------------------------------------------------
 
@@ -410,6 +524,12 @@ class _UObject:
         object.__setattr__(self, "state", {})
         self.standin._counter += 1
         object.__setattr__(self, "_id", self.standin._counter)
+
+    @classmethod
+    def static_class(cls) -> type[_UObject]:
+        """The UClass of a Python-side class (here: the class itself)."""
+        cls.standin.used.add(f"{cls.ue_name}.static_class")
+        return cls
 
     @classmethod
     def _lookup(cls, name: str) -> str | None:
@@ -470,6 +590,49 @@ class _UObject:
             raise AttributeError(f"{self.ue_name} has no property {name!r}")
         self._use(name)
         self.props[name] = value
+
+
+class _Handle:
+    """unreal.SubobjectDataHandle (and the SubobjectData it leads to)."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+
+class _Text(str):
+    """unreal.Text."""
+
+    def is_empty(self) -> bool:
+        return not self
+
+
+class _AddNewSubobjectParams:
+    """unreal.AddNewSubobjectParams(parent_handle, new_class, ...)."""
+
+    def __init__(self, parent_handle: Any = None, new_class: Any = None,
+                 blueprint_context: Any = None, skip_mark_blueprint_modified: bool = False,
+                 conform_transform_to_parent: bool = False) -> None:
+        assert isinstance(parent_handle, _Handle), parent_handle
+        assert blueprint_context is None, "an instance, not a Blueprint"
+        self.parent_handle, self.new_class = parent_handle, new_class
+
+
+class _InterpControlPoint:
+    """unreal.InterpControlPoint(position_control_point, position_is_relative)."""
+
+    def __init__(self, position_control_point: Any, position_is_relative: bool = False) -> None:
+        assert type(position_control_point).__name__ == "Vector", position_control_point
+        assert isinstance(position_is_relative, bool)
+        self.position, self.relative = position_control_point, position_is_relative
+
+
+class _Array:
+    """unreal.Array: ``cast(type, items)`` gives a typed array (here: a checked list)."""
+
+    @staticmethod
+    def cast(cls: type, items: Any) -> list[Any]:
+        assert all(isinstance(item, cls) for item in items), (cls, items)
+        return list(items)
 
 
 class _Library:
@@ -557,7 +720,16 @@ class Project:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    manifest = Manifest.model_validate(bootstrap_manifest())
+    return write_project(tmp_path, bootstrap_manifest())
+
+
+@pytest.fixture
+def fidelity_project(tmp_path: Path) -> Project:
+    return write_project(tmp_path, fidelity_manifest_with_extras())
+
+
+def write_project(tmp_path: Path, data: dict[str, Any]) -> Project:
+    manifest = Manifest.model_validate(data)
     src = tmp_path / "src"
     src.mkdir()
     assets: dict[str, AssetFile] = {}
@@ -674,12 +846,11 @@ def _vec(v: Any) -> tuple[float, float, float]:
 # --- the tests --------------------------------------------------------------------------------
 
 LIGHT_CLASSES = {"directional": "DirectionalLight", "point": "PointLight", "spot": "SpotLight"}
-SHAPES = {"box": "Cube", "sphere": "Sphere", "plane": "Plane", "cylinder": "Cylinder",
-          "capsule": "Cylinder"}
+SHAPES = {"box": "Cube", "sphere": "Sphere", "plane": "Plane", "cylinder": "Cylinder"}
 PROFILES = {"static": "BlockAll", "rigid": "PhysicsActor", "kinematic": "BlockAllDynamic",
             "character": "Pawn"}
-SUFFIXES = ("", " Model", " Placeholder", " Light", " Camera", " Audio", " PlayerStart",
-            " Trigger")
+SUFFIXES = ("", " Model", " Placeholder", " Collider", " Light", " Camera", " Audio",
+            " PlayerStart", " Trigger")
 
 
 def test_scene_json_is_the_manifest_in_ue_units(project: Project) -> None:
@@ -710,10 +881,12 @@ def test_first_open_builds_the_level(project: Project, monkeypatch: pytest.Monke
     assert not [m for kind, m in ue.logs if kind == "error"], ue.logs
     print("\nunreal API names used by the bootstrap:\n  " + "\n  ".join(sorted(ue.used)))
 
-    # 1. every SourceArt asset went through an automated AssetImportTask
+    # 1. every SourceArt asset and generated mesh went through an automated AssetImportTask
     imported = {a.state["source"] for a in ue.assets.values()
                 if isinstance(a, _UObject) and "source" in a.state}
     expected_files = {str(project.root / a["file"]) for a in project.scene["assets"]}
+    expected_files |= {str(project.root / path) for path in project.scene["generated"]}
+    assert project.scene["generated"], "capsules are generated meshes"
     assert expected_files and imported == expected_files
     assert any(c.name == "import_asset_tasks" for c in ue.calls)
 
@@ -739,15 +912,16 @@ def test_first_open_builds_the_level(project: Project, monkeypatch: pytest.Monke
                 and label[len(data["label"]):] in SUFFIXES}
         claimed |= {data["label"] + s for s in mine}
         kinds = sorted(type(a).__name__ for a in mine.values())
-        expected = _expected_classes(node)
+        expected = _expected_classes(node, data)
         assert kinds == sorted(expected), (node.id, kinds, expected)
         w = worlds[node.id]
         location = tuple(c * 100.0 for c in to_ue(w.translation))
-        for actor in mine.values():
+        for suffix, actor in mine.items():
             cls = type(actor).__name__
-            if cls == "StaticMeshActor" and node.model and not node.mesh \
-                    and node.model not in {a["id"] for a in project.scene["assets"]}:
-                continue  # the placeholder box sits at the model's bounds centre
+            if suffix in (" Collider", " Placeholder") or (
+                    cls == "StaticMeshActor" and node.model and not node.mesh
+                    and node.model not in {a["id"] for a in project.scene["assets"]}):
+                continue  # colliders and placeholders sit at their shape's centre
             assert _close(_vec(actor.state["location"]), location), (node.id, cls)
             rows = rotator_rows(actor.state["rotation"])
             if cls in ("DirectionalLight", "PointLight", "SpotLight", "CameraActor"):
@@ -757,18 +931,24 @@ def test_first_open_builds_the_level(project: Project, monkeypatch: pytest.Monke
             else:
                 assert _close(rows[0], to_ue(_apply(w.rotation, (1, 0, 0))), 1e-4), node.id
                 assert _close(rows[2], to_ue(_apply(w.rotation, (0, 1, 0))), 1e-4), node.id
-            _check_actor(ue, node, actor, w)
-    # every actor belongs to a node, except the scene's sky light
-    rest = set(by_label) - claimed
-    assert [type(by_label[r]).__name__ for r in rest] == ["SkyLight"], rest
+            _check_actor(ue, node, data, actor, w)
+    # every actor belongs to a node, except the scene's sky dome and sky light
+    rest = sorted(type(by_label[r]).__name__ for r in set(by_label) - claimed)
+    assert rest == ["SkyLight", "StaticMeshActor"], rest
 
 
-def _expected_classes(node: Any) -> list[str]:
+COLLIDER_CLASSES = {"box": "TriggerBox", "sphere": "TriggerSphere", "capsule": "TriggerCapsule"}
+
+
+def _expected_classes(node: Any, data: dict[str, Any]) -> list[str]:
     out = []
     if node.mesh is not None:
         out.append("StaticMeshActor")
     if node.model is not None:
         out.append("StaticMeshActor")  # the imported mesh, or a placeholder box
+    collider = data["collider"]
+    if collider is not None and collider["shape"] != "mesh":
+        out.append(COLLIDER_CLASSES[collider["shape"]])
     if node.light is not None:
         out.append(LIGHT_CLASSES[node.light.type])
     if node.camera is not None:
@@ -792,34 +972,40 @@ def _extent(m: Any) -> tuple[float, ...]:
         return (2 * m.radius,) * 3
     if m.primitive == "plane":
         return (m.size[0], 1.0, m.size[1])  # UE's plane is flat: its Z scale is moot
-    return (2 * m.radius, m.height, 2 * m.radius)  # capsules use UE's cylinder
+    return (2 * m.radius, m.height, 2 * m.radius)
 
 
-def _check_actor(ue: RecordingUnrealStandIn, node: Any, actor: Any, w: World) -> None:
+def _check_actor(ue: RecordingUnrealStandIn, node: Any, data: dict[str, Any], actor: Any,
+                 w: World) -> None:
     cls = type(actor).__name__
     scale = _vec(actor.state["scale"])
     if cls == "StaticMeshActor":
         comp = actor.state["components"][0]
         sets = comp.state.get("set", {})
         mesh = sets["set_static_mesh"][0]
-        if node.mesh is not None and mesh.state.get("path", "").startswith("/Engine/"):
+        if node.mesh is not None and node.mesh.primitive == "capsule":
+            # a generated capsule of the true radius and height: only the node's scale
+            assert mesh.state["source"].endswith(data["mesh"]["file"]), node.id
+            assert _close(scale, to_ue(w.scale)), (node.id, scale)
+        elif node.mesh is not None and mesh.state.get("path", "").startswith("/Engine/"):
             assert mesh.state["path"] == "/Engine/BasicShapes/" + SHAPES[node.mesh.primitive]
             extent = _extent(node.mesh)
             # UE basic shapes are 1 m (100 cm) across
             expected = to_ue(tuple(e * s for e, s in zip(extent, w.scale, strict=True)))
             assert _close(scale, expected), (node.id, scale, expected)
-        if node.body is None and node.collider is None:
-            profile, mobility = "NoCollision", "ComponentMobility.MOVABLE"
+        collider = data["collider"]
+        if collider is not None and collider["shape"] == "mesh":
+            profile = PROFILES[node.body or "static"]  # the cylinder's own hull
         else:
-            profile = PROFILES[node.body or "static"]
-            mobility = ("ComponentMobility.STATIC" if node.body in (None, "static")
-                        else "ComponentMobility.MOVABLE")
+            profile = "NoCollision"  # the collider actor collides, if any
+        mobility = ("ComponentMobility.STATIC" if collider is not None
+                    and node.body in (None, "static") else "ComponentMobility.MOVABLE")
         assert sets["set_collision_profile_name"] == (profile,), (node.id, sets)
         assert sets["set_mobility"] == (mobility,), node.id
-        assert ("set_simulate_physics" in sets) == (node.body == "rigid"), node.id
+        assert "set_simulate_physics" not in sets or profile != "NoCollision", node.id
         if node.material is not None and node.mesh is not None:
             assert "set_material" in sets, node.id
-    elif cls == "TriggerBox":
+    elif cls == "TriggerBox" and not node.collider and not node.body:
         size = next(c for c in node.components if c.type == "trigger_zone").params["size"]
         # an unscaled TriggerBox is 80 cm a side (InitBoxExtent(40, 40, 40))
         expected = to_ue(tuple(e * 100.0 / 80.0 * s for e, s in zip(size, w.scale, strict=True)))
@@ -847,7 +1033,8 @@ def test_textures_are_imported_with_their_colour_space(project: Project,
     after import, and saved."""
     ue = open_editor(project.root, monkeypatch)
     assert not ue.violations
-    textures = [a for a in ue.assets.values() if type(a).__name__ == "Texture2D"]
+    textures = [a for a in ue.assets.values()
+                if type(a).__name__ == "Texture2D" and "source" in a.state]
     settings = {Path(t.state["source"]).name: (t.props.get("srgb"),
                                                t.props.get("compression_settings"))
                 for t in textures}
@@ -888,3 +1075,141 @@ def test_stand_in_refuses_unknown_api(tmp_path: Path) -> None:
     with pytest.raises(AssertionError):
         ue.Rotator(pitch=1, heading=2)
     assert len(ue.violations) == 4
+
+
+# --- materials, sky, camera, colliders on the fidelity scene ------------------------------------
+
+
+def _by_label(ue: RecordingUnrealStandIn) -> dict[str, Any]:
+    return {a.state["label"]: a for a in ue.actors()}
+
+
+def test_materials_are_instances_of_a_parameterised_master(
+        fidelity_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(fidelity_project.root, monkeypatch)
+    assert not ue.violations and not [m for k, m in ue.logs if k == "error"], ue.logs
+    masters = {p.rsplit("/", 1)[1]: a for p, a in ue.assets.items()
+               if type(a).__name__ == "Material" and p.startswith("/Game/Materials/")}
+    assert set(masters) == {"M_PacaiOpaque", "M_PacaiTranslucent", "M_PacaiSky"}
+    for name, master in masters.items():
+        props = master.state.get("properties", {})
+        wired = {prop: _parameter_names(source) for prop, (source, _out) in props.items()}
+        if name == "M_PacaiSky":
+            assert master.props["is_sky"] is True
+            assert master.props["shading_model"] == "MaterialShadingModel.MSM_UNLIT"
+            assert wired == {"MaterialProperty.MP_EMISSIVE_COLOR": {"SkyColor"}}
+            continue
+        expected = {"MaterialProperty.MP_BASE_COLOR": {"BaseColor", "BaseColorTexture"},
+                    "MaterialProperty.MP_METALLIC": {"Metallic"},
+                    "MaterialProperty.MP_ROUGHNESS": {"Roughness"},
+                    "MaterialProperty.MP_EMISSIVE_COLOR": {"Emissive"},
+                    "MaterialProperty.MP_NORMAL": {"NormalTexture"}}
+        if name == "M_PacaiTranslucent":
+            assert master.props["blend_mode"] == "BlendMode.BLEND_TRANSLUCENT"
+            expected["MaterialProperty.MP_OPACITY"] = {"BaseColor", "BaseColorTexture"}
+        else:
+            assert "blend_mode" not in master.props  # a new material is opaque
+        assert wired == expected, name
+    instances = {p.rsplit("/", 1)[1]: a for p, a in ue.assets.items()
+                 if type(a).__name__ == "MaterialInstanceConstant"
+                 and p.startswith("/Game/Materials/")}
+    for mat in fidelity_project.manifest.materials:
+        instance = instances["MI_" + mat.id]
+        master = "M_PacaiTranslucent" if mat.base_color[3] < 1 else "M_PacaiOpaque"
+        assert instance.state["parent"] is masters[master], mat.id
+        params = instance.state["params"]
+        color = params["BaseColor"]
+        assert _close((color.r, color.g, color.b, color.a), mat.base_color), mat.id
+        emissive = params["Emissive"]
+        assert _close((emissive.r, emissive.g, emissive.b), mat.emissive), mat.id
+        assert params["Metallic"] == mat.metallic and params["Roughness"] == mat.roughness
+    # the sky: a dome in the sky colour, captured by a movable sky light in the ambient colour
+    actors = _by_label(ue)
+    env = fidelity_project.manifest.scenes[0].environment
+    dome = actors["Sky"].state["components"][0].state["set"]
+    sky = dome["set_material"][1]
+    assert sky.state["parent"] is masters["M_PacaiSky"]
+    sky_color = sky.state["params"]["SkyColor"]
+    assert _close((sky_color.r, sky_color.g, sky_color.b), env.sky_color)
+    assert dome["set_collision_profile_name"] == ("NoCollision",)
+    assert dome["set_cast_shadow"] == (False,)
+    light = actors["SkyLight"].state["components"][0]
+    assert light.props["source_type"] == "SkyLightSourceType.SLS_CAPTURED_SCENE"
+    assert light.state["set"]["set_real_time_capture"] == (True,)
+    assert light.state["set"]["set_intensity"] == (env.ambient_intensity,)
+    ambient = light.state["set"]["set_light_color"][0]
+    assert _close((ambient.r, ambient.g, ambient.b), env.ambient_color)
+
+
+def _parameter_names(expression: Any) -> set[str]:
+    """The parameters feeding an expression, through Multiply nodes."""
+    name = expression.props.get("parameter_name")
+    if name is not None:
+        return {name}
+    out: set[str] = set()
+    for source, _output in expression.state["inputs"].values():
+        out |= _parameter_names(source)
+    return out
+
+
+def test_main_camera_is_the_play_view(fidelity_project: Project,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(fidelity_project.root, monkeypatch)
+    actors = _by_label(ue)
+    assert actors["Main View"].props["auto_activate_for_player"] == "AutoReceiveInput.PLAYER0"
+    for other in ("Side View", "Top View"):
+        assert "auto_activate_for_player" not in actors[other].props
+
+
+def test_colliders_are_sized_components(fidelity_project: Project,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ue = open_editor(fidelity_project.root, monkeypatch)
+    assert not ue.violations
+    actors = _by_label(ue)
+    nodes = {n["id"]: n for n in fidelity_project.scene["scenes"][0]["nodes"]}
+    wall = actors["Barrier"]  # collider only: the actor exists, a box of the manifest's size
+    assert type(wall).__name__ == "TriggerBox"
+    box = wall.state["components"][0].state["set"]
+    assert _close(_vec(box["set_box_extent"][0]), (200.0, 25.0, 150.0))  # (x, z, y) / 2 cm
+    assert box["set_collision_profile_name"] == ("BlockAll",)
+    assert wall.state["components"][0].props["generate_overlap_events"] is False
+    bumper = actors["Bumper"].state["components"][0].state["set"]
+    assert bumper["set_sphere_radius"] == (70.0,) and bumper["set_simulate_physics"] == (True,)
+    hero = actors["Hero Collider"].state["components"][0].state["set"]
+    # radius 0.35 m and height 1.7 m under a 1.5 scale; UE's half height includes the caps
+    assert _close(hero["set_capsule_size"], (52.5, 127.5))
+    assert hero["set_collision_profile_name"] == ("Pawn",)
+    crate = actors["Mirror Crate"]
+    attached = [c for c in ue.calls if c.name == "attach_to_actor" and c.args[0] is not None]
+    assert any(c.target == f"<StaticMeshActor #{crate._id}>"
+               and c.args[0] is actors["Mirror Crate Collider"] for c in attached)
+    # a sheared static collider: the baked mesh, its triangles its collision, hidden in game
+    baked = actors["Wide Box Collider"]
+    mesh = baked.state["components"][0].state["set"]["set_static_mesh"][0]
+    assert mesh.state["source"].endswith(nodes["wide_box"]["collider"]["file"])
+    flag = mesh.props["body_setup"].props["collision_trace_flag"]
+    assert flag == "CollisionTraceFlag.CTF_USE_COMPLEX_AS_SIMPLE"
+    assert baked.state["set"]["set_actor_hidden_in_game"] == (True,)
+
+
+def test_textures_are_wired_into_the_instances(project: Project,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Base-colour and normal textures reach the material instances as the imported assets."""
+    ue = open_editor(project.root, monkeypatch)
+    assert not ue.violations
+    instances = {p.rsplit("/", 1)[1]: a for p, a in ue.assets.items()
+                 if type(a).__name__ == "MaterialInstanceConstant"
+                 and p.startswith("/Game/Materials/")}
+    files = {a["id"]: str(project.root / a["file"]) for a in project.scene["assets"]}
+    wired = 0
+    for mat in project.manifest.materials:
+        params = instances["MI_" + mat.id].state["params"]
+        for param, texture in (("BaseColorTexture", mat.base_color_texture),
+                               ("NormalTexture", mat.normal_texture)):
+            if texture is None:
+                assert param not in params, (mat.id, param)  # the master's default stays
+                continue
+            assert type(params[param]).__name__ == "Texture2D", (mat.id, param)
+            assert params[param].state["source"] == files[texture], (mat.id, param)
+            wired += 1
+    assert wired >= 2  # the example's bark colour map and the stone's normal map

@@ -207,8 +207,8 @@ def test_coordinates_pinned() -> None:
 
 
 def test_world_composition() -> None:
-    parent = coords.Trs((1.0, 0.0, 0.0), ROT_Y90, (2.0, 2.0, 2.0))
-    child = coords.compose(parent, coords.Trs((1.0, 0.0, 0.0)))
+    parent = coords.trs_matrix(coords.Trs((1.0, 0.0, 0.0), ROT_Y90, (2.0, 2.0, 2.0)))
+    child = coords.decompose(coords.compose(parent, coords.Trs((1.0, 0.0, 0.0))))
     assert _close(child.translation, (1, 0, -2))
 
 
@@ -460,7 +460,8 @@ def test_unreal(ctx: BuildContext) -> None:
     assert "Content/Python/" + startup in files
     game = configparser.ConfigParser(interpolation=None)
     game.read_string(_text(files, "Config/DefaultGame.ini"))
-    assert game["/Script/EngineSettings.GeneralProjectSettings"]["ProjectVersion"] == "1.2.0"
+    # free text is written as a UE quoted string (FParse::QuotedString reads it back)
+    assert game["/Script/EngineSettings.GeneralProjectSettings"]["ProjectVersion"] == '"1.2.0"'
     scene = json.loads(_text(files, "SourceArt/scene.json"))
     for asset in scene["assets"]:
         assert asset["file"] in files and isinstance(files[asset["file"]], Path)
@@ -490,8 +491,13 @@ def test_unreal(ctx: BuildContext) -> None:
     } <= kinds
     by_label = {a["label"]: a for a in actions}
     assert _close(by_label["player"]["location"], [100, 300, 200])
-    assert by_label["crate"]["simulate"] is True and by_label["Ground"]["collision"] == "BlockAll"
-    assert all(a["mesh"].startswith("/Engine/BasicShapes/") for a in actions if a["kind"] == "mesh")
+    # collision is a separate, sized collider actor; the visuals follow a simulated one
+    assert by_label["crate Collider"]["simulate"] is True
+    assert by_label["crate"]["attach_to"] == "crate Collider"
+    assert by_label["Ground Collider"]["collision"] == "BlockAll"
+    assert all((a["mesh"] or "").startswith("/Engine/BasicShapes/")
+               or a["file"].startswith("SourceArt/Generated/")
+               for a in actions if a["kind"] == "mesh")
     rock = next(a for a in actions if a["node"] == "tree_02")
     assert rock["kind"] == "mesh" and _close(rock["scale"], [2, 4, 3])  # bounds, UE axes
     labels = [a["label"] for a in actions]

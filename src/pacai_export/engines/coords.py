@@ -171,21 +171,144 @@ def trs(t: Transform) -> Trs:
     return Trs(tuple(t.translation), quat_normalize(tuple(t.rotation)), tuple(t.scale))  # type: ignore[arg-type]
 
 
-def compose(parent: Trs, child: Trs) -> Trs:
-    """World TRS of ``child`` under ``parent``.
+# --- world matrices ---------------------------------------------------------------------------
+# A node's world transform is the product of 4x4 matrices (glTF 2.0 §3.7.3: "the node's world
+# matrix is the product of its ancestors' local matrices and its own"). A product of TRS
+# matrices is not always a TRS: a rotated child under a non-uniformly scaled parent has shear,
+# which no engine transform built from location/rotation/scale can carry.
 
-    Exact for uniform parent scales and for scales aligned with the child's axes, which is
-    what scenes built from primitives use; a sheared result cannot be a TRS anyway.
-    """
-    scaled = (child.translation[0] * parent.scale[0], child.translation[1] * parent.scale[1],
-              child.translation[2] * parent.scale[2])
-    moved = rotate(parent.rotation, scaled)
-    translation = (parent.translation[0] + moved[0], parent.translation[1] + moved[1],
-                   parent.translation[2] + moved[2])
-    rotation = quat_normalize(quat_multiply(parent.rotation, child.rotation))
-    scale = (parent.scale[0] * child.scale[0], parent.scale[1] * child.scale[1],
-             parent.scale[2] * child.scale[2])
-    return Trs(translation, rotation, scale)
+Row4 = tuple[float, float, float, float]
+Matrix4 = tuple[Row4, ...]  # 4 rows; points are column vectors
+IDENTITY4: Matrix4 = ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0),
+                      (0.0, 0.0, 0.0, 1.0))
+# Below this the columns of a world matrix count as orthogonal (relative to their lengths):
+# 1e-6 rad of shear moves a 10 km corner by 1 cm, the placement tolerance.
+SHEAR_TOLERANCE = 1e-6
+
+
+def trs_matrix(t: Trs) -> Matrix4:
+    """``T * R * S`` as a 4x4 matrix (rows), as glTF composes a node's TRS."""
+    r = quat_to_matrix(t.rotation)
+    s = t.scale
+    rows: list[Row4] = [(r[i][0] * s[0], r[i][1] * s[1], r[i][2] * s[2], t.translation[i])
+                        for i in range(3)]
+    return (*rows, (0.0, 0.0, 0.0, 1.0))
+
+
+def matmul4(a: Matrix4, b: Matrix4) -> Matrix4:
+    """The product ``a * b`` (apply ``b`` first) of two affine matrices (last row 0 0 0 1)."""
+    b0, b1, b2 = b[0], b[1], b[2]
+    rows: list[Row4] = []
+    for r in a[:3]:
+        x, y, z, w = r
+        rows.append((x * b0[0] + y * b1[0] + z * b2[0],
+                     x * b0[1] + y * b1[1] + z * b2[1],
+                     x * b0[2] + y * b1[2] + z * b2[2],
+                     x * b0[3] + y * b1[3] + z * b2[3] + w))
+    return (*rows, (0.0, 0.0, 0.0, 1.0))
+
+
+def compose(parent: Matrix4, child: Trs) -> Matrix4:
+    """World matrix of ``child`` (its local TRS) under a parent whose world matrix is ``parent``."""
+    return matmul4(parent, trs_matrix(child))
+
+
+def transform_point(m: Matrix4, p: Vec3) -> Vec3:
+    """``m`` applied to the point ``p``."""
+    return (m[0][0] * p[0] + m[0][1] * p[1] + m[0][2] * p[2] + m[0][3],
+            m[1][0] * p[0] + m[1][1] * p[1] + m[1][2] * p[2] + m[1][3],
+            m[2][0] * p[0] + m[2][1] * p[1] + m[2][2] * p[2] + m[2][3])
+
+
+def transform_vector(m: Matrix4, v: Vec3) -> Vec3:
+    """``m``'s linear part applied to the direction ``v``."""
+    return (m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
+            m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
+            m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2])
+
+
+def _column(m: Matrix4, j: int) -> Vec3:
+    return (m[0][j], m[1][j], m[2][j])
+
+
+def _dot(a: Vec3, b: Vec3) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _cross(a: Vec3, b: Vec3) -> Vec3:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _norm(v: Vec3) -> float:
+    return math.sqrt(_dot(v, v))
+
+
+def determinant(m: Matrix4) -> float:
+    """Determinant of ``m``'s linear part (negative: the matrix mirrors)."""
+    return _dot(_column(m, 0), _cross(_column(m, 1), _column(m, 2)))
+
+
+def has_shear(m: Matrix4) -> bool:
+    """True when ``m``'s linear part is no rotation times axis scale (or is degenerate)."""
+    cols = [_column(m, j) for j in range(3)]
+    lengths = [_norm(c) for c in cols]
+    if min(lengths) == 0.0:
+        return True
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        if abs(_dot(cols[a], cols[b])) > SHEAR_TOLERANCE * lengths[a] * lengths[b]:
+            return True
+    return False
+
+
+def decompose(m: Matrix4) -> Trs:
+    """The TRS of ``m``: exact when ``not has_shear(m)``; otherwise the closest rotation
+    that keeps the local -Z axis (where lights and cameras look) and then +Y, with the
+    columns' lengths as scale. A mirroring matrix gets a negative X scale."""
+    cols = [_column(m, j) for j in range(3)]
+    scale = [_norm(c) for c in cols]
+    if determinant(m) < 0:
+        scale[0] = -scale[0]
+    unit = [_unit_or(c, s, axis) for c, s, axis in zip(cols, scale, range(3), strict=True)]
+    z = unit[2]
+    x = _cross(unit[1], z)
+    if _norm(x) < 1e-12:
+        x = unit[0]
+    x = _normalized(x)
+    y = _cross(z, x)
+    rotation = matrix_to_quat(((x[0], y[0], z[0]), (x[1], y[1], z[1]), (x[2], y[2], z[2])))
+    translation = (m[0][3], m[1][3], m[2][3])
+    return Trs(translation, rotation, (scale[0], scale[1], scale[2]))
+
+
+def _unit_or(v: Vec3, length: float, axis: int) -> Vec3:
+    if length == 0.0:
+        return tuple(1.0 if k == axis else 0.0 for k in range(3))  # type: ignore[return-value]
+    return (v[0] / length, v[1] / length, v[2] / length)
+
+
+def _normalized(v: Vec3) -> Vec3:
+    n = _norm(v)
+    return (v[0] / n, v[1] / n, v[2] / n)
+
+
+def matrix_to_quat(r: Matrix3) -> Quat:
+    """Unit quaternion ``[x, y, z, w]`` of a rotation matrix (rows), Shepperd's method."""
+    trace = r[0][0] + r[1][1] + r[2][2]
+    if trace > 0:
+        s = math.sqrt(trace + 1.0) * 2
+        q = ((r[2][1] - r[1][2]) / s, (r[0][2] - r[2][0]) / s, (r[1][0] - r[0][1]) / s, s / 4)
+    elif r[0][0] > r[1][1] and r[0][0] > r[2][2]:
+        s = math.sqrt(1.0 + r[0][0] - r[1][1] - r[2][2]) * 2
+        q = (s / 4, (r[0][1] + r[1][0]) / s, (r[0][2] + r[2][0]) / s, (r[2][1] - r[1][2]) / s)
+    elif r[1][1] > r[2][2]:
+        s = math.sqrt(1.0 + r[1][1] - r[0][0] - r[2][2]) * 2
+        q = ((r[0][1] + r[1][0]) / s, s / 4, (r[1][2] + r[2][1]) / s, (r[0][2] - r[2][0]) / s)
+    else:
+        s = math.sqrt(1.0 + r[2][2] - r[0][0] - r[1][1]) * 2
+        q = ((r[0][2] + r[2][0]) / s, (r[1][2] + r[2][1]) / s, s / 4, (r[1][0] - r[0][1]) / s)
+    if q[3] < 0:  # one sign for the same rotation: stable bytes
+        q = (-q[0], -q[1], -q[2], -q[3])
+    return quat_normalize(q)
 
 
 def linear_to_srgb(c: float) -> float:

@@ -3,31 +3,54 @@
 Unreal levels are binary ``.umap`` files, so the level is built inside the editor on first
 open by ``Content/Python/pacai_bootstrap.py`` from ``SourceArt/scene.json``. Everything
 the bootstrap needs is converted here, in plain Python: locations in centimetres, Z-up,
-left-handed (coords.ue_*), world transforms, primitive scales, light/camera aim.
+left-handed (coords.ue_*), world transforms, primitive scales, light/camera aim, collider
+sizes, movement components. What UE transforms cannot carry (shear) or has no basic shape for
+(capsules) becomes a generated mesh in ``SourceArt/Generated/`` that the bootstrap imports.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import unicodedata
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..manifest import Asset, Camera, Light, Manifest, Material, Node, Scene
-from . import COMPONENTS, component_params
+from ..manifest import (
+    Asset,
+    Box,
+    Camera,
+    Capsule,
+    Light,
+    Manifest,
+    Material,
+    Mesh,
+    Node,
+    Scene,
+    Sphere,
+)
+from . import COMPONENTS, component_params, unused_params
 from .base import BuildContext, Files
 from .coords import (
+    IDENTITY4,
     UE_CM_PER_M,
     UE_FORWARD_FIX,
+    Matrix4,
     Quat,
+    Shape,
     Trs,
     Vec3,
     bounds_box,
     collider_shape,
     compose,
+    decompose,
+    has_shear,
+    matmul4,
     primitive_extent,
     quat_multiply,
-    rotate,
+    transform_vector,
     trs,
+    trs_matrix,
     ue_location,
     ue_rotation,
     ue_rotator,
@@ -38,7 +61,6 @@ from .ids import ue_guid
 from .names import (
     UniqueNames,
     asset_filenames,
-    ini_value,
     safe_filename,
     ue_label,
     ue_project_name,
@@ -50,7 +72,16 @@ SCENE_JSON = "SourceArt/scene.json"
 BOOTSTRAP_PATH = "Content/Python/pacai_bootstrap.py"
 ASSET_FOLDERS = {"model": "Models", "texture": "Textures", "audio": "Audio"}
 DEFAULT_LIGHT_RANGE_M = 10.0
+MAX_FOLDER_PATH = 1000
 ASPECT = 16.0 / 9.0  # UE cameras take a horizontal FOV; glTF's is vertical
+# The engine's basic shapes (Engine/Content/BasicShapes): 100 cm across, centred, the plane
+# flat in XY.
+SHAPES = {
+    "box": "/Engine/BasicShapes/Cube",
+    "sphere": "/Engine/BasicShapes/Sphere",
+    "plane": "/Engine/BasicShapes/Plane",
+    "cylinder": "/Engine/BasicShapes/Cylinder",
+}
 
 
 def write(ctx: BuildContext) -> Files:
@@ -64,7 +95,8 @@ def write(ctx: BuildContext) -> Files:
     from .. import gltf  # the scene as glTF binary, next to scene.json (§11: SourceArt/ glb)
 
     scene_glbs = {s.id: f"SourceArt/{maps[s.id]}.glb" for s in m.scenes}
-    scenes_data = scene_json(ctx, maps, assets)
+    generated = _Generated()
+    scenes_data = scene_json(ctx, maps, assets, generated)
     for scene_data in scenes_data["scenes"]:
         scene_data["glb"] = scene_glbs[scene_data["id"]]
     files: Files = {
@@ -76,6 +108,7 @@ def write(ctx: BuildContext) -> Files:
     }
     for scene in m.scenes:
         files[scene_glbs[scene.id]] = gltf.scene_glb(m, scene)
+    files.update(generated.files)
     if not ctx.include_assets:
         placeholders = unique_filenames((a.id for a in m.assets if a.type == "model"), ".glb")
         for asset in m.assets:
@@ -88,17 +121,20 @@ def write(ctx: BuildContext) -> Files:
 
 
 def _json(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    """Canonical compact JSON: without ``indent`` the stdlib's C encoder runs, several times
+    faster on big scenes (scene.json is machine data for the bootstrap)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+    return (text + "\n").encode()
 
 
 def _r(x: float) -> float:
-    """Rounded to 6 decimals with no ``-0.0``: stable bytes across platforms."""
-    value = round(x, 6)
-    return 0.0 if value == 0 else value
+    """Rounded to 6 decimals with no ``-0.0`` (``-0.0 + 0.0`` is ``0.0``): stable bytes."""
+    return round(x, 6) + 0.0
 
 
 def _v(v: tuple[float, ...]) -> list[float]:
-    return [_r(c) for c in v]
+    return [round(c, 6) + 0.0 for c in v]
 
 
 # --- project files --------------------------------------------------------------------------
@@ -109,7 +145,7 @@ def _uproject(m: Manifest) -> bytes:
         "FileVersion": 3,
         "EngineAssociation": ENGINE_ASSOCIATION,
         "Category": "",
-        "Description": ini_value(m.project.name),
+        "Description": m.project.name,  # json.dumps escapes it
         "Plugins": [
             {"Name": "PythonScriptPlugin", "Enabled": True},
             {"Name": "EditorScriptingUtilities", "Enabled": True},
@@ -138,10 +174,19 @@ def _game_ini(ctx: BuildContext, name: str) -> bytes:
     text = (
         "[/Script/EngineSettings.GeneralProjectSettings]\n"
         f"ProjectID={ue_guid(ctx.seed, name + '.uproject')}\n"
-        f"ProjectName={ini_value(p.name)}\n"
-        f"ProjectVersion={ini_value(p.version)}\n"
+        f"ProjectName={ini_string(p.name)}\n"
+        f"ProjectVersion={ini_string(p.version)}\n"
     )
     return text.encode()
+
+
+def ini_string(text: str) -> str:
+    """A free-text INI value as UE reads it back verbatim: one line (control characters
+    dropped) in double quotes with ``\\`` and ``"`` escaped. UE's config parser
+    (FConfigFile::ProcessInputFileContents in ConfigCacheIni.cpp) runs FParse::QuotedString
+    on a value that starts with a quote, so brackets, ``;`` and ``=`` stay plain text."""
+    line = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
+    return '"' + line.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # --- scene.json -----------------------------------------------------------------------------
@@ -160,17 +205,38 @@ def ue_transform(t: Trs, extra_rotation: Quat | None = None) -> dict[str, Any]:
     }
 
 
-def scene_json(ctx: BuildContext, maps: dict[str, str], assets: dict[str, str]) -> dict[str, Any]:
+IDENTITY_PLACEMENT = ue_transform(Trs())
+
+
+class _Generated:
+    """Meshes the writer generates for the bootstrap to import (``SourceArt/Generated/``):
+    capsules (UE has no basic capsule) and geometry baked in world space (shear)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def add(self, stem: str, data: bytes) -> str:
+        path = f"SourceArt/Generated/{safe_filename(stem, '.glb')}"
+        known = self.files.setdefault(path, data)
+        assert known == data, f"two different meshes named {path}"
+        return path
+
+
+def scene_json(ctx: BuildContext, maps: dict[str, str], assets: dict[str, str],
+               generated: _Generated | None = None) -> dict[str, Any]:
     """Everything the bootstrap builds, already in Unreal's frame and units."""
     m = ctx.manifest
+    gen = generated if generated is not None else _Generated()
+    scenes = [_scene(ctx, scene, maps[scene.id], assets, gen) for scene in m.scenes]
     return {
-        "format": "pacai.ue-scene/v1",
+        "format": "pacai.ue-scene/v2",
         "frame": "unreal: Z up, left-handed, centimetres; rotators in degrees",
         "project": {"id": m.project.id, "name": m.project.name, "version": m.project.version},
         "main_map": f"/Game/Maps/{maps[m.main_scene]}",
         "assets": [_asset(ctx, aid, path) for aid, path in assets.items()],
+        "generated": sorted(gen.files),
         "materials": [_material(mat, assets) for mat in m.materials],
-        "scenes": [_scene(ctx, scene, maps[scene.id], assets) for scene in m.scenes],
+        "scenes": scenes,
     }
 
 
@@ -184,10 +250,13 @@ def _asset(ctx: BuildContext, asset_id: str, path: str) -> dict[str, Any]:
 
 
 def _material(mat: Material, assets: dict[str, str]) -> dict[str, Any]:
+    # glTF's alpha: BLEND for alpha < 1 (what gltf.py writes); Epic's glTF importer maps BLEND
+    # to a translucent material, so the instance gets the translucent master.
     return {
         "id": mat.id,
         "asset_name": "MI_" + safe_filename(mat.id),
-        "base_color": _v(mat.base_color),  # linear, as FLinearColor
+        "master": "translucent" if mat.base_color[3] < 1.0 else "opaque",
+        "base_color": _v(mat.base_color),  # linear, as FLinearColor; alpha is the opacity
         "base_color_texture": assets.get(mat.base_color_texture or ""),
         "normal_texture": assets.get(mat.normal_texture or ""),
         "metallic": mat.metallic,
@@ -196,22 +265,36 @@ def _material(mat: Material, assets: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _scene(ctx: BuildContext, scene: Scene, map_name: str,
-           assets: dict[str, str]) -> dict[str, Any]:
+def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str],
+           gen: _Generated) -> dict[str, Any]:
     children: dict[str | None, list[Node]] = {}
     for node in scene.nodes:
         children.setdefault(node.parent, []).append(node)
     out: list[dict[str, Any]] = []
     labels = UniqueNames()
+    main_camera = next((n.id for n in scene.nodes if n.camera is not None), None)
 
-    def visit(parent: str | None, world: Trs, folder: str) -> None:
-        for node in children.get(parent, []):
-            label = labels.take(ue_label(node.display_name))
-            node_world = compose(world, trs(node.transform))
-            out.append(_node(ctx, node, label, folder, node_world, assets))
-            visit(node.id, node_world, f"{folder}/{label}" if folder else label)
-
-    visit(None, Trs(), "")
+    # Depth first, children in manifest order, with an explicit stack: a parent chain may be
+    # as deep as the manifest is long.
+    stack: list[tuple[Iterator[Node], Matrix4, str]] = [
+        (iter(children.get(None, [])), IDENTITY4, "")]
+    while stack:
+        siblings, world, folder = stack[-1]
+        current = next(siblings, None)
+        if current is None:
+            stack.pop()
+            continue
+        label = labels.take(ue_label(current.display_name))
+        node_world = compose(world, trs(current.transform))
+        data = _node(ctx, current, label, folder, node_world, world, assets, gen, scene.id)
+        if current.camera is not None:
+            data["camera"]["main"] = current.id == main_camera
+        out.append(data)
+        inner = f"{folder}/{label}" if folder else label
+        # an outliner folder path is an FName (at most 1023 characters): deeper nodes stay
+        # in the deepest folder that fits
+        stack.append((iter(children.get(current.id, [])), node_world,
+                      inner if len(inner) <= MAX_FOLDER_PATH else folder))
     env = scene.environment
     return {
         "id": scene.id,
@@ -223,9 +306,12 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str,
     }
 
 
-def _node(ctx: BuildContext, node: Node, label: str, folder: str, world: Trs,
-          assets: dict[str, str]) -> dict[str, Any]:
+def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix4,
+          parent: Matrix4, assets: dict[str, str], gen: _Generated,
+          scene_id: str) -> dict[str, Any]:
     asset = ctx.manifest.asset(node.model) if node.model else None
+    world = decompose(matrix)
+    sheared = has_shear(matrix)
     data: dict[str, Any] = {
         "id": node.id,
         "label": label,
@@ -233,17 +319,24 @@ def _node(ctx: BuildContext, node: Node, label: str, folder: str, world: Trs,
         "folder": folder,
         "transform": ue_transform(trs(node.transform)),
         "world": ue_transform(world),
+        # False when the world matrix has shear: "world" is then the closest TRS, and the
+        # node's geometry is baked into a generated mesh placed at identity.
+        "world_exact": not sheared,
         "body": node.body,
-        "collider": _collider(node, asset),
+        "collider": _collider(node, asset, matrix, gen, f"baked_{scene_id}.{node.id}"),
         "material": node.material,
         "components": [_component(c.type, c.params) for c in node.components],
     }
+    movement = _movement(data["components"], parent, sheared)
+    if movement:
+        data["movement"] = movement
+    # "." cannot be in a file name: safe_filename hashes the whole string, so scene "a",
+    # node "b_c" and scene "a_b", node "c" stay apart.
+    bake = f"baked_{scene_id}.{node.id}"
     if node.mesh is not None:
-        extent = _mesh_extent(node)
-        data["mesh"] = {"primitive": node.mesh.primitive,
-                        "scale": _v(ue_scale(_mul(world.scale, extent)))}
+        data["mesh"] = _mesh(node, node.mesh, world, matrix, sheared, gen, bake)
     if node.model is not None:
-        data["model"] = _model(node.model, asset, world, assets)
+        data["model"] = _model(node.model, asset, matrix, sheared, assets, gen, bake)
     if node.light is not None:
         data["light"] = _light(node.light)
         data["aim"] = ue_transform(world, UE_FORWARD_FIX)
@@ -261,34 +354,113 @@ def _mul(a: Vec3, b: Vec3) -> Vec3:
     return (a[0] * b[0], a[1] * b[1], a[2] * b[2])
 
 
-def _mesh_extent(node: Node) -> Vec3:
-    """The primitive's size along its glTF axes, in metres (= scale of a 1 m basic shape)."""
-    assert node.mesh is not None
-    # UE has no basic capsule: capsules use the cylinder of the same radius and height.
-    return primitive_extent(node.mesh)
+def _mesh(node: Node, mesh: Mesh, world: Trs, matrix: Matrix4, sheared: bool,
+          gen: _Generated, bake: str) -> dict[str, Any]:
+    """A basic shape scaled to the primitive, a generated capsule at true size, or (shear)
+    the primitive baked in world space, placed at identity."""
+    from .. import gltf
+
+    if sheared:
+        path = gen.add(bake, gltf.primitive_glb(node.id, mesh, matrix))
+        return {"primitive": mesh.primitive, "file": path, "placement": IDENTITY_PLACEMENT}
+    if mesh.primitive == "capsule":
+        # UE has no basic capsule and scaling a cylinder distorts the caps: a real capsule
+        # of this radius and height, shared by every node with the same size.
+        stem = f"capsule_{_num(mesh.radius)}_{_num(mesh.height)}"
+        path = gen.add(stem, gltf.primitive_glb(stem, mesh))
+        return {"primitive": "capsule", "file": path, "placement": ue_transform(world)}
+    placement = ue_transform(Trs(world.translation, world.rotation,
+                                 _mul(world.scale, primitive_extent(mesh))))
+    return {"primitive": mesh.primitive, "shape": SHAPES[mesh.primitive],
+            "placement": placement}
 
 
-def _model(asset_id: str, asset: Asset | None, world: Trs,
-           assets: dict[str, str]) -> dict[str, Any]:
+def _num(x: float) -> str:
+    """A number for a file name, exact (``repr``): ``0.35`` → ``0p35``."""
+    return repr(float(x)).replace(".", "p").replace("-", "m").replace("+", "")
+
+
+def _model(asset_id: str, asset: Asset | None, matrix: Matrix4, sheared: bool,
+           assets: dict[str, str], gen: _Generated, bake: str) -> dict[str, Any]:
     data: dict[str, Any] = {"asset": asset_id, "file": assets.get(asset_id)}
-    if asset_id not in assets:
-        box = bounds_box(asset)
-        offset = rotate(world.rotation, _mul(world.scale, box.center))
-        center = Trs(tuple(w + o for w, o in zip(world.translation, offset, strict=True)),  # type: ignore[arg-type]
-                     world.rotation, _mul(world.scale, box.size))
-        data["placeholder"] = ue_transform(center)
+    if asset_id in assets:
+        # Imported models keep the closest TRS: a user's model is not re-baked (known limit).
+        data["exact"] = not sheared
+        return data
+    from .. import gltf
+
+    box = bounds_box(asset)
+    offset = trs_matrix(Trs(box.center))
+    placeholder = Box(primitive="box", size=box.size)
+    if sheared:
+        path = gen.add(bake + "_placeholder",
+                       gltf.primitive_glb(asset_id, placeholder, matmul4(matrix, offset)))
+        data["placeholder"] = {"file": path, "placement": IDENTITY_PLACEMENT}
+    else:
+        world = decompose(matmul4(matrix, offset))
+        data["placeholder"] = {"shape": SHAPES["box"], "placement": ue_transform(
+            Trs(world.translation, world.rotation, _mul(world.scale, box.size)))}
     return data
 
 
-def _collider(node: Node, asset: Asset | None) -> dict[str, Any] | None:
+def _collider(node: Node, asset: Asset | None, matrix: Matrix4, gen: _Generated,
+              bake: str) -> dict[str, Any] | None:
+    """The collision shape in world space: a box, sphere or capsule component with UE's
+    sizes (half extents, radius, half height including the caps, all in cm), or the basic
+    Cylinder's own collision for cylinders (UE has no cylinder shape). Where no shape
+    component fits — shear, or a sphere or capsule scaled unevenly (an ellipsoid, stretched
+    caps) — a body that does not simulate gets the shape baked into a mesh used as its own
+    collision (complex as simple); a simulated one keeps the closest shape (``exact: false``)."""
     shape = collider_shape(node, asset)
     if shape is None:
         return None
-    size_cm = tuple(c * UE_CM_PER_M for c in ue_vector(shape.size))
-    return {"shape": shape.kind, "size_cm": _v(size_cm),
-            "radius_cm": _r(shape.radius * UE_CM_PER_M),
-            "height_cm": _r(shape.height * UE_CM_PER_M),
-            "center_cm": _v(ue_location(shape.center))}
+    local = matmul4(matrix, trs_matrix(Trs(shape.center)))
+    center = decompose(local)
+    s = tuple(abs(c) for c in center.scale)
+    uniform = _same(s[0], s[1]) and _same(s[1], s[2])
+    exact = not has_shear(matrix) and (shape.kind in ("box", "cylinder") or uniform)
+    if not exact and node.body != "rigid" and shape.kind in BAKED_SHAPES:
+        from .. import gltf
+
+        path = gen.add(bake + "_collider",
+                       gltf.primitive_glb(node.id, BAKED_SHAPES[shape.kind](shape), local))
+        return {"shape": "baked", "kind": shape.kind, "file": path,
+                "placement": IDENTITY_PLACEMENT, "exact": True}
+    out: dict[str, Any] = {"shape": shape.kind, "exact": exact, "placement": ue_transform(
+        Trs(center.translation, center.rotation, (1.0, 1.0, 1.0)))}
+    if shape.kind == "box":
+        half = tuple(c * k / 2 * UE_CM_PER_M for c, k in zip(shape.size, s, strict=True))
+        out.update(box_extent_cm=_v(ue_vector(half)))  # type: ignore[arg-type]
+    elif shape.kind == "sphere":
+        out.update(radius_cm=_r(shape.radius * max(s) * UE_CM_PER_M))
+    elif shape.kind == "capsule":
+        radius = shape.radius * max(s[0], s[2])
+        half_height = max(shape.height * s[1] / 2, radius)
+        out.update(radius_cm=_r(radius * UE_CM_PER_M),
+                   half_height_cm=_r(half_height * UE_CM_PER_M))
+    else:
+        out.update(shape="mesh", exact=False)
+    return out
+
+
+def _box(shape: Shape) -> Mesh:
+    return Box(primitive="box", size=shape.size)
+
+
+def _sphere(shape: Shape) -> Mesh:
+    return Sphere(primitive="sphere", radius=shape.radius)
+
+
+def _capsule(shape: Shape) -> Mesh:
+    return Capsule(primitive="capsule", radius=shape.radius, height=shape.height)
+
+
+BAKED_SHAPES: dict[str, Callable[[Shape], Mesh]] = {
+    "box": _box, "sphere": _sphere, "capsule": _capsule}
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6)
 
 
 def _light(light: Light) -> dict[str, Any]:
@@ -305,12 +477,64 @@ def _camera(camera: Camera) -> dict[str, Any]:
             "near_cm": _r(camera.znear * UE_CM_PER_M), "far_cm": _r(camera.zfar * UE_CM_PER_M)}
 
 
+def _movement(components: list[dict[str, Any]], parent: Matrix4,
+              sheared: bool) -> list[dict[str, Any]]:
+    """``spin`` and ``bob`` as UE's built-in movement components, their parameters converted."""
+    out: list[dict[str, Any]] = []
+    for component in components:
+        params = component["params"]
+        if component["type"] == "spin":
+            out.append(_spin(params["degrees_per_second"], tuple(params["axis"]), sheared))
+        elif component["type"] == "bob" and params["frequency"] != 0:
+            # sin(-x) = -sin(x): a negative frequency is the opposite amplitude
+            sign = 1.0 if params["frequency"] > 0 else -1.0
+            out.append(_bob(sign * params["amplitude"], abs(params["frequency"]), parent))
+    return out
+
+
+def _spin(degrees_per_second: float, axis: Vec3, sheared: bool) -> dict[str, Any]:
+    """URotatingMovementComponent::RotationRate (deg/s as an FRotator, applied in the actor's
+    local space): a turn about the node's glTF axis converted like any rotation
+    (ConvertQuat), read back as pitch/yaw/roll per degree. About one of the node's axes it
+    is exact; about another axis a rotator rate only approximates the axis."""
+    length = math.sqrt(sum(c * c for c in axis))
+    if length == 0.0:
+        return {"component": "rotating", "rotation_rate": [0.0, 0.0, 0.0], "exact": True}
+    unit = tuple(c / length for c in axis)
+    half = math.radians(1.0) / 2  # one degree: the rotator of it is the rate per degree
+    q = (unit[0] * math.sin(half), unit[1] * math.sin(half), unit[2] * math.sin(half),
+         math.cos(half))
+    pitch, yaw, roll = ue_rotator(ue_rotation(q))
+    principal = sum(1 for c in unit if abs(c) > 1e-9) == 1
+    return {"component": "rotating",
+            "rotation_rate": _v((pitch * degrees_per_second, yaw * degrees_per_second,
+                                 roll * degrees_per_second)),
+            "exact": principal and not sheared}
+
+
+def _bob(amplitude: float, frequency: float, parent: Matrix4) -> dict[str, Any]:
+    """UInterpToMovementComponent looping through control points relative to the start
+    location: 0, +A, 0, -A, 0 along the parent's up axis (what the other engines move along,
+    scaled as the parent scales it), one loop per period. The same extremes, period and
+    phase as ``A sin(2 pi f t)``, moving linearly between them."""
+    up = ue_location(transform_vector(parent, (0.0, amplitude, 0.0)))
+    points = [[0.0, 0.0, 0.0], _v(up), [0.0, 0.0, 0.0], _v(tuple(-c for c in up)),
+              [0.0, 0.0, 0.0]]
+    return {"component": "interp_to", "behaviour": "LOOP_RESET",
+            "duration_s": _r(1.0 / frequency), "control_points_cm": points, "exact": False}
+
+
 def _component(type_: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A component with its parameters. Known ones get their defaults filled in (natural
+    aliases resolved); what the generated constructs do not use is kept as given under
+    ``extra_params`` (never dropped; ``bundle.json`` lists it too)."""
     if type_ not in COMPONENTS:
-        return {"type": type_, "known": False, "params": params}
+        return {"type": type_, "known": False, "params": params, "extra_params": {}}
     values = component_params(type_, params)
+    extra = {k: params[k] for k in unused_params(type_, params)}
     return {"type": type_, "known": True,
-            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}
+            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+            "extra_params": extra}
 
 
 # --- the bootstrap (runs inside the editor) ---------------------------------------------------
@@ -318,43 +542,62 @@ def _component(type_: str, params: dict[str, Any]) -> dict[str, Any]:
 BOOTSTRAP = r'''"""Builds the levels from SourceArt/scene.json on the first editor open.
 
 Runs from PythonScriptPluginSettings.StartupScripts. It imports SourceArt/ through the asset
-tools (Interchange handles .glb in UE 5.4+), creates one level per scene, places actors,
-saves, and writes Saved/pacai_bootstrap.done so later opens do nothing. ``plan`` is pure
-Python (no ``unreal``) so it can be tested outside the editor.
+tools (Interchange handles .glb in UE 5.4+), creates the master materials and one material
+instance per manifest material, creates one level per scene, places actors, saves, and writes
+Saved/pacai_bootstrap.done so later opens do nothing. ``plan`` is pure Python (no ``unreal``)
+so it can be tested outside the editor; the rest type-checks against UE's generated stub.
 """
+
+from __future__ import annotations
 
 import json
 import os
+from typing import Any
+
+try:
+    import unreal
+except ImportError:  # outside the editor: plan() needs no unreal
+    pass
+
+Action = dict[str, Any]
 
 SCENE_JSON = "SourceArt/scene.json"
 MARKER = "pacai_bootstrap.done"
-SHAPES = {
-    "box": "/Engine/BasicShapes/Cube",
-    "sphere": "/Engine/BasicShapes/Sphere",
-    "plane": "/Engine/BasicShapes/Plane",
-    "cylinder": "/Engine/BasicShapes/Cylinder",
-    "capsule": "/Engine/BasicShapes/Cylinder",  # no basic capsule mesh in the engine
-}
-BASIC_MATERIAL = "/Engine/BasicShapes/BasicShapeMaterial"
+MATERIALS = "/Game/Materials"
+MASTERS = {"opaque": "M_PacaiOpaque", "translucent": "M_PacaiTranslucent"}
+SKY_MASTER = "M_PacaiSky"
+SPHERE = "/Engine/BasicShapes/Sphere"
+WHITE_TEXTURE = "/Engine/EngineResources/WhiteSquareTexture"
+FLAT_NORMAL = "/Engine/EngineMaterials/FlatNormal"
+# The sky dome: the 100 cm basic sphere scaled to 2 km across, drawn by an unlit "IsSky"
+# material in the sky colour that the SkyLight captures (Material.IsSky, Material.h).
+SKY_SCALE = 2000.0
 # ATriggerBox sets its box to InitBoxExtent(40, 40, 40) (Engine/Private/TriggerBox.cpp), so an
 # unscaled TriggerBox is 80 cm a side (32 cm is UBoxComponent's own default, not the trigger's).
 TRIGGER_BOX_CM = 80.0
+MAX_TAG_VALUE = 256
+ZERO = [0.0, 0.0, 0.0]
+ONE = [1.0, 1.0, 1.0]
 
 
-def plan(scene):
+def plan(scene: dict[str, Any]) -> list[Action]:
     """The actors to spawn for one scene of scene.json, as plain dicts (no unreal needed)."""
-    actions = []
+    actions: list[Action] = []
+    # Without a spawn point the player starts where the manifest puts the player.
+    spawns = any(c["type"] == "spawn_point" for n in scene["nodes"] for c in n["components"])
     for node in scene["nodes"]:
-        actions.extend(_node_actions(node))
+        actions.extend(_node_actions(node, spawns))
     env = scene["environment"]
+    actions.append({"kind": "sky", "label": "Sky", "folder": "", "tags": [],
+                    "location": ZERO, "rotation": ZERO, "scale": [SKY_SCALE] * 3,
+                    "color": env["sky_color"]})
     actions.append({"kind": "skylight", "label": "SkyLight", "folder": "", "tags": [],
-                    "location": [0.0, 0.0, 0.0], "rotation": [0.0, 0.0, 0.0],
-                    "scale": [1.0, 1.0, 1.0], "color": env["ambient_color"],
-                    "intensity": env["ambient_intensity"]})
+                    "location": ZERO, "rotation": ZERO, "scale": ONE,
+                    "color": env["ambient_color"], "intensity": env["ambient_intensity"]})
     return actions
 
 
-def _placement(node, transform, suffix=""):
+def _placement(node: dict[str, Any], transform: dict[str, Any], suffix: str = "") -> Action:
     rotation = transform["rotation"]
     return {"label": node["label"] + suffix, "folder": node["folder"], "node": node["id"],
             "location": list(transform["location"]),
@@ -362,10 +605,8 @@ def _placement(node, transform, suffix=""):
             "scale": list(transform["scale"]), "tags": []}
 
 
-def _physics(node):
-    body, collider = node.get("body"), node.get("collider")
-    if body is None and collider is None:
-        return {"mobility": "movable", "collision": "NoCollision", "simulate": False}
+def _physics(body: str | None) -> dict[str, Any]:
+    """Collision profile, mobility and simulation of a node's collision."""
     if body in (None, "static"):
         return {"mobility": "static", "collision": "BlockAll", "simulate": False}
     if body == "rigid":
@@ -375,51 +616,115 @@ def _physics(node):
     return {"mobility": "movable", "collision": "BlockAllDynamic", "simulate": False}
 
 
-def _node_actions(node):
-    actions = []
+def _visual_physics(node: dict[str, Any]) -> dict[str, Any]:
+    """Visual meshes collide only when the collider is their own (a cylinder's hull);
+    otherwise the collider actor does, and the visuals follow it."""
+    collider = node.get("collider")
+    if collider is None:
+        return {"mobility": "movable", "collision": "NoCollision", "simulate": False}
+    if collider["shape"] == "mesh":
+        return _physics(node.get("body"))
+    mobility = "static" if node.get("body") in (None, "static") else "movable"
+    return {"mobility": mobility, "collision": "NoCollision", "simulate": False}
+
+
+def _add(actions: list[Action], node: dict[str, Any], transform: dict[str, Any],
+         suffix: str, **fields: Any) -> Action:
+    action = _placement(node, transform, suffix if actions else "")
+    action.update(fields)
+    actions.append(action)
+    return action
+
+
+def _node_actions(node: dict[str, Any], spawns: bool) -> list[Action]:
+    actions: list[Action] = []
     world = node["world"]
-    if "mesh" in node:
-        action = _placement(node, world)
-        action.update(kind="mesh", mesh=SHAPES[node["mesh"]["primitive"]],
-                      scale=list(node["mesh"]["scale"]), material=node.get("material"))
-        action.update(_physics(node))
-        actions.append(action)
+    visual = _visual_physics(node)
+    mesh = node.get("mesh")
+    if mesh is not None:
+        _add(actions, node, mesh["placement"], "", kind="mesh", mesh=mesh.get("shape"),
+             file=mesh.get("file"), material=node.get("material"), **visual)
     model = node.get("model")
     if model is not None and model.get("file"):
-        action = _placement(node, world, " Model" if actions else "")
-        action.update(kind="model", file=model["file"])
-        action.update(_physics(node))
-        actions.append(action)
+        _add(actions, node, world, " Model", kind="model", file=model["file"], **visual)
     elif model is not None:
-        action = _placement(node, model["placeholder"], " Placeholder" if actions else "")
-        action.update(kind="mesh", mesh=SHAPES["box"], material=None)
-        action.update(_physics(node))
-        actions.append(action)
+        box = model["placeholder"]
+        _add(actions, node, box["placement"], " Placeholder", kind="mesh",
+             mesh=box.get("shape"), file=box.get("file"), material=None, **visual)
+    _collider_action(actions, node)
     if "light" in node:
-        action = _placement(node, node["aim"], " Light" if actions else "")
-        action.update(kind="light", light=node["light"], scale=[1.0, 1.0, 1.0])
-        actions.append(action)
+        _add(actions, node, node["aim"], " Light", kind="light", light=node["light"], scale=ONE)
     if "camera" in node:
-        action = _placement(node, node["aim"], " Camera" if actions else "")
-        action.update(kind="camera", camera=node["camera"], scale=[1.0, 1.0, 1.0])
-        actions.append(action)
+        _add(actions, node, node["aim"], " Camera", kind="camera", camera=node["camera"],
+             scale=ONE)
     if "audio" in node:
-        action = _placement(node, world, " Audio" if actions else "")
-        action.update(kind="audio", audio=node["audio"], scale=[1.0, 1.0, 1.0])
-        actions.append(action)
-    actions.extend(_component_actions(node, world, bool(actions)))
-    tags = ["pacai:" + c["type"] for c in node["components"]]
+        _add(actions, node, world, " Audio", kind="audio", audio=node["audio"], scale=ONE)
+    actions.extend(_component_actions(node, world, bool(actions), spawns))
     if actions:
-        actions[0]["tags"] = tags
+        actions[0]["tags"] = _tags(node["components"])
+    if node.get("movement") and actions:
+        _moving(actions, node["movement"])
     return actions
 
 
-def _component_actions(node, world, has_actor):
+def _moving(actions: list[Action], movement: list[dict[str, Any]]) -> None:
+    """Movement components go on the node's collider (else its first actor); the node's
+    other actors are attached to that one so they move with it. Moving actors are movable."""
+    primary = next((a for a in actions if a["kind"] == "collider"), actions[0])
+    primary["movement"] = movement
+    for action in actions:
+        if "mobility" in action:
+            action["mobility"] = "movable"
+        if action is not primary and action["kind"] != "player_start":
+            action["attach_to"] = primary["label"]
+
+
+def _collider_action(actions: list[Action], node: dict[str, Any]) -> None:
+    """A box, sphere or capsule collider as its own actor of the manifest's size; visual
+    meshes of a simulated or moving body are attached to it so that they follow."""
+    collider = node.get("collider")
+    if collider is None or collider["shape"] == "mesh":
+        return
+    visuals = [a for a in actions if a["kind"] in ("mesh", "model")]
+    action = _add(actions, node, collider["placement"], " Collider", kind="collider",
+                  shape=collider["shape"], file=collider.get("file"),
+                  box_extent_cm=collider.get("box_extent_cm"),
+                  radius_cm=collider.get("radius_cm"),
+                  half_height_cm=collider.get("half_height_cm"), scale=ONE,
+                  **_physics(node.get("body")))
+    if action["mobility"] == "movable":
+        for visual in visuals:
+            visual["attach_to"] = action["label"]
+
+
+def _tags(components: list[dict[str, Any]]) -> list[str]:
+    """Every component and every parameter as actor tags: nothing the manifest gives is lost."""
+    tags = []
+    for component in components:
+        kind = _tag_text(component["type"])
+        tags.append("pacai:" + kind)
+        params = dict(component["params"])
+        params.update(component.get("extra_params", {}))
+        for name in sorted(params):
+            value = json.dumps(params[name], sort_keys=True, ensure_ascii=False)
+            if len(value) > MAX_TAG_VALUE:  # FName holds at most 1023 characters
+                value = "<%d characters: see %s>" % (len(value), SCENE_JSON)
+            tags.append("pacai:%s.%s=%s" % (kind, _tag_text(name), value))
+    return tags
+
+
+def _tag_text(text: str) -> str:
+    """Free text for a tag: JSON string escapes (no control characters), bounded length."""
+    return json.dumps(text[:MAX_TAG_VALUE], ensure_ascii=False)[1:-1]
+
+
+def _component_actions(node: dict[str, Any], world: dict[str, Any], has_actor: bool,
+                       spawns: bool) -> list[Action]:
     types = [c["type"] for c in node["components"]]
-    actions = []
-    if "spawn_point" in types:
+    actions: list[Action] = []
+    if "spawn_point" in types or ("player_controller" in types and not spawns):
         action = _placement(node, world, " PlayerStart" if has_actor else "")
-        action.update(kind="player_start", scale=[1.0, 1.0, 1.0])
+        action.update(kind="player_start", scale=ONE)
         actions.append(action)
     for component in node["components"]:
         if component["type"] == "trigger_zone":
@@ -429,11 +734,11 @@ def _component_actions(node, world, has_actor):
             extent = [size[0], size[2], size[1]]
             scale = [e * 100.0 / TRIGGER_BOX_CM * s for e, s in zip(extent, world["scale"])]
             action = _placement(node, world, " Trigger" if has_actor or actions else "")
-            action.update(kind="trigger_box", scale=scale)
+            action.update(kind="trigger_box", scale=scale, tags=_tags([component]))
             actions.append(action)
     if not has_actor and not actions and types:
         action = _placement(node, world)
-        action.update(kind="marker", scale=[1.0, 1.0, 1.0])
+        action.update(kind="marker", scale=ONE)
         actions.append(action)
     return actions
 
@@ -441,10 +746,8 @@ def _component_actions(node, world, has_actor):
 # --- editor side ------------------------------------------------------------------------------
 
 
-def main():
+def main() -> None:
     """Build every level once; do nothing if the marker exists."""
-    import unreal
-
     project = unreal.Paths.convert_relative_path_to_full(unreal.Paths.project_dir())
     saved = unreal.Paths.convert_relative_path_to_full(unreal.Paths.project_saved_dir())
     marker = os.path.join(saved, MARKER)
@@ -452,15 +755,25 @@ def main():
         return
     with open(os.path.join(project, SCENE_JSON), encoding="utf-8") as handle:
         data = json.load(handle)
-    imported = _import_assets(unreal, project, data)
-    materials = {m["id"]: _material(unreal, m) for m in data["materials"]}
+    imported = _import_assets(project, data)
+    masters = {kind: _master(name, kind == "translucent") for kind, name in MASTERS.items()}
+    materials = {m["id"]: _material(m, masters[m["master"]], imported)
+                 for m in data["materials"]}
     levels = unreal.get_editor_subsystem(unreal.LevelEditorSubsystem)
+    assert levels is not None
     for scene in data["scenes"]:
         if unreal.EditorAssetLibrary.does_asset_exist(scene["map"]):
             continue  # built by an earlier, interrupted run
         levels.new_level(scene["map"])
-        for action in plan(scene):
-            _apply(unreal, action, imported, materials)
+        sky = _sky_material(scene)
+        spawned: dict[str, unreal.Actor] = {}
+        actions = plan(scene)
+        for action in actions:
+            spawned[action["label"]] = _apply(action, imported, materials, sky)
+        _attach(actions, spawned)
+        for action in actions:
+            for spec in action.get("movement", []):
+                _add_movement(spawned[action["label"]], spec)
         levels.save_current_level()
     levels.load_level(data["main_map"])
     os.makedirs(saved, exist_ok=True)
@@ -469,36 +782,38 @@ def main():
     unreal.log("pacai: levels built from " + SCENE_JSON)
 
 
-def _import_file(unreal, filename, destination):
+def _import_file(filename: str, destination: str) -> str:
     task = unreal.AssetImportTask()
     task.set_editor_property("filename", filename)
     task.set_editor_property("destination_path", destination)
     task.set_editor_property("automated", True)
     task.set_editor_property("replace_existing", True)
     task.set_editor_property("save", True)
-    unreal.AssetToolsHelpers.get_asset_tools().import_asset_tasks([task])
+    tasks = unreal.Array.cast(unreal.AssetImportTask, [task])
+    unreal.AssetToolsHelpers.get_asset_tools().import_asset_tasks(tasks)
     return destination
 
 
-def _import_assets(unreal, project, data):
-    """Import SourceArt files; returns {file: [loaded assets]}."""
-    imported = {}
-    for asset in data["assets"]:
-        stem = os.path.splitext(os.path.basename(asset["file"]))[0]
+def _import_assets(project: str, data: dict[str, Any]) -> dict[str, list[unreal.Object]]:
+    """Import SourceArt files (assets, then generated meshes); returns {file: [assets]}."""
+    imported: dict[str, list[unreal.Object]] = {}
+    files = [(a["file"], a["type"], a) for a in data["assets"]]
+    files += [(path, "generated", None) for path in data["generated"]]
+    for path, kind, asset in files:
+        stem = os.path.splitext(os.path.basename(path))[0]
         folder = {"model": "/Game/Models/", "texture": "/Game/Textures/",
-                  "audio": "/Game/Audio/"}[asset["type"]] + stem
-        _import_file(unreal, os.path.join(project, asset["file"]), folder)
-        loaded = []
-        for path in unreal.EditorAssetLibrary.list_assets(folder, True, False):
-            loaded.append(unreal.EditorAssetLibrary.load_asset(path))
-        if asset["type"] == "texture":
+                  "audio": "/Game/Audio/", "generated": "/Game/Generated/"}[kind] + stem
+        _import_file(os.path.join(project, path), folder)
+        loaded = [unreal.EditorAssetLibrary.load_asset(p)
+                  for p in unreal.EditorAssetLibrary.list_assets(folder, True, False)]
+        if asset is not None and kind == "texture":
             for texture in loaded:
-                _texture_settings(unreal, texture, asset)
-        imported[asset["file"]] = loaded
+                _texture_settings(texture, asset)
+        imported[path] = loaded
     return imported
 
 
-def _texture_settings(unreal, texture, asset):
+def _texture_settings(texture: unreal.Object, asset: dict[str, Any]) -> None:
     """Linear data is not sRGB; a normal map gets normal-map compression."""
     if not isinstance(texture, unreal.Texture2D):
         return
@@ -509,131 +824,373 @@ def _texture_settings(unreal, texture, asset):
     unreal.EditorAssetLibrary.save_loaded_asset(texture)
 
 
-def _material(unreal, spec):
-    path = "/Game/Materials/" + spec["asset_name"]
+def _existing(path: str) -> unreal.Object | None:
     if unreal.EditorAssetLibrary.does_asset_exist(path):
         return unreal.EditorAssetLibrary.load_asset(path)
+    return None
+
+
+def _expression(material: unreal.Material, cls: type[unreal.MaterialExpression], x: int,
+                y: int, **properties: Any) -> unreal.MaterialExpression:
+    node = unreal.MaterialEditingLibrary.create_material_expression(
+        material, cls.static_class(), x, y)
+    for key, value in properties.items():
+        node.set_editor_property(key, value)
+    return node
+
+
+def _master(name: str, translucent: bool) -> unreal.Material:
+    """The parameterised master: BaseColor x BaseColorTexture (alpha is the opacity when
+    translucent), Metallic, Roughness, Emissive and NormalTexture, as glTF's metallic-
+    roughness model; every material instance only sets parameters."""
+    found = _existing(MATERIALS + "/" + name)
+    if isinstance(found, unreal.Material):
+        return found
     tools = unreal.AssetToolsHelpers.get_asset_tools()
-    material = tools.create_asset(spec["asset_name"], "/Game/Materials",
-                                  unreal.MaterialInstanceConstant,
-                                  unreal.MaterialInstanceConstantFactoryNew())
-    editing = unreal.MaterialEditingLibrary
-    parent = unreal.EditorAssetLibrary.load_asset(BASIC_MATERIAL)
-    editing.set_material_instance_parent(material, parent)
-    r, g, b, a = spec["base_color"]
-    editing.set_material_instance_vector_parameter_value(material, "Color",
-                                                         unreal.LinearColor(r, g, b, a))
+    material = tools.create_asset(name, MATERIALS, unreal.Material.static_class(),
+                                  unreal.MaterialFactoryNew())
+    assert isinstance(material, unreal.Material)
+    if translucent:
+        material.set_editor_property("blend_mode", unreal.BlendMode.BLEND_TRANSLUCENT)
+        material.set_editor_property("translucency_lighting_mode",
+                                     unreal.TranslucencyLightingMode.TLM_SURFACE)
+    lib = unreal.MaterialEditingLibrary
+    vector = unreal.MaterialExpressionVectorParameter
+    scalar = unreal.MaterialExpressionScalarParameter
+    texture = unreal.MaterialExpressionTextureSampleParameter2D
+    color = _expression(material, vector, -800, 0, parameter_name="BaseColor",
+                        default_value=unreal.LinearColor(1.0, 1.0, 1.0, 1.0))
+    color_map = _expression(material, texture, -800, 200, parameter_name="BaseColorTexture",
+                            texture=unreal.EditorAssetLibrary.load_asset(WHITE_TEXTURE))
+    tint = _expression(material, unreal.MaterialExpressionMultiply, -400, 100)
+    lib.connect_material_expressions(color, "", tint, "A")
+    lib.connect_material_expressions(color_map, "RGB", tint, "B")
+    lib.connect_material_property(tint, "", unreal.MaterialProperty.MP_BASE_COLOR)
+    if translucent:
+        alpha = _expression(material, unreal.MaterialExpressionMultiply, -400, 300)
+        lib.connect_material_expressions(color, "A", alpha, "A")
+        lib.connect_material_expressions(color_map, "A", alpha, "B")
+        lib.connect_material_property(alpha, "", unreal.MaterialProperty.MP_OPACITY)
+    for y, param, prop in ((400, "Metallic", unreal.MaterialProperty.MP_METALLIC),
+                           (500, "Roughness", unreal.MaterialProperty.MP_ROUGHNESS)):
+        value = _expression(material, scalar, -400, y, parameter_name=param)
+        lib.connect_material_property(value, "", prop)
+    emissive = _expression(material, vector, -400, 600, parameter_name="Emissive",
+                           default_value=unreal.LinearColor(0.0, 0.0, 0.0, 1.0))
+    lib.connect_material_property(emissive, "", unreal.MaterialProperty.MP_EMISSIVE_COLOR)
+    normal = _expression(material, texture, -800, 700, parameter_name="NormalTexture",
+                         sampler_type=unreal.MaterialSamplerType.SAMPLERTYPE_NORMAL,
+                         texture=unreal.EditorAssetLibrary.load_asset(FLAT_NORMAL))
+    lib.connect_material_property(normal, "RGB", unreal.MaterialProperty.MP_NORMAL)
+    lib.recompile_material(material)
     unreal.EditorAssetLibrary.save_loaded_asset(material)
     return material
 
 
-def _spawn(unreal, cls, action):
+def _instance(name: str, parent: unreal.Material) -> unreal.MaterialInstanceConstant:
+    found = _existing(MATERIALS + "/" + name)
+    if isinstance(found, unreal.MaterialInstanceConstant):
+        return found
+    tools = unreal.AssetToolsHelpers.get_asset_tools()
+    created = tools.create_asset(name, MATERIALS, unreal.MaterialInstanceConstant.static_class(),
+                                 unreal.MaterialInstanceConstantFactoryNew())
+    assert isinstance(created, unreal.MaterialInstanceConstant)
+    unreal.MaterialEditingLibrary.set_material_instance_parent(created, parent)
+    return created
+
+
+def _texture(imported: dict[str, list[unreal.Object]], path: str | None) -> unreal.Texture | None:
+    return next((t for t in imported.get(path or "", []) if isinstance(t, unreal.Texture)), None)
+
+
+def _material(spec: dict[str, Any], master: unreal.Material,
+              imported: dict[str, list[unreal.Object]]) -> unreal.MaterialInstanceConstant:
+    material = _instance(spec["asset_name"], master)
+    lib = unreal.MaterialEditingLibrary
+    r, g, b, a = spec["base_color"]
+    lib.set_material_instance_vector_parameter_value(material, unreal.Name("BaseColor"),
+                                                     unreal.LinearColor(r, g, b, a))
+    er, eg, eb = spec["emissive"]
+    lib.set_material_instance_vector_parameter_value(material, unreal.Name("Emissive"),
+                                                     unreal.LinearColor(er, eg, eb, 1.0))
+    lib.set_material_instance_scalar_parameter_value(material, unreal.Name("Metallic"),
+                                                     spec["metallic"])
+    lib.set_material_instance_scalar_parameter_value(material, unreal.Name("Roughness"),
+                                                     spec["roughness"])
+    for param, key in (("BaseColorTexture", "base_color_texture"),
+                       ("NormalTexture", "normal_texture")):
+        texture = _texture(imported, spec[key])
+        if texture is not None:
+            lib.set_material_instance_texture_parameter_value(material, unreal.Name(param),
+                                                              texture)
+    unreal.EditorAssetLibrary.save_loaded_asset(material)
+    return material
+
+
+def _sky_material(scene: dict[str, Any]) -> unreal.MaterialInstanceConstant:
+    """An instance of the unlit sky master in this scene's sky colour."""
+    found = _existing(MATERIALS + "/" + SKY_MASTER)
+    master = found if isinstance(found, unreal.Material) else _sky_master()
+    name = "MI_Sky_" + scene["map"].rsplit("/", 1)[-1]
+    material = _instance(name, master)
+    r, g, b = scene["environment"]["sky_color"]
+    unreal.MaterialEditingLibrary.set_material_instance_vector_parameter_value(
+        material, unreal.Name("SkyColor"), unreal.LinearColor(r, g, b, 1.0))
+    unreal.EditorAssetLibrary.save_loaded_asset(material)
+    return material
+
+
+def _sky_master() -> unreal.Material:
+    tools = unreal.AssetToolsHelpers.get_asset_tools()
+    material = tools.create_asset(SKY_MASTER, MATERIALS, unreal.Material.static_class(),
+                                  unreal.MaterialFactoryNew())
+    assert isinstance(material, unreal.Material)
+    material.set_editor_property("shading_model", unreal.MaterialShadingModel.MSM_UNLIT)
+    material.set_editor_property("two_sided", True)  # seen from inside the dome
+    material.set_editor_property("is_sky", True)
+    color = _expression(material, unreal.MaterialExpressionVectorParameter, -400, 0,
+                        parameter_name="SkyColor",
+                        default_value=unreal.LinearColor(0.5, 0.7, 1.0, 1.0))
+    unreal.MaterialEditingLibrary.connect_material_property(
+        color, "", unreal.MaterialProperty.MP_EMISSIVE_COLOR)
+    unreal.MaterialEditingLibrary.recompile_material(material)
+    unreal.EditorAssetLibrary.save_loaded_asset(material)
+    return material
+
+
+def _spawn(cls: type[unreal.Actor], action: Action) -> unreal.Actor:
     actors = unreal.get_editor_subsystem(unreal.EditorActorSubsystem)
+    assert actors is not None
     pitch, yaw, roll = action["rotation"]
-    actor = actors.spawn_actor_from_class(cls, unreal.Vector(*action["location"]),
+    actor = actors.spawn_actor_from_class(cls.static_class(),
+                                          unreal.Vector(*action["location"]),
                                           unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw))
     actor.set_actor_scale3d(unreal.Vector(*action["scale"]))
     actor.set_actor_label(action["label"])
     if action["folder"]:
-        actor.set_folder_path(action["folder"])
+        actor.set_folder_path(unreal.Name(action["folder"]))
     if action["tags"]:
         actor.set_editor_property("tags", [unreal.Name(t) for t in action["tags"]])
     return actor
 
 
-def _mesh_actor(unreal, action, mesh, material):
-    actor = _spawn(unreal, unreal.StaticMeshActor, action)
+def _mobility(action: Action) -> unreal.ComponentMobility:
+    if action["mobility"] == "static":
+        return unreal.ComponentMobility.STATIC
+    return unreal.ComponentMobility.MOVABLE
+
+
+def _collision(component: unreal.PrimitiveComponent, action: Action) -> None:
+    component.set_mobility(_mobility(action))
+    component.set_collision_profile_name(unreal.Name(action["collision"]))
+    if action["simulate"]:
+        component.set_simulate_physics(True)
+
+
+def _mesh_actor(action: Action, mesh: unreal.StaticMesh,
+                material: unreal.MaterialInterface | None) -> unreal.Actor:
+    actor = _spawn(unreal.StaticMeshActor, action)
+    assert isinstance(actor, unreal.StaticMeshActor)
     component = actor.static_mesh_component
-    static = action["mobility"] == "static"
-    component.set_mobility(unreal.ComponentMobility.STATIC if static
-                           else unreal.ComponentMobility.MOVABLE)
     component.set_static_mesh(mesh)
     if material is not None:
         component.set_material(0, material)
-    component.set_collision_profile_name(action["collision"])
-    if action["simulate"]:
-        component.set_simulate_physics(True)
+    _collision(component, action)
     return actor
 
 
-def _apply(unreal, action, imported, materials):
-    kind = action["kind"]
-    if kind == "mesh":
+def _meshes(action: Action, imported: dict[str, list[unreal.Object]]) -> list[unreal.StaticMesh]:
+    if action.get("mesh"):
         mesh = unreal.EditorAssetLibrary.load_asset(action["mesh"])
-        _mesh_actor(unreal, action, mesh, materials.get(action["material"]))
-    elif kind == "model":
+        return [mesh] if isinstance(mesh, unreal.StaticMesh) else []
+    return [a for a in imported.get(action["file"], []) if isinstance(a, unreal.StaticMesh)]
+
+
+def _apply(action: Action, imported: dict[str, list[unreal.Object]],
+           materials: dict[str, unreal.MaterialInstanceConstant],
+           sky: unreal.MaterialInstanceConstant) -> unreal.Actor:
+    kind = action["kind"]
+    if kind in ("mesh", "model"):
         # Interchange bakes node transforms into the static meshes of a .glb, so every
-        # mesh of the file goes at the node's transform.
-        for asset in imported.get(action["file"], []):
-            if isinstance(asset, unreal.StaticMesh):
-                _mesh_actor(unreal, action, asset, None)
-    elif kind == "light":
-        _light(unreal, action)
-    elif kind == "camera":
-        _camera(unreal, action)
-    elif kind == "audio":
-        _audio(unreal, action, imported)
-    elif kind == "skylight":
-        actor = _spawn(unreal, unreal.SkyLight, action)
-        component = actor.get_component_by_class(unreal.SkyLightComponent)
-        component.set_intensity(action["intensity"])
-        r, g, b = action["color"]
-        component.set_light_color(unreal.LinearColor(r, g, b, 1.0))
-    elif kind == "player_start":
-        _spawn(unreal, unreal.PlayerStart, action)
-    elif kind == "trigger_box":
-        _spawn(unreal, unreal.TriggerBox, action)
-    else:
-        _spawn(unreal, unreal.TargetPoint, action)
+        # mesh of the file goes at the node's transform (identity for baked geometry).
+        material = materials.get(action.get("material") or "")
+        spawned = [_mesh_actor(action, mesh, material) for mesh in _meshes(action, imported)]
+        return spawned[0] if spawned else _spawn(unreal.TargetPoint, action)
+    if kind == "collider":
+        return _collider(action, imported)
+    if kind == "light":
+        return _light(action)
+    if kind == "camera":
+        return _camera(action)
+    if kind == "audio":
+        return _audio(action, imported)
+    if kind == "sky":
+        return _sky(action, sky)
+    if kind == "skylight":
+        return _skylight(action)
+    cls = {"player_start": unreal.PlayerStart, "trigger_box": unreal.TriggerBox}.get(
+        kind, unreal.TargetPoint)
+    return _spawn(cls, action)
 
 
-def _light(unreal, action):
+def _collider(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
+    """ATriggerBox/Sphere/Capsule are the engine's actors whose root is a Box/Sphere/
+    CapsuleComponent; with a blocking profile and no overlap events they are colliders."""
+    if action["shape"] == "baked":
+        return _baked_collider(action, imported)
+    cls = {"box": unreal.TriggerBox, "sphere": unreal.TriggerSphere,
+           "capsule": unreal.TriggerCapsule}[action["shape"]]
+    actor = _spawn(cls, action)
+    assert isinstance(actor, unreal.TriggerBase)
+    shape = actor.collision_component
+    if isinstance(shape, unreal.BoxComponent):
+        shape.set_box_extent(unreal.Vector(*action["box_extent_cm"]))
+    elif isinstance(shape, unreal.SphereComponent):
+        shape.set_sphere_radius(action["radius_cm"])
+    elif isinstance(shape, unreal.CapsuleComponent):
+        shape.set_capsule_size(action["radius_cm"], action["half_height_cm"])
+    shape.set_editor_property("generate_overlap_events", False)
+    _collision(shape, action)
+    return actor
+
+
+def _baked_collider(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
+    """A sheared shape baked into a mesh: hidden in game, its triangles are its collision
+    (CTF_UseComplexAsSimple, BodySetup.h; valid for bodies that do not simulate)."""
+    meshes = _meshes(action, imported)
+    for mesh in meshes:
+        body = mesh.get_editor_property("body_setup")
+        if isinstance(body, unreal.BodySetup):
+            body.set_editor_property("collision_trace_flag",
+                                     unreal.CollisionTraceFlag.CTF_USE_COMPLEX_AS_SIMPLE)
+            unreal.EditorAssetLibrary.save_loaded_asset(mesh)
+    spawned = [_mesh_actor(action, mesh, None) for mesh in meshes]
+    actor = spawned[0] if spawned else _spawn(unreal.TargetPoint, action)
+    actor.set_actor_hidden_in_game(True)
+    return actor
+
+
+def _attach(actions: list[Action], spawned: dict[str, unreal.Actor]) -> None:
+    """Visual meshes of moving bodies follow their collider (which simulates or moves)."""
+    keep = unreal.AttachmentRule.KEEP_WORLD
+    for action in actions:
+        parent = action.get("attach_to")
+        if parent is not None:
+            spawned[action["label"]].attach_to_actor(spawned[parent], unreal.Name("None"),
+                                                     keep, keep, keep, False)
+
+
+def _add_movement(actor: unreal.Actor, spec: dict[str, Any]) -> None:
+    """A built-in movement component added to a placed actor through the subobject data
+    subsystem (the Details panel's "Add Component"), acting on the actor's root."""
+    subsystem = unreal.get_engine_subsystem(unreal.SubobjectDataSubsystem)
+    assert subsystem is not None
+    handles = subsystem.k2_gather_subobject_data_for_instance(actor)
+    cls = {"rotating": unreal.RotatingMovementComponent,
+           "interp_to": unreal.InterpToMovementComponent}[spec["component"]]
+    params = unreal.AddNewSubobjectParams(parent_handle=handles[0],
+                                          new_class=cls.static_class())
+    handle, failure = subsystem.add_new_subobject(params)
+    if not failure.is_empty():
+        unreal.log_warning("pacai: %s: %s" % (actor.get_actor_label(), failure))
+        return
+    library = unreal.SubobjectDataBlueprintFunctionLibrary
+    component = library.get_object(library.get_data(handle))
+    if isinstance(component, unreal.RotatingMovementComponent):
+        pitch, yaw, roll = spec["rotation_rate"]
+        component.set_editor_property("rotation_rate",
+                                      unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw))
+        component.set_editor_property("rotation_in_local_space", True)
+    elif isinstance(component, unreal.InterpToMovementComponent):
+        points = [unreal.InterpControlPoint(unreal.Vector(*p), True)
+                  for p in spec["control_points_cm"]]
+        component.set_editor_property("control_points", points)
+        component.set_editor_property("duration", spec["duration_s"])
+        component.set_editor_property("behaviour_type",
+                                      unreal.InterpToBehaviourType.LOOP_RESET)
+
+
+def _light(action: Action) -> unreal.Actor:
     spec = action["light"]
     cls = {"directional": unreal.DirectionalLight, "point": unreal.PointLight,
            "spot": unreal.SpotLight}[spec["type"]]
-    actor = _spawn(unreal, cls, action)
-    component = actor.get_component_by_class(unreal.LightComponent)
+    actor = _spawn(cls, action)
+    assert isinstance(actor, unreal.Light)
+    component = actor.light_component
     component.set_intensity(spec["intensity"])
     r, g, b = spec["color"]
     component.set_light_color(unreal.LinearColor(r, g, b, 1.0))
-    if spec["type"] != "directional":
+    if isinstance(component, unreal.LocalLightComponent):
         component.set_attenuation_radius(spec["range_cm"])
-    if spec["type"] == "spot":
+    if isinstance(component, unreal.SpotLightComponent):
         component.set_inner_cone_angle(spec["inner_cone_deg"])
         component.set_outer_cone_angle(spec["outer_cone_deg"])
+    return actor
 
 
-def _camera(unreal, action):
+def _camera(action: Action) -> unreal.Actor:
     spec = action["camera"]
-    actor = _spawn(unreal, unreal.CameraActor, action)
-    component = actor.get_component_by_class(unreal.CameraComponent)
+    actor = _spawn(unreal.CameraActor, action)
+    assert isinstance(actor, unreal.CameraActor)
+    component = actor.camera_component
     component.set_editor_property("field_of_view", spec["fov_deg"])
     if spec["projection"] == "orthographic":
         component.set_editor_property("projection_mode", unreal.CameraProjectionMode.ORTHOGRAPHIC)
         component.set_editor_property("ortho_width", spec["ortho_width_cm"])
+    if spec.get("main"):
+        # ACameraActor::AutoActivateForPlayer: player 0's controller views through this
+        # camera when play starts (CameraActor.h).
+        actor.set_editor_property("auto_activate_for_player", unreal.AutoReceiveInput.PLAYER0)
+    return actor
 
 
-def _audio(unreal, action, imported):
+def _audio(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
     spec = action["audio"]
-    actor = _spawn(unreal, unreal.AmbientSound, action)
-    component = actor.get_component_by_class(unreal.AudioComponent)
+    actor = _spawn(unreal.AmbientSound, action)
+    assert isinstance(actor, unreal.AmbientSound)
+    component = actor.audio_component
     sounds = [a for a in imported.get(spec["file"], []) if isinstance(a, unreal.SoundWave)]
     if sounds:
         sounds[0].set_editor_property("looping", spec["loop"])
         component.set_editor_property("sound", sounds[0])
     component.set_editor_property("auto_activate", spec["autoplay"])
     component.set_editor_property("volume_multiplier", spec["volume"])
+    return actor
 
 
-def _autorun():
+def _sky(action: Action, material: unreal.MaterialInstanceConstant) -> unreal.Actor:
+    sphere = unreal.EditorAssetLibrary.load_asset(SPHERE)
+    assert isinstance(sphere, unreal.StaticMesh)
+    action = dict(action, mobility="static", collision="NoCollision", simulate=False)
+    actor = _mesh_actor(action, sphere, material)
+    assert isinstance(actor, unreal.StaticMeshActor)
+    actor.static_mesh_component.set_cast_shadow(False)
+    return actor
+
+
+def _skylight(action: Action) -> unreal.Actor:
+    """A movable SkyLight capturing the sky dome in real time (IsSky materials are what real
+    time capture sees), its colour and intensity the manifest's ambient light."""
+    actor = _spawn(unreal.SkyLight, action)
+    assert isinstance(actor, unreal.SkyLight)
+    component = actor.light_component
+    component.set_mobility(unreal.ComponentMobility.MOVABLE)
+    component.set_editor_property("source_type", unreal.SkyLightSourceType.SLS_CAPTURED_SCENE)
+    component.set_editor_property("lower_hemisphere_is_black", False)
+    component.set_real_time_capture(True)
+    component.set_intensity(action["intensity"])
+    r, g, b = action["color"]
+    component.set_light_color(unreal.LinearColor(r, g, b, 1.0))
+    return actor
+
+
+def _autorun() -> None:
     """Run main() on the first editor tick, when levels can be created and saved."""
-    try:
-        import unreal
-    except ImportError:
+    if "unreal" not in globals():
         return  # imported outside the editor (tests)
-    handles = []
+    handles: list[object] = []
 
-    def tick(_delta):
+    def tick(_delta: float) -> None:
         unreal.unregister_slate_post_tick_callback(handles[0])
         try:
             main()

@@ -1,0 +1,198 @@
+"""Manifest components in Unreal: built-in engine components with converted parameters.
+
+The bootstrap's plan for a manifest using every component is read and each construct is
+checked against the manifest with this file's own math: ``spin`` → RotatingMovementComponent
+(its RotationRate, an FRotator in deg/s applied in local space, must turn the actor as the
+manifest's axis and speed turn the node: FRotationMatrix, RotationMatrix.h), ``bob`` →
+InterpToMovementComponent (control points relative to the start location, looping once per
+period, reaching the amplitude along the parent's up axis), ``spawn_point`` → PlayerStart,
+``trigger_zone`` → TriggerBox with its event name; logic components keep every parameter as
+actor tags. The editor run (recording stand-in) checks the components are really added.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pacai_export.engines import write_engine
+from pacai_export.engines.base import BuildContext
+from pacai_export.manifest import Manifest
+from tests.engines.test_unreal_bootstrap import open_editor, write_project
+from tests.engines.test_unreal_fidelity import P, manifest_worlds, rotator_rows
+
+S = math.sqrt(0.5)
+
+
+def components_manifest() -> dict[str, Any]:
+    def comp(type_: str, **params: Any) -> dict[str, Any]:
+        return {"type": type_, "params": params}
+
+    return {
+        "schema": "pacai.manifest/v1",
+        "project": {"id": "components", "name": "Components"},
+        "scenes": [{"id": "main", "nodes": [
+            {"id": "coin", "name": "Coin", "mesh": {"primitive": "cylinder"},
+             "transform": {"translation": [1, 1, 0], "rotation": [S, 0, 0, S]},
+             "components": [comp("spin", degrees_per_second=90),
+                            comp("pickup", value=3, score=50)]},
+            {"id": "fan", "name": "Fan", "mesh": {"primitive": "box", "size": [2, 0.1, 0.3]},
+             "components": [comp("spin", degrees_per_second=-45, axis=[1, 0, 0])]},
+            {"id": "wobble", "name": "Wobble", "mesh": {"primitive": "sphere"},
+             "components": [comp("spin", degrees_per_second=30, axis=[1, 1, 0])]},
+            {"id": "float_group", "name": "Float Group", "transform": {
+                "rotation": [0, 0, 0.3826834, 0.9238795], "scale": [2, 2, 2]}},
+            {"id": "buoy", "name": "Buoy", "parent": "float_group", "body": "kinematic",
+             "mesh": {"primitive": "sphere", "radius": 0.3},
+             "light": {"type": "point", "range": 3},
+             "components": [comp("bob", amplitude=0.5, frequency=2, speed=3)]},
+            {"id": "start", "name": "Start", "transform": {"translation": [0, 0, 5]},
+             "components": [comp("spawn_point", index=0)]},
+            {"id": "door", "name": "Door", "transform": {"translation": [3, 1, 0]},
+             "components": [comp("trigger_zone", size=[2, 3, 1], event="door_open")]},
+            {"id": "player", "name": "Player", "mesh": {"primitive": "capsule"},
+             "body": "character",
+             "components": [comp("player_controller", speed=7, jump_velocity=5)]},
+        ]}],
+        "main_scene": "main",
+    }
+
+
+@pytest.fixture
+def plan() -> tuple[Manifest, list[dict[str, Any]], dict[str, np.ndarray]]:
+    manifest = Manifest.model_validate(components_manifest())
+    files = write_engine("ue5", BuildContext(manifest, "s", "high", False, {}))
+    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
+    source = files["Content/Python/pacai_bootstrap.py"]
+    assert isinstance(source, bytes)
+    exec(compile(source.decode(), "pacai_bootstrap.py", "exec"), namespace)
+    return manifest, namespace["plan"](scene["scenes"][0]), manifest_worlds(manifest)
+
+
+def _moving(actions: list[dict[str, Any]], node: str) -> dict[str, Any]:
+    (action,) = [a for a in actions if a.get("node") == node and "movement" in a]
+    return action
+
+
+def _axis_angle(axis: tuple[float, ...], degrees: float) -> np.ndarray:
+    a = np.asarray(axis, dtype=float) / np.linalg.norm(axis)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    t = math.radians(degrees)
+    return np.asarray(np.eye(3) + math.sin(t) * k + (1 - math.cos(t)) * k @ k)
+
+
+@pytest.mark.parametrize("node,axis,speed", [("coin", (0, 1, 0), 90.0),
+                                             ("fan", (1, 0, 0), -45.0)])
+def test_spin_is_a_rotating_movement_component(plan: Any, node: str,
+                                               axis: tuple[float, ...], speed: float) -> None:
+    _manifest, actions, _worlds = plan
+    (spec,) = _moving(actions, node)["movement"]
+    assert spec["component"] == "rotating" and spec["exact"] is True
+    for seconds in (0.25, 1.0, 3.0):
+        # the actor's local turn after `seconds`, as UE builds it from the rotator
+        turned = rotator_rows(*(r * seconds for r in spec["rotation_rate"])).T
+        # the node's local turn in the manifest, seen in UE's axes
+        expected = P @ _axis_angle(axis, speed * seconds) @ P
+        assert np.abs(turned - expected).max() < 1e-6, (node, seconds)
+
+
+def test_spin_about_an_oblique_axis_is_flagged(plan: Any) -> None:
+    _manifest, actions, _worlds = plan
+    (spec,) = _moving(actions, "wobble")["movement"]
+    assert spec["exact"] is False  # a rotator rate is not an axis-angle rate off the axes
+
+
+def test_bob_is_an_interp_to_movement_component(plan: Any) -> None:
+    _manifest, actions, worlds = plan
+    primary = _moving(actions, "buoy")
+    assert primary["kind"] == "collider"  # the kinematic body's collider carries the motion
+    (spec,) = primary["movement"]
+    assert spec["component"] == "interp_to" and spec["behaviour"] == "LOOP_RESET"
+    assert spec["duration_s"] == 0.5  # one loop per period of 2 Hz
+    points = np.asarray(spec["control_points_cm"]) @ P.T / 100.0  # back to glTF metres
+    up = worlds["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])
+    assert np.abs(points - np.array([0 * up, up, 0 * up, -up, 0 * up])).max() < 1e-6
+    # everything else of the node moves with it, and can move
+    others = [a for a in actions if a.get("node") == "buoy" and a is not primary]
+    assert {a["kind"] for a in others} == {"mesh", "light"}
+    assert all(a["attach_to"] == primary["label"] for a in others)
+    assert all(a.get("mobility", "movable") == "movable" for a in [primary, *others])
+
+
+def test_spawn_point_and_trigger_zone(plan: Any) -> None:
+    _manifest, actions, worlds = plan
+    (start,) = [a for a in actions if a.get("node") == "start"]
+    assert start["kind"] == "player_start"
+    assert np.allclose(np.asarray(start["location"]) @ P.T / 100.0, worlds["start"][:3, 3])
+    (door,) = [a for a in actions if a.get("node") == "door"]
+    assert door["kind"] == "trigger_box"
+    assert 'pacai:trigger_zone.event="door_open"' in door["tags"]
+    assert np.allclose(door["scale"], [2 * 100 / 80, 1 * 100 / 80, 3 * 100 / 80])
+
+
+def test_logic_components_keep_every_parameter(plan: Any) -> None:
+    _manifest, actions, _worlds = plan
+    coin = next(a for a in actions if a.get("node") == "coin" and a["tags"])
+    assert {"pacai:pickup", "pacai:pickup.value=3", "pacai:pickup.score=50"} <= set(coin["tags"])
+    player = next(a for a in actions if a.get("node") == "player" and a["tags"])
+    assert {"pacai:player_controller.speed=7.0",
+            "pacai:player_controller.jump_velocity=5.0"} <= set(player["tags"])
+    buoy = next(a for a in actions if a.get("node") == "buoy" and a["tags"])
+    assert "pacai:bob.speed=3" in buoy["tags"]  # a name the catalogue does not know
+
+
+def test_the_editor_adds_the_components(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = write_project(tmp_path, components_manifest())
+    ue = open_editor(project.root, monkeypatch)
+    assert not ue.violations, ue.violations
+    assert not [m for kind, m in ue.logs if kind in ("error", "warning")], ue.logs
+    actors = {a.state["label"]: a for a in ue.actors()}
+    coin = actors["Coin"].state["components"]
+    (rotating,) = [c for c in coin if type(c).__name__ == "RotatingMovementComponent"]
+    rate = rotating.props["rotation_rate"]
+    assert (rate.pitch, rate.yaw, rate.roll) == (0.0, -90.0, 0.0)
+    assert rotating.props["rotation_in_local_space"] is True
+    buoy = actors["Buoy Collider"].state["components"]
+    (interp,) = [c for c in buoy if type(c).__name__ == "InterpToMovementComponent"]
+    assert interp.props["behaviour_type"] == "InterpToBehaviourType.LOOP_RESET"
+    assert interp.props["duration"] == 0.5
+    assert all(p.relative for p in interp.props["control_points"])
+    assert len(interp.props["control_points"]) == 5
+
+
+def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> None:
+    _manifest, actions, worlds = plan
+    assert not [a for a in actions if a.get("node") == "player" and a["kind"] == "player_start"]
+    data = components_manifest()
+    nodes = data["scenes"][0]["nodes"]
+    data["scenes"][0]["nodes"] = [n for n in nodes if n["id"] != "start"]
+    alone = Manifest.model_validate(data)
+    files = write_engine("ue5", BuildContext(alone, "s", "high", False, {}))
+    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
+    exec(compile(files["Content/Python/pacai_bootstrap.py"].decode(),  # type: ignore[union-attr]
+                 "pacai_bootstrap.py", "exec"), namespace)
+    (start,) = [a for a in namespace["plan"](scene["scenes"][0]) if a["kind"] == "player_start"]
+    assert start["node"] == "player" and start["label"] == "Player PlayerStart"
+    assert np.allclose(np.asarray(start["location"]) @ P.T / 100.0, worlds["player"][:3, 3])
+
+
+def test_a_negative_bob_frequency_is_the_opposite_amplitude() -> None:
+    data = components_manifest()
+    buoy = next(n for n in data["scenes"][0]["nodes"] if n["id"] == "buoy")
+    buoy["components"] = [{"type": "bob", "params": {"amplitude": 0.5, "frequency": -2}}]
+    manifest = Manifest.model_validate(data)
+    files = write_engine("ue5", BuildContext(manifest, "s", "high", False, {}))
+    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    node = next(n for n in scene["scenes"][0]["nodes"] if n["id"] == "buoy")
+    (spec,) = node["movement"]
+    assert spec["duration_s"] == 0.5
+    up = manifest_worlds(manifest)["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])
+    first = np.asarray(spec["control_points_cm"][1]) @ P.T / 100.0
+    assert np.allclose(first, -up)  # sin(2 pi (-f) t) starts downwards
