@@ -35,6 +35,9 @@ DEFAULT_JOB_OPTIONS: dict[str, Any] = {
 CALLBACK_BACKOFF = "webhook"
 CALLBACK_BASE_DELAY_MS = 1000
 CALLBACK_MAX_DELAY_MS = 3_600_000
+# BullMQ's default length of the events stream (``streams.events.maxLen``), trimmed approximately.
+EVENTS_MAX_LEN = 10_000
+LOG_EVENT = "log"  # our own event in that stream: one line of the job's log (a stage line)
 
 
 @dataclasses.dataclass
@@ -89,7 +92,9 @@ class QueueJob:
         """Append ``lines`` to the job's log and set its progress, in one Redis round trip.
 
         The same writes as ``job.log`` and ``job.updateProgress`` (the Lua script, so
-        QueueEvents listeners still get their ``progress`` event), pipelined.
+        QueueEvents listeners still get their ``progress`` event), pipelined. Each line is
+        also published on the queue's events stream as a ``log`` event, which the API's live
+        view streams (QueueEvents listeners see it as a custom event).
         """
         backend = self.raw.backend
         scripts = backend.scripts
@@ -105,12 +110,18 @@ class QueueJob:
             keep = int(self.raw.opts.get("keepLogs") or 0)
             if keep:
                 pipe.ltrim(logs_key, -keep, -1)
+            for line in lines:
+                pipe.xadd(scripts.keys["events"], self._log_event(line),
+                          maxlen=EVENTS_MAX_LEN, approximate=True)
         if percent is not None:
             self.raw.progress = percent
             await scripts.commands["updateProgress"](
                 keys=[scripts.toKey(self.raw.id), scripts.keys["events"], scripts.keys["meta"]],
                 args=[self.raw.id, json.dumps(percent)], client=pipe)
         await pipe.execute()
+
+    def _log_event(self, line: str) -> dict[str, str]:
+        return {"event": LOG_EVENT, "jobId": str(self.raw.id), "data": line}
 
     async def _write_unpipelined(self, conn: Any, lines: list[str], percent: int | None) -> None:
         scripts = self.raw.backend.scripts
@@ -120,6 +131,9 @@ class QueueJob:
             keep = int(self.raw.opts.get("keepLogs") or 0)
             if keep:
                 await conn.ltrim(logs_key, -keep, -1)
+            for line in lines:
+                await conn.xadd(scripts.keys["events"], self._log_event(line),
+                                maxlen=EVENTS_MAX_LEN, approximate=True)
         if percent is not None:
             self.raw.progress = percent
             await scripts.commands["updateProgress"](

@@ -30,7 +30,7 @@ from ..logs import get_logger
 from ..queues import get_job, job_fields
 from ..server import OwnSignalsServer
 from ..settings import Settings
-from . import dashboard, openapi
+from . import dashboard, events, openapi, preview, static
 from .context import ApiContext, context
 from .idempotency import body_hash
 from .problems import (
@@ -120,6 +120,8 @@ async def export_status(request: Request) -> Response:
     ctx = context(request)
     require_token(request, ctx.settings.api_tokens)
     job_id = require_job_id(request.path_params["id"])
+    if events.wants_events(request):
+        return await events.job_status_stream(request, job_id)
     status = await ctx.status(job_id)
     if status is None:
         raise Problem(404, "job-not-found", "Job not found",
@@ -168,6 +170,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v5/export/callback", callback, methods=["POST"]),
         Route("/v5/export/{id:path}", export_status, methods=["GET"], name="export_status"),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        *events.routes(),
+        *preview.routes(),
+        *static.routes(),
         *dashboard.routes(),
     ]
     handlers: dict[Any, Any] = {Problem: problem_handler, HTTPException: problem_handler,

@@ -11,6 +11,8 @@ from starlette.requests import Request
 
 from ..client import ExportClient
 from ..settings import Settings
+from ..storage import Storage, open_storage
+from .events import EventHub
 from .idempotency import IdempotencyStore
 from .receiver import OutcomeStore
 from .sessions import LoginThrottle
@@ -28,15 +30,26 @@ class ApiContext:
         self.settings = settings
         # Bounded: a request waits seconds, not minutes, when Redis is away (then 503).
         self.client = ExportClient(settings, bounded=True)
-        url = settings.require_redis()
-        self.redis: Redis | RedisCluster = (
-            RedisCluster.from_url(url, decode_responses=True) if settings.redis_cluster
-            else Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
-                                socket_timeout=5))
+        self.redis: Redis | RedisCluster = self._connect()
         self.outcomes = OutcomeStore(self.redis, settings.queue_prefix, settings.queue_name)
         self.idempotency = IdempotencyStore(self.redis, settings.queue_prefix,
                                             settings.queue_name)
         self.logins = LoginThrottle(self.redis, settings.queue_prefix, settings.queue_name)
+        self.events = EventHub(self._connect,
+                               f"{settings.queue_prefix}:{settings.queue_name}:events")
+        self._storage: Storage | None = None
+
+    def storage(self) -> Storage:
+        """Where bundles are stored (opened on first use: only the preview reads them)."""
+        if self._storage is None:
+            self._storage = open_storage(self.settings)
+        return self._storage
+
+    def _connect(self) -> Redis | RedisCluster:
+        url = self.settings.require_redis()
+        return (RedisCluster.from_url(url, decode_responses=True) if self.settings.redis_cluster
+                else Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
+                                    socket_timeout=5))
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as BullMQ has it, else as the callback receiver recorded it, else None."""
@@ -50,6 +63,9 @@ class ApiContext:
         return found
 
     async def aclose(self) -> None:
+        await self.events.aclose()
+        if self._storage is not None:
+            await self._storage.aclose()
         await self.client.aclose()
         await self.redis.aclose()
 

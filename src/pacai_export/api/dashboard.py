@@ -286,14 +286,17 @@ def _html(ctx: ApiContext, title: str, body: str, *, status: int = 200, view: st
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · PacAI exports</title>
 <link rel="icon" href="/dashboard/icon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/dashboard/app.css"></head>
+<link rel="stylesheet" href="/dashboard/app.css">
+<link rel="stylesheet" href="/dashboard/static/preview.css"></head>
 <body><header><a href="/dashboard">PacAI exports</a>
 <span>queue {escape(ctx.settings.queue_name)}</span><span id="live" aria-live="polite"></span>
 </header>
 <main{attrs}>
 {body}
 </main>
-<script src="/dashboard/app.js" defer></script></body></html>
+<script src="/dashboard/app.js" defer></script>
+<script src="/dashboard/static/live.js" defer></script>
+<script src="/dashboard/static/preview.js" defer></script></body></html>
 """
     return HTMLResponse(page, status, headers={**SECURITY_HEADERS, **(headers or {})})
 
@@ -409,10 +412,12 @@ SCRIPT = r"""'use strict';
         method: 'POST', credentials: 'same-origin', headers: {'x-pacai-dashboard': '1'}});
       live.textContent = response.ok ? 'retrying' : 'retry failed: HTTP ' + response.status;
       retry.disabled = false;
-      poll();
+      if (!window.pacaiLive) poll();  // a live page hears the retry from its stream
     });
   }
-  poll();
+  // live.js (loaded after this script) streams the page when the browser can; else poll.
+  window.pacaiDashboard = {renderJob, renderOverview, poll};
+  document.addEventListener('DOMContentLoaded', () => { if (!window.pacaiLive) poll(); });
 })();
 """
 

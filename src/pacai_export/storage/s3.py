@@ -104,5 +104,21 @@ class S3Storage:
             return url
         return f"{self.options.public_base_url}/{key}"
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes of ``key`` from ``start``, one ranged GET (blocking: the preview
+        calls it in a thread)."""
+        where = f"s3://{self.bucket}/{self._object_key(key)}"
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._object_key(key),
+                                              Range=f"bytes={start}-{start + length - 1}")
+            body = response["Body"]
+            try:
+                data: bytes = body.read()
+            finally:
+                body.close()
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not read {where}: {exc}") from exc
+        return data
+
     async def aclose(self) -> None:
         self.client.close()
