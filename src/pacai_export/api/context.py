@@ -25,6 +25,10 @@ def percent(value: object) -> int:
     return 0
 
 
+REQUEST_SOCKET_TIMEOUT_S = 5.0  # a request waits seconds, not minutes, when Redis is away
+READER_SOCKET_TIMEOUT_S = 60.0  # the events reader: longer than its blocking XREAD (5 s)
+
+
 class ApiContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -35,8 +39,11 @@ class ApiContext:
         self.idempotency = IdempotencyStore(self.redis, settings.queue_prefix,
                                             settings.queue_name)
         self.logins = LoginThrottle(self.redis, settings.queue_prefix, settings.queue_name)
-        self.events = EventHub(self._connect,
-                               f"{settings.queue_prefix}:{settings.queue_name}:events")
+        events_key = f"{settings.queue_prefix}:{settings.queue_name}:events"
+        # The reader's connection is named, so an operator sees it in CLIENT LIST, and waits
+        # longer than its blocking XREAD.
+        self.events = EventHub(lambda: self._connect("pacai-api-events:" + events_key,
+                                                     READER_SOCKET_TIMEOUT_S), events_key)
         self._storage: Storage | None = None
 
     def storage(self) -> Storage:
@@ -45,11 +52,14 @@ class ApiContext:
             self._storage = open_storage(self.settings)
         return self._storage
 
-    def _connect(self) -> Redis | RedisCluster:
+    def _connect(self, name: str | None = None,
+                 socket_timeout: float = REQUEST_SOCKET_TIMEOUT_S) -> Redis | RedisCluster:
         url = self.settings.require_redis()
-        return (RedisCluster.from_url(url, decode_responses=True) if self.settings.redis_cluster
-                else Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
-                                    socket_timeout=5))
+        if self.settings.redis_cluster:
+            return RedisCluster.from_url(url, decode_responses=True, client_name=name,
+                                         socket_timeout=socket_timeout)
+        return Redis.from_url(url, decode_responses=True, client_name=name,
+                              socket_connect_timeout=2, socket_timeout=socket_timeout)
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as BullMQ has it, else as the callback receiver recorded it, else None."""

@@ -291,11 +291,9 @@ Snapshot = Callable[[], Awaitable[tuple[str, Any, bool]]]
 """Returns (event name, data, whether the stream ends after it)."""
 
 
-async def _events(ctx: ApiContext, request: Request, job_id: str | None,
+async def _events(ctx: ApiContext, opts: LiveOptions, after: str | None, job_id: str | None,
                   snapshot: Snapshot, end_on_terminal: bool) -> AsyncIterator[str]:
-    opts = options(request)
     redis, hub = ctx.redis, ctx.events
-    after = last_event_id(request)
     sub = hub.subscribe(job_id, opts)  # before reading Redis, so nothing falls in between
     try:
         yield f"retry: {opts.retry_ms}\n\n"
@@ -337,7 +335,11 @@ async def _live(sub: Subscription, seen: tuple[int, int], heartbeat_s: float,
             return
 
 
-def event_stream(body: AsyncIterator[str]) -> Response:
+def stream_response(ctx: ApiContext, request: Request, job_id: str | None, snapshot: Snapshot,
+                    *, end_on_terminal: bool) -> Response:
+    # Last-Event-ID is checked before the response starts, so a bad one is a 400.
+    body = _events(ctx, options(request), last_event_id(request), job_id, snapshot,
+                   end_on_terminal)
     return StreamingResponse(body, media_type=EVENT_STREAM, headers={
         "cache-control": "no-store", "x-accel-buffering": "no",
         "x-content-type-options": "nosniff"})
@@ -360,7 +362,7 @@ async def job_status_stream(request: Request, job_id: str) -> Response:
         status = await ctx.status(job_id) or {"id": job_id, "state": "unknown"}
         return "status", status, status["state"] in TERMINAL_EVENTS
 
-    return event_stream(_events(ctx, request, job_id, snapshot, end_on_terminal=True))
+    return stream_response(ctx, request, job_id, snapshot, end_on_terminal=True)
 
 
 # --- the dashboard's streams ------------------------------------------------------------------
@@ -384,7 +386,7 @@ async def dashboard_stream(request: Request) -> Response:
     if job_id is not None:
         await dashboard._detail(ctx, job_id)  # 404 before the stream starts
     # A failed job may be retried from the page, so its stream stays open.
-    return event_stream(_events(ctx, request, job_id, snapshot, end_on_terminal=False))
+    return stream_response(ctx, request, job_id, snapshot, end_on_terminal=False)
 
 
 def routes() -> list[Route]:
