@@ -211,13 +211,13 @@ async def test_dashboard_stream_snapshot_heartbeat_and_new_jobs_with_their_proje
         async with httpx.AsyncClient(base_url=base, timeout=30,
                                      cookies={"pacai_dashboard": TOKEN}) as http, stream(
                 http, "/dashboard/api/events", {"accept": "text/event-stream"}) as events:
-            _, name, snapshot = await events.until("snapshot")
+            *_, snapshot = await events.until("snapshot")
             assert (snapshot["jobs"], snapshot["counts"]["waiting"]) == ([], 0)
             assert await events.next() == ("", "comment", "heartbeat")
             job_id = await client.enqueue(job_data("sse-board", engines=["unity"]))
-            _, name, added = await events.until("added")
+            *_, added = await events.until("added")
             assert added == {"job_id": job_id, "state": "added", "project_id": "sse-board"}
-            _, name, waiting = await events.until("waiting")
+            *_, waiting = await events.until("waiting")
             assert waiting == {"job_id": job_id, "state": "waiting"}
     finally:
         await client.aclose()
@@ -244,7 +244,7 @@ async def test_many_clients_share_one_redis_reader(api_settings: Settings, base:
         assert await readers() == 1
         await r.xadd(key, {"event": "progress", "jobId": job_id, "data": "55"})
         for events in streams:
-            _, name, data = await events.until("progress")
+            *_, data = await events.until("progress")
             assert data == {"job_id": job_id, "progress": 55}
     await r.aclose()
 
