@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import ConfigError, ExportError, InvalidInput, VerificationFailed
+from .errors import (
+    ConfigError,
+    ExportError,
+    InvalidInput,
+    PreviewUnavailable,
+    VerificationFailed,
+)
 from .jobs import ENGINES, QUALITIES
 from .logs import configure
 from .settings import Settings
@@ -104,6 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
         "API_PORT (default 8000). Bearer tokens come from API_TOKENS (comma list, required); "
         "see docs/api.md.")
 
+    p = sub.add_parser(
+        "preview", help="render a still of a bundle's scene (headless Chromium)",
+        description="Draw the scene of BUNDLE (the ue5 folder's .glb) with the dashboard's "
+        "3D viewer in headless Chromium and save it as PNG. Needs Chromium (PACAI_CHROMIUM "
+        "or chromium on PATH) and Playwright (pip install 'pacai-export[preview]').")
+    p.add_argument("bundle", type=Path, help="the bundle zip")
+    p.add_argument("--out", type=Path, default=Path("preview.png"),
+                   help="PNG to write (default: preview.png)")
+    p.add_argument("--size", type=_size, default=(1280, 800), metavar="WxH",
+                   help="image size in pixels (default: 1280x800)")
+
     sub.add_parser(
         "demo", help="the whole flow on embedded defaults, ending with a real bundle",
         description="Start a Redis server (embedded when REDIS_URL is unset), a worker, enqueue "
@@ -118,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_verify(args)
     if args.command == "keygen":
         return main_keygen(args)
+    if args.command == "preview":
+        return main_preview(args)
     try:
         settings = Settings.from_env()
         configure(settings.log_level, settings.log_format)
@@ -162,6 +181,26 @@ def main_verify(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     signed = f", signature by {verified.keyid}" if verified.keyid else ", signature not checked"
     print(f"OK {args.bundle}: {verified.files} files match bundle.json{signed}")
+    return 0
+
+
+def _size(value: str) -> tuple[int, int]:
+    width, sep, height = value.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()
+            and 16 <= int(width) <= 4096 and 16 <= int(height) <= 4096):
+        raise argparse.ArgumentTypeError(f"{value}: WIDTHxHEIGHT, each 16 to 4096 pixels")
+    return int(width), int(height)
+
+
+def main_preview(args: argparse.Namespace) -> int:
+    from .render import render_still
+
+    try:
+        render_still(args.bundle, args.out, *args.size)
+    except PreviewUnavailable as exc:
+        print(f"pacai-export: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(args.out)
     return 0
 
 

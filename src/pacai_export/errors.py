@@ -10,7 +10,8 @@
     │   ├── StorageError             a storage backend failed
     │   └── JobStalled               BullMQ failed the job: its workers kept stopping mid-job
     ├── ConfigError                  bad settings; the CLI exits 2 with the message
-    └── VerificationFailed           a bundle does not match its bundle.json or signature
+    ├── VerificationFailed           a bundle does not match its bundle.json or signature
+    └── PreviewUnavailable           ``preview`` lacks Chromium/Playwright, or the bundle a scene
 
 Anything else escaping a job is a bug: it is retried like a transient error (the job may
 still succeed on another worker) and logged with its traceback.
@@ -87,3 +88,10 @@ class VerificationFailed(ExportError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class PreviewUnavailable(ExportError):
+    """``pacai-export preview`` cannot draw: Chromium or Playwright is missing, or the bundle
+    has no scene ``.glb``; the message says which and what to do."""
+
+    code = "preview_unavailable"
