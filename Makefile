@@ -8,7 +8,7 @@ APT_STAMP := $(VENV)/.apt-stamp
 BLENDER_VENV := .venv-blender
 BLENDER_STAMP := $(BLENDER_VENV)/.installed-stamp
 
-.PHONY: setup demo test lint unit bench clean stack stack-down
+.PHONY: setup demo test lint unit bench clean stack stack-down viewer
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -45,7 +45,18 @@ $(APT_STAMP): Makefile
 	   --no-install-recommends $(APT_PACKAGES) >/dev/null)
 	@mkdir -p $(dir $@) && touch $@
 
-setup: $(STAMP) $(NODE_STAMP) $(APT_STAMP) $(BLENDER_STAMP)
+VIEWER_STAMP := web/viewer/node_modules/.installed-stamp
+
+$(VIEWER_STAMP): web/viewer/package.json web/viewer/package-lock.json
+	cd web/viewer && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP) $(APT_STAMP) $(BLENDER_STAMP) $(VIEWER_STAMP)
+
+## viewer: rebuild src/pacai_export/api/static/viewer.js (three.js, pinned in web/viewer) with
+## esbuild; the result is committed, and a test checks it equals a fresh build
+viewer: $(VIEWER_STAMP)
+	cd web/viewer && npm run --silent build
 
 ## demo: set up, then run the whole flow on embedded defaults; prints the bundle's path
 demo: $(STAMP)
@@ -86,4 +97,4 @@ stack-down: $(STAMP)
 	$(COMPOSE) -f deploy/compose/compose.yaml down
 
 clean:
-	rm -rf $(VENV) $(BLENDER_VENV) tests/node/node_modules bench/node/node_modules exports
+	rm -rf $(VENV) tests/node/node_modules bench/node/node_modules web/viewer/node_modules exports

@@ -28,10 +28,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import StorageError
+from ..logs import get_logger
 from ..signing import dsse
 from . import context as api_context
 from .problems import Problem
 
+log = get_logger("pacai_export.api.preview")
 BUNDLE_JSON = "bundle.json"
 SCENE_JSON = "ue5/SourceArt/scene.json"
 MAX_JSON_BYTES = 16 * 1024 * 1024  # bundle.json, scene.json, a glb's JSON chunk
@@ -264,7 +266,12 @@ async def _completed_key(request: Request) -> tuple[api_context.ApiContext, str,
             result.get("key"), str):
         raise Problem(409, "not-completed", "Job is not completed",
                       f"job {job_id!r} is {status['state']}; a preview needs a completed job")
-    stored = await ctx.storage().stat(result["key"])
+    try:
+        stored = await ctx.storage().stat(result["key"])
+    except StorageError as exc:  # its message may hold a server path: logged, not answered
+        log.warning("preview: bundle unreadable", job_id=job_id, error=str(exc))
+        raise Problem(503, "storage-unavailable", "Storage unavailable",
+                      f"job {job_id!r}: its bundle could not be read from storage") from None
     if stored is None:
         raise Problem(404, "bundle-not-found", "Bundle not found",
                       f"job {job_id!r}: its bundle is no longer in storage")
@@ -288,7 +295,9 @@ async def _in_bundle(request: Request, work: Callable[[zipfile.ZipFile], Any]) -
     except BundleError as exc:
         raise Problem(422, "bundle-unreadable", "Bundle cannot be previewed", str(exc)) from None
     except StorageError as exc:
-        raise Problem(503, "storage-unavailable", "Storage unavailable", str(exc)) from None
+        log.warning("preview: bundle unreadable", key=key, error=str(exc))
+        raise Problem(503, "storage-unavailable", "Storage unavailable",
+                      f"the bundle {key!r} could not be read from storage") from None
 
 
 async def preview_json(request: Request) -> Response:
