@@ -42,6 +42,9 @@ log = get_logger("pacai_export.api.events")
 
 EVENT_STREAM = "text/event-stream"
 READ_COUNT = 500  # stream entries per XREAD / XRANGE page
+# Snapshots and replays running at once per process: a reconnect storm of hundreds of
+# browsers queues here instead of exhausting the Redis connection pools (100 each).
+CATCH_UP_CONCURRENCY = 16
 # What BullMQ writes beside ``event`` and ``jobId``, by event; anything else is not forwarded.
 STATE_EVENTS = ("added", "waiting", "active", "delayed", "waiting-children", "prioritized",
                 "stalled", "removed")
@@ -170,6 +173,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._block_ms = LiveOptions().block_ms
         self.delivered = 0
+        self.catching_up = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
 
     @property
     def subscribers(self) -> int:
@@ -297,25 +301,35 @@ async def _events(ctx: ApiContext, opts: LiveOptions, after: str | None, job_id:
     sub = hub.subscribe(job_id, opts)  # before reading Redis, so nothing falls in between
     try:
         yield f"retry: {opts.retry_ms}\n\n"
-        seen = (0, 0)
-        if after is not None and await resumable(redis, hub.key, after):
-            seen = stream_id(after)
-            async for event in replay(redis, hub.key, after, job_id):
-                seen = event.order
-                yield event.message()
-                if event.terminal and end_on_terminal:
-                    return
-        else:
-            newest = await last_entry_id(redis, hub.key)
-            name, data, ends = await snapshot()
-            yield sse_message(name, data, newest)
+        async with hub.catching_up:
+            caught_up = [m async for m in _catch_up(redis, hub.key, after, job_id, snapshot,
+                                                    end_on_terminal)]
+        for _order, message, ends in caught_up:
+            yield message
             if ends:
                 return
-            seen = stream_id(newest)
+        seen = caught_up[-1][0] if caught_up else stream_id(after or "0-0")
         async for chunk in _live(sub, seen, opts.heartbeat_s, end_on_terminal):
             yield chunk
     finally:
         hub.unsubscribe(sub)
+
+
+async def _catch_up(redis: Redis | RedisCluster, key: str, after: str | None,
+                    job_id: str | None, snapshot: Snapshot,
+                    end_on_terminal: bool) -> AsyncIterator[tuple[tuple[int, int], str, bool]]:
+    """What a client gets before live events, as (stream id, message, stream ends): the
+    entries after ``after`` when the stream still has them all, else a snapshot."""
+    if after is not None and await resumable(redis, key, after):
+        async for event in replay(redis, key, after, job_id):
+            ends = event.terminal and end_on_terminal
+            yield event.order, event.message(), ends
+            if ends:
+                return
+        return
+    newest = await last_entry_id(redis, key)
+    name, data, ends = await snapshot()
+    yield stream_id(newest), sse_message(name, data, newest), ends
 
 
 async def _live(sub: Subscription, seen: tuple[int, int], heartbeat_s: float,
