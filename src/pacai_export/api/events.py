@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -94,7 +95,9 @@ class QueueEvent:
     def terminal(self) -> bool:
         return self.name in TERMINAL_EVENTS
 
+    @functools.cached_property
     def message(self) -> str:
+        """Encoded once, however many clients it goes to."""
         return sse_message(self.name, self.data, self.id)
 
 
@@ -323,7 +326,7 @@ async def _catch_up(redis: Redis | RedisCluster, key: str, after: str | None,
     if after is not None and await resumable(redis, key, after):
         async for event in replay(redis, key, after, job_id):
             ends = event.terminal and end_on_terminal
-            yield event.order, event.message(), ends
+            yield event.order, event.message, ends
             if ends:
                 return
         return
@@ -335,18 +338,37 @@ async def _catch_up(redis: Redis | RedisCluster, key: str, after: str | None,
 async def _live(sub: Subscription, seen: tuple[int, int], heartbeat_s: float,
                 end_on_terminal: bool) -> AsyncIterator[str]:
     while True:
-        try:
-            event = await asyncio.wait_for(sub.queue.get(), heartbeat_s)
-        except TimeoutError:
-            yield ": heartbeat\n\n"
-            continue
+        if sub.queue.empty():
+            try:
+                first = await asyncio.wait_for(sub.queue.get(), heartbeat_s)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+        else:
+            first = sub.queue.get_nowait()
+        chunk, ends = _batch(first, sub.queue, seen, end_on_terminal)
+        if chunk:
+            yield chunk
+        if ends:
+            return
+
+
+def _batch(first: QueueEvent | None, queue: asyncio.Queue[QueueEvent | None],
+           seen: tuple[int, int], end_on_terminal: bool) -> tuple[str, bool]:
+    """``first`` and whatever else is already buffered as one chunk (one write to the socket
+    for a client that fell behind), and whether the stream ends after it."""
+    parts: list[str] = []
+    event = first
+    while True:
         if event is None:  # too slow: the browser reconnects and resumes from Redis
-            return
-        if event.order <= seen:  # already in the replay or the snapshot
-            continue
-        yield event.message()
-        if end_on_terminal and event.terminal:
-            return
+            return "".join(parts), True
+        if event.order > seen:  # else already in the replay or the snapshot
+            parts.append(event.message)
+            if end_on_terminal and event.terminal:
+                return "".join(parts), True
+        if queue.empty():
+            return "".join(parts), False
+        event = queue.get_nowait()
 
 
 def stream_response(ctx: ApiContext, request: Request, job_id: str | None, snapshot: Snapshot,
