@@ -75,7 +75,8 @@ def document() -> dict[str, Any]:
                 "operationId": "getExport", "summary": "Status of an export job",
                 "tags": ["export"], "security": BEARER, "parameters": [JOB_ID_PARAM],
                 "responses": {
-                    "200": _json("the job's state, progress, result or error", "ExportStatus"),
+                    "200": _event_stream(_json("the job's state, progress, result or error",
+                                               "ExportStatus")),
                     "401": UNAUTHORIZED, "400": INVALID_ID, "404": _problem("no such job"),
                     "503": REDIS_DOWN}}},
             "/v5/export/callback": {"post": _callback_operation()},
@@ -96,6 +97,16 @@ def document() -> dict[str, Any]:
             "schemas": _schemas(),
         },
     }
+
+
+def _event_stream(response: dict[str, Any]) -> dict[str, Any]:
+    """The same resource as server-sent events, for a request with Accept: text/event-stream
+    (docs/api.md, "Live updates")."""
+    response["content"]["text/event-stream"] = {"schema": {
+        "type": "string", "description": "events status, added/waiting/active/…, progress, log, "
+        "then completed or failed (the stream ends); each id is the Redis stream entry id, "
+        "resumable with Last-Event-ID"}}
+    return response
 
 
 def _enqueue_operation() -> dict[str, Any]:
