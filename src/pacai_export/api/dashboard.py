@@ -1,10 +1,14 @@
 """The operator dashboard: ``/dashboard`` (queue counts, recent jobs with live progress) and
 ``/dashboard/jobs/{id}`` (state, logs, result, download link, retry of a failed job).
 
-Server-rendered HTML, a stylesheet and one small script (``/dashboard/app.js``) that polls
-the JSON twins of the pages (``/dashboard/api/jobs[/{id}]``) every 1.5 s and redraws with
-``textContent`` only. Every value from a job is escaped on the server (``html.escape``) and
-never parsed as HTML by the script: job data is user input. The pages forbid inline script
+Server-rendered HTML, a stylesheet and one small script (``/dashboard/app.js``) that redraws
+the pages from their JSON twins (``/dashboard/api/jobs[/{id}]``) with ``textContent`` only:
+``/dashboard/static/live.js`` (``events.py``) keeps them current from a server-sent event
+stream, and app.js polls every 1.5 s only where that cannot run. ``preview.js``
+(``preview.py``) adds a completed job's 3D preview.
+
+Every value from a job is escaped on the server (``html.escape``) and never parsed as HTML by
+the scripts: job data is user input. The pages forbid inline script
 (Content-Security-Policy), and only http(s) download URLs become links.
 
 Auth is the API's bearer token. A browser signs in with the login form (from the same

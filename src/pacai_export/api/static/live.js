@@ -13,6 +13,7 @@
                     : '/dashboard/api/events';
   const STATE_EVENTS = ['added', 'waiting', 'active', 'delayed', 'waiting-children',
                         'prioritized', 'completed', 'failed'];
+  const RECENT = 50;
   let model = null;  // the page's data: the snapshot, kept current by each event
 
   const stamp = () => { live.textContent = 'live ' + new Date().toLocaleTimeString(); };
@@ -32,6 +33,7 @@
       job = {id: data.job_id, name: data.name || '', state: stateOf(name),
              project_id: data.project_id || null, progress: 0, attempts_made: 0};
       model.jobs.unshift(job);
+      model.jobs.length = Math.min(model.jobs.length, RECENT);  // as the page lists them
       count(job.state, 1);
     } else if (STATE_EVENTS.includes(name) && job.state !== stateOf(name)) {
       count(job.state, -1);
