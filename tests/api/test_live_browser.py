@@ -246,3 +246,31 @@ def test_preview_command_renders_the_scene_and_says_what_is_missing(
     assert (no_scene.returncode, no_scene.stderr) == (1, (
         "pacai-export: godot.zip: the bundle has no scene .glb (only the ue5 folder carries "
         "one)\n"))
+
+
+def test_a_browser_without_event_source_keeps_polling(
+        api_settings: Settings, start_worker: Any, start_api: Any) -> None:
+    api: ApiProcess = start_api(api_settings)
+    sync_playwright = _playwright()
+    with sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            context = browser.new_context(viewport=LAYOUTS["desktop"])
+            context.add_init_script("delete window.EventSource;")
+            page = context.new_page()
+            _sign_in(page, api.base)
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(urlsplit(r.url).path))
+            with api.client() as http:
+                job_id = http.post("/v5/export", json={
+                    "project_id": "layout", "engines": ["godot"], "include_assets": False,
+                    "quality": "low", "manifest": LAYOUT}).json()["id"]
+            page.goto(f"{api.base}/dashboard")
+            start_worker(api_settings)
+            page.wait_for_selector(f'li.job[data-id="{job_id}"][data-state="completed"]',
+                                   timeout=90_000)
+            context.close()
+        finally:
+            browser.close()
+    assert requests.count("/dashboard/api/jobs") >= 1
+    assert not any(path.startswith("/dashboard/api/events") for path in requests)
