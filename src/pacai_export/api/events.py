@@ -165,8 +165,9 @@ class EventHub:
     """Reads ``key`` with one blocking XREAD loop and fans entries out to subscribers.
 
     The reader starts with the first subscriber and holds its own Redis connection (a
-    blocking read occupies it). It survives Redis outages: it retries every second from the
-    last entry it saw, so nothing in between is lost.
+    blocking read occupies it). ``ready()`` waits until it knows where it starts reading, so
+    a client that catches up after that misses nothing. It survives Redis outages: it retries
+    every second from the last entry it saw, so nothing in between is lost.
     """
 
     def __init__(self, redis_factory: Callable[[], Redis | RedisCluster], key: str) -> None:
@@ -175,7 +176,7 @@ class EventHub:
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._block_ms = LiveOptions().block_ms
-        self.delivered = 0
+        self._started = asyncio.Event()
         self.catching_up = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
 
     @property
@@ -187,23 +188,26 @@ class EventHub:
         self._subs.add(sub)
         if self._task is None or self._task.done():
             self._block_ms = opts.block_ms
+            self._started = asyncio.Event()
             self._task = asyncio.create_task(self._read(), name="pacai-events-reader")
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
+    async def ready(self) -> None:
+        await self._started.wait()
+
     def publish(self, event: QueueEvent) -> None:
         for sub in list(self._subs):
             if not sub.offer(event):
                 self._subs.discard(sub)
                 log.warning("live client too slow: disconnected", buffer=sub.size)
-        self.delivered += 1
 
     async def _read(self) -> None:
         redis = self._factory()
-        last = "$"
         try:
+            last = await self._start(redis)
             while True:
                 try:
                     found: Any = await redis.xread({self.key: last}, count=READ_COUNT,
@@ -220,6 +224,19 @@ class EventHub:
                             self.publish(await self._described(redis, event))
         finally:
             await redis.aclose()
+
+    async def _start(self, redis: Redis | RedisCluster) -> str:
+        """The id the reader starts after (the stream's newest entry), retried until Redis
+        answers; the subscribers waiting in ``ready()`` go on once it is known."""
+        while True:
+            try:
+                last = await last_entry_id(redis, self.key)
+            except RedisError as exc:
+                log.warning("events stream unreachable; retrying", error=str(exc))
+                await asyncio.sleep(1)
+                continue
+            self._started.set()
+            return last
 
     async def _described(self, redis: Redis | RedisCluster, event: QueueEvent) -> QueueEvent:
         """An ``added`` event with the job's project id, read once here for every client (so
@@ -304,6 +321,7 @@ async def _events(ctx: ApiContext, opts: LiveOptions, after: str | None, job_id:
     sub = hub.subscribe(job_id, opts)  # before reading Redis, so nothing falls in between
     try:
         yield f"retry: {opts.retry_ms}\n\n"
+        await hub.ready()
         async with hub.catching_up:
             caught_up = [m async for m in _catch_up(redis, hub.key, after, job_id, snapshot,
                                                     end_on_terminal)]
