@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import shutil
+import struct
 import subprocess
 import uuid
 import zipfile
@@ -21,6 +22,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from pacai_export.api.preview import BundleError, glb_json, scene_tree
 from pacai_export.settings import Settings
 from pacai_export.storage.local import LocalStorage
 from tests.api.conftest import AUTH
@@ -226,3 +228,32 @@ def test_committed_viewer_equals_a_fresh_build_of_the_pinned_sources(tmp_path: P
     subprocess.run([str(esbuild), *args], cwd=web, check=True, capture_output=True)
     committed = Path(__file__).parents[2] / "src/pacai_export/api/static/viewer.js"
     assert out.read_bytes() == committed.read_bytes()
+
+
+def _glb(doc: dict[str, Any]) -> bytes:
+    body = json.dumps(doc).encode()
+    body += b" " * (-len(body) % 4)
+    return struct.pack("<4sII", b"glTF", 2, 20 + len(body)) + struct.pack(
+        "<II", len(body), 0x4E4F534A) + body
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"nodes": [{"name": "a", "children": [0]}], "scenes": [{"nodes": [0]}]},
+     "scene glTF: a node appears more than once in the hierarchy"),
+    ({"nodes": [{"name": "a", "children": [5]}], "scenes": [{"nodes": [0]}]},
+     "scene glTF: broken node reference (IndexError)"),
+    ({"nodes": [{"name": "a", "mesh": 3}], "scenes": [{"nodes": [0]}]},
+     "scene glTF: broken node reference (IndexError)"),
+])
+def test_a_hostile_scene_is_refused_by_name(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(BundleError) as caught:
+        scene_tree(glb_json(_glb(doc), "ue5/SourceArt/main.glb"))
+    assert str(caught.value) == message
+
+
+def test_a_glb_whose_lengths_lie_is_refused_before_its_json_is_read() -> None:
+    data = bytearray(_glb({"nodes": []}))
+    struct.pack_into("<I", data, 12, 1 << 30)  # JSON chunk "longer" than the file
+    with pytest.raises(BundleError) as caught:
+        glb_json(bytes(data), "ue5/SourceArt/main.glb")
+    assert str(caught.value) == "ue5/SourceArt/main.glb: malformed glTF binary header"

@@ -110,7 +110,7 @@ def read_entry(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
 def _json_entry(zf: zipfile.ZipFile, name: str) -> Any:
     try:
         return json.loads(read_entry(zf, name, MAX_JSON_BYTES))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"{name}: not valid JSON ({exc})") from None
 
 
@@ -143,7 +143,7 @@ def glb_json(data: bytes, name: str) -> dict[str, Any]:
         raise BundleError(f"{name}: malformed glTF binary header")
     try:
         doc = json.loads(data[20:20 + length])
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"{name}: glTF JSON is not valid ({exc})") from None
     if not isinstance(doc, dict):
         raise BundleError(f"{name}: glTF JSON is not an object")
@@ -167,23 +167,26 @@ def scene_tree(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     nodes = doc.get("nodes", [])
     scenes = doc.get("scenes", [])
     scene = scenes[doc.get("scene", 0)] if scenes else {"nodes": list(range(len(nodes)))}
-    total = 0
+    total, visits = 0, 0
 
     def visit(index: int, depth: int) -> dict[str, Any]:
-        nonlocal total
+        nonlocal total, visits
         node = nodes[index]
+        visits += 1
+        if visits > len(nodes):  # a node listed twice, or a cycle: not a tree
+            raise BundleError("scene glTF: a node appears more than once in the hierarchy")
         triangles = _mesh_triangles(doc, node["mesh"]) if "mesh" in node else 0
         total += triangles
         kind = ("mesh" if "mesh" in node else "camera" if "camera" in node else
                 "light" if "KHR_lights_punctual" in node.get("extensions", {}) else "node")
-        children = [visit(c, depth + 1) for c in node.get("children", [])] if depth < 64 else []
+        children = [visit(c, depth + 1) for c in node.get("children", [])]
         return {"name": str(node.get("name", f"node {index}")), "kind": kind,
                 "triangles": triangles, "children": children}
 
     try:
         tree = [visit(i, 0) for i in scene.get("nodes", [])]
-    except (IndexError, KeyError, TypeError, AttributeError) as exc:
-        raise BundleError(f"scene glTF: broken node reference ({exc})") from None
+    except (IndexError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise BundleError(f"scene glTF: broken node reference ({type(exc).__name__})") from None
     return tree, total
 
 
@@ -219,7 +222,7 @@ def summarize(zf: zipfile.ZipFile) -> dict[str, Any]:
     document = read_entry(zf, BUNDLE_JSON, MAX_JSON_BYTES)
     try:
         meta = json.loads(document)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"{BUNDLE_JSON}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise BundleError(f"{BUNDLE_JSON}: not an object")
