@@ -22,7 +22,7 @@ from pacai_export.api.events import EventHub, LiveOptions, QueueEvent
 from pacai_export.client import ExportClient
 from pacai_export.queues import QueueJob
 from pacai_export.settings import Settings
-from tests.api.conftest import AUTH, TOKEN
+from tests.api.conftest import AUTH
 from tests.conftest import job_data, wait_until
 
 STREAM = {**AUTH, "accept": "text/event-stream"}
@@ -208,9 +208,8 @@ async def test_dashboard_stream_snapshot_heartbeat_and_new_jobs_with_their_proje
         api_settings: Settings, base: str) -> None:
     client = ExportClient(api_settings)
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=30,
-                                     cookies={"pacai_dashboard": TOKEN}) as http, stream(
-                http, "/dashboard/api/events", {"accept": "text/event-stream"}) as events:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http, stream(
+                http, "/dashboard/api/events", STREAM) as events:
             *_, snapshot = await events.until("snapshot")
             assert (snapshot["jobs"], snapshot["counts"]["waiting"]) == ([], 0)
             assert await events.next() == ("", "comment", "heartbeat")
