@@ -242,3 +242,41 @@ async def test_worker_and_client_work_through_any_cluster_node(
     assert status["state"] == "completed", (status, worker.log.read_text()[-3000:])
     assert status["progress"] == 100
     assert_one_completed_callback(receiver, job_id)
+
+
+async def test_live_events_stream_through_a_cluster_node(
+        cluster: Cluster, tmp_path: Path, receiver: Receiver,
+        start_cluster_worker: Callable[..., WorkerProcess]) -> None:
+    """The API's one events reader (XREAD on ``{pacai}:<queue>:events``) through any node."""
+    import httpx
+
+    from pacai_export.api.events import LiveOptions
+    from tests.api.test_events import Events, serve
+
+    owner = cluster.slot_owner(PREFIX)
+    other = next(port for port in cluster.ports if port != owner)
+    cluster_env = {"REDIS_CLUSTER": "true"}
+    settings = cluster_settings(tmp_path, cluster.url(other), receiver)
+    env = {**settings_env(settings), **cluster_env, "API_TOKENS": "cluster-token"}
+    api_settings = dataclasses.replace(Settings.from_env(env), exports_dir=settings.exports_dir)
+    client = ExportClient(api_settings)
+    try:
+        job_id = await client.enqueue(job_data("cluster-live", engines=["godot"]))
+        async with serve(api_settings, LiveOptions(block_ms=500)) as base, httpx.AsyncClient(
+                base_url=base, timeout=60) as http, http.stream(
+                "GET", f"/v5/export/{job_id}", headers={
+                    "authorization": "Bearer cluster-token",
+                    "accept": "text/event-stream"}) as response:
+            events = Events(response)
+            assert (await events.until("status"))[2]["state"] == "waiting"
+            start_cluster_worker(settings, **cluster_env)
+            seen = []
+            with contextlib.suppress(EOFError):
+                while True:
+                    seen.append(await events.next(60))
+    finally:
+        await client.aclose()
+    names = [name for _, name, _ in seen]
+    assert "progress" in names and "log" in names
+    assert names[-1] == "completed"
+    assert seen[-1][2]["result"]["project_id"] == "cluster-live"
