@@ -222,6 +222,9 @@ class EventHub:
                         event = parse_entry(entry_id, fields)
                         if event is not None:
                             self.publish(await self._described(redis, event))
+        except Exception:  # a bug: say so; the next subscriber starts a new reader
+            log.exception("events reader stopped")
+            raise
         finally:
             await redis.aclose()
 
