@@ -260,3 +260,14 @@ async def test_a_client_too_slow_for_its_buffer_is_dropped_not_grown() -> None:
         assert hub.subscribers == 1 and not other.dropped and other.queue.empty()
     finally:
         await hub.aclose()
+
+
+async def test_stopping_the_reader_closes_every_stream_so_browsers_reconnect(
+        api_settings: Settings) -> None:
+    hub = EventHub(lambda: aioredis.Redis.from_url(api_settings.redis_url or ""),
+                   f"bull:{api_settings.queue_name}:events")
+    subs = [hub.subscribe(None, LiveOptions()), hub.subscribe("9", LiveOptions())]
+    await asyncio.wait_for(hub.ready(), 10)
+    await hub.aclose()
+    assert [sub.queue.get_nowait() for sub in subs] == [None, None]
+    assert hub.subscribers == 0

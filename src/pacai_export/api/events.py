@@ -226,7 +226,14 @@ class EventHub:
             log.exception("events reader stopped")
             raise
         finally:
+            self._close_all()  # their browsers reconnect (to a new reader) and resume
             await redis.aclose()
+
+    def _close_all(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(asyncio.QueueFull):  # already told to close
+                sub.queue.put_nowait(None)
+        self._subs.clear()
 
     async def _start(self, redis: Redis | RedisCluster) -> str:
         """The id the reader starts after (the stream's newest entry), retried until Redis
