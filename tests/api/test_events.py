@@ -264,7 +264,8 @@ async def test_a_client_too_slow_for_its_buffer_is_dropped_not_grown() -> None:
 
 async def test_stopping_the_reader_closes_every_stream_so_browsers_reconnect(
         api_settings: Settings) -> None:
-    hub = EventHub(lambda: aioredis.Redis.from_url(api_settings.redis_url or ""),
+    hub = EventHub(lambda: aioredis.Redis.from_url(api_settings.redis_url or "",
+                                                   decode_responses=True, socket_timeout=30),
                    f"bull:{api_settings.queue_name}:events")
     subs = [hub.subscribe(None, LiveOptions()), hub.subscribe("9", LiveOptions())]
     await asyncio.wait_for(hub.ready(), 10)

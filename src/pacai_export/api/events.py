@@ -177,6 +177,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._block_ms = LiveOptions().block_ms
         self._started = asyncio.Event()
+        self._closing = False
         self.catching_up = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
 
     @property
@@ -208,11 +209,13 @@ class EventHub:
         redis = self._factory()
         try:
             last = await self._start(redis)
-            while True:
+            while not self._closing:
                 try:
                     found: Any = await redis.xread({self.key: last}, count=READ_COUNT,
-                                              block=self._block_ms)
+                                                   block=self._block_ms)
                 except RedisError as exc:
+                    if self._closing:  # redis-py may turn our cancellation into its error
+                        raise
                     log.warning("events stream read failed; retrying", error=str(exc))
                     await asyncio.sleep(1)
                     continue
@@ -222,8 +225,9 @@ class EventHub:
                         event = parse_entry(entry_id, fields)
                         if event is not None:
                             self.publish(await self._described(redis, event))
-        except Exception:  # a bug: say so; the next subscriber starts a new reader
-            log.exception("events reader stopped")
+        except Exception:  # a bug (unless closing): say so; the next subscriber starts a new one
+            if not self._closing:
+                log.exception("events reader stopped")
             raise
         finally:
             self._close_all()  # their browsers reconnect (to a new reader) and resume
@@ -242,6 +246,8 @@ class EventHub:
             try:
                 last = await last_entry_id(redis, self.key)
             except RedisError as exc:
+                if self._closing:
+                    raise
                 log.warning("events stream unreachable; retrying", error=str(exc))
                 await asyncio.sleep(1)
                 continue
@@ -264,9 +270,10 @@ class EventHub:
         return event
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, RedisError):
                 await self._task
             self._task = None
 
