@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from pacai_export.api.events import EventHub, LiveOptions, QueueEvent
 from pacai_export.client import ExportClient
 from pacai_export.queues import QueueJob
 from pacai_export.settings import Settings
-from tests.api.conftest import AUTH
+from tests.api.conftest import AUTH, ApiProcess
 from tests.conftest import job_data, wait_until
 
 STREAM = {**AUTH, "accept": "text/event-stream"}
@@ -272,3 +273,30 @@ async def test_stopping_the_reader_closes_every_stream_so_browsers_reconnect(
     await hub.aclose()
     assert [sub.queue.get_nowait() for sub in subs] == [None, None]
     assert hub.subscribers == 0
+
+
+def test_sigterm_ends_open_streams_and_an_idle_reader_stays_quiet(
+        api_settings: Settings, start_api: Any) -> None:
+    """``pacai-export api`` with a dashboard stream open: idle longer than the reader's
+    blocking XREAD (5 s) without read errors, then SIGTERM ends the stream and the process
+    exits 0 (an open stream used to hold uvicorn's drain forever)."""
+    import threading
+    import time
+
+    api: ApiProcess = start_api(api_settings)
+    lines: list[str] = []
+
+    def follow() -> None:
+        with httpx.stream("GET", api.base + "/dashboard/api/events", headers=AUTH,
+                          timeout=None) as response:
+            lines.extend(response.iter_lines())
+        lines.append("<end>")
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    time.sleep(7)
+    api.proc.send_signal(signal.SIGTERM)
+    assert api.proc.wait(60) == 0
+    reader.join(30)
+    assert "event: snapshot" in lines and lines[-1] == "<end>"
+    assert "events stream read failed" not in api.log.read_text()

@@ -182,6 +182,15 @@ def create_app(settings: Settings) -> Starlette:
                      lifespan=lifespan)
 
 
+def _stop(server: OwnSignalsServer, app: Any) -> None:
+    """SIGTERM/SIGINT: stop accepting, and end the live event streams, which would otherwise
+    hold uvicorn's drain open for as long as a browser watches."""
+    server.should_exit = True
+    ctx = getattr(app.state, "ctx", None)
+    if ctx is not None:
+        ctx.events.close_streams()
+
+
 async def run_api(settings: Settings) -> int:
     """Serve the API on ``API_HOST``:``API_PORT`` until SIGTERM or SIGINT; exit code 0 after
     a clean stop."""
@@ -195,7 +204,7 @@ async def run_api(settings: Settings) -> int:
     server = OwnSignalsServer(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        loop.add_signal_handler(sig, lambda: _stop(server, config.app))
     log.info("api listening", host=settings.api_host, port=settings.api_port,
              queue=settings.queue_name)
     await server.serve()

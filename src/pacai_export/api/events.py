@@ -230,10 +230,11 @@ class EventHub:
                 log.exception("events reader stopped")
             raise
         finally:
-            self._close_all()  # their browsers reconnect (to a new reader) and resume
+            self.close_streams()  # their browsers reconnect (to a new reader) and resume
             await redis.aclose()
 
-    def _close_all(self) -> None:
+    def close_streams(self) -> None:
+        """End every open stream (its browser reconnects and resumes from Redis)."""
         for sub in self._subs:
             with contextlib.suppress(asyncio.QueueFull):  # already told to close
                 sub.queue.put_nowait(None)
