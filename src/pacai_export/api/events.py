@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from ..logs import get_logger
 from . import context as api_context  # a module: context.py builds the hub defined here
-from .problems import Problem, require_token
+from .problems import Problem, require_job_id, require_token
 
 if TYPE_CHECKING:
     from .context import ApiContext
@@ -447,7 +447,8 @@ async def dashboard_stream(request: Request) -> Response:
 
     ctx = api_context.context(request)
     dashboard._require_json_auth(request, ctx)
-    job_id: str | None = request.path_params.get("id")
+    raw_id: str | None = request.path_params.get("id")
+    job_id = require_job_id(raw_id) if raw_id is not None else None
 
     async def snapshot() -> tuple[str, Any, bool]:
         if job_id is None:

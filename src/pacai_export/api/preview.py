@@ -31,7 +31,7 @@ from ..errors import StorageError
 from ..logs import get_logger
 from ..signing import dsse
 from . import context as api_context
-from .problems import Problem
+from .problems import Problem, require_job_id
 
 log = get_logger("pacai_export.api.preview")
 BUNDLE_JSON = "bundle.json"
@@ -259,7 +259,7 @@ async def _completed_key(request: Request) -> tuple[api_context.ApiContext, str,
 
     ctx = api_context.context(request)
     dashboard._require_json_auth(request, ctx)
-    job_id = request.path_params["id"]
+    job_id = require_job_id(request.path_params["id"])
     status = await ctx.status(job_id)
     if status is None:
         raise Problem(404, "job-not-found", "Job not found",
