@@ -22,11 +22,13 @@ from .assets.cache import AssetCache
 from .assets.digests import SourceDigests
 from .assets.fetch import Fetcher, FetchPolicy
 from .assets.gather import AssetGatherer, Sources
+from .assets.limits import default_s3_allow
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
 from .engines.base import BuildContext, Files
 from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
 from .jobs import ExportJob, ExportResult
+from .jsonlimits import check_json
 from .logs import get_logger
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
@@ -62,6 +64,8 @@ class Exporter:
         self.cache = cache
         self.s3_client = s3_client  # for s3:// asset URIs
         self.source_digests = SourceDigests()
+        self.s3_allow = (settings.asset_s3_allow if settings.asset_s3_allow is not None
+                         else default_s3_allow(settings.storage_url))
         limits = settings.limits
         self.fetch_policy = FetchPolicy(
             allowlist=settings.asset_http_allowlist, connect_timeout=limits.fetch_connect_timeout,
@@ -115,6 +119,8 @@ class Exporter:
     async def _load_manifest(self, job: ExportJob, work: Path) -> dict[str, Any]:
         limits = self.settings.limits
         if job.manifest is not None:
+            # Before anything recursive (json.dumps, pickling to the pool) walks it.
+            check_json(job.manifest, "manifest", limits.json_depth, InvalidManifest)
             size = len(json.dumps(job.manifest, separators=(",", ":")))
             if size > limits.manifest_bytes:
                 raise LimitExceeded(f"manifest: {size} bytes exceed the limit of "
@@ -173,7 +179,8 @@ class Exporter:
         on_disk = root is not None and (not base or await asyncio.to_thread(root.is_dir))
         sources = Sources(root=root if on_disk else None,
                           base_url=f"{base.rstrip('/')}/{job.project_id}" if base else None,
-                          fetcher=fetcher, s3=self.s3_client)
+                          fetcher=fetcher, s3=self.s3_client, s3_allow=self.s3_allow,
+                          project_id=job.project_id)
         gatherer = AssetGatherer(self.settings.limits, self.pool, self.cache, job.quality,
                                  self.source_digests)
         gathered = await gatherer.gather(manifest, sources, work / "assets", progress)
