@@ -166,11 +166,26 @@ async def test_job_byte_budget(server: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("address", "reason"), [
     ("127.0.0.1", "a loopback address"), ("::1", "a loopback address"),
-    ("::ffff:127.0.0.1", "a loopback address"), ("10.1.2.3", "a private address"),
+    ("::ffff:127.0.0.1", "an IPv6 form of 127.0.0.1, a loopback address"),
+    ("10.1.2.3", "a private address"),
     ("192.168.1.1", "a private address"), ("fd00::1", "a private address"),
     ("169.254.169.254", "a link-local address (cloud metadata lives there)"),
-    ("100.64.0.1", "not a public address"), ("0.0.0.0", "a private address"),
+    ("100.64.0.1", "not a public address"),
+    ("0.0.0.0", "the unspecified address (it reaches this host)"),
     ("8.8.8.8", None), ("2606:4700:4700::1111", None),
+    # IPv6 transition forms reach the IPv4 they embed where NAT64 or 6to4 exists.
+    ("::7f00:1", "an IPv6 form of 127.0.0.1, a loopback address"),
+    ("64:ff9b::a9fe:a9fe",
+     "an IPv6 form of 169.254.169.254, a link-local address (cloud metadata lives there)"),
+    ("2002:a9fe:a9fe::1",
+     "an IPv6 form of 169.254.169.254, a link-local address (cloud metadata lives there)"),
+    ("::ffff:0:7f00:1", "an IPv6 form of 127.0.0.1, a loopback address"),
+    ("64:ff9b::a00:1", "an IPv6 form of 10.0.0.1, a private address"),
+    ("64:ff9b:1::a00:1", "a local-use NAT64 address"),
+    ("64:ff9b::808:808", None), ("2002:808:808::1", None),
+    ("fec0::1", "a site-local address"), ("224.0.0.1", "a multicast address"),
+    ("ff02::1", "a multicast address"),
+    ("::", "the unspecified address (it reaches this host)"),
 ])
 def test_address_classes(address: str, reason: str | None) -> None:
     assert refused_reason(address) == reason

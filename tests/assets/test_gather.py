@@ -152,14 +152,15 @@ async def test_s3_uris(tmp_path: Path, pool: CpuPool, s3_endpoint: str,  # noqa:
                        bucket: str) -> None:  # noqa: F811
     client = s3_client(s3_endpoint)
     client.put_object(Bucket=bucket, Key="assets/a.wav", Body=wav())
+    allow = Sources(s3=client, s3_allow=(bucket,))
     gathered, _ = await run(manifest([{"id": "a", "type": "audio",
                                        "uri": f"s3://{bucket}/assets/a.wav"}]),
-                            Sources(s3=client), tmp_path / "w", pool)
+                            allow, tmp_path / "w", pool)
     assert gathered.files["a"].path.read_bytes() == wav()
     with pytest.raises(InvalidInput, match=r"^assets\[0\] 'a' \(s3://.*/nope.wav\): S3 answered "
                                            r"404$"):
         await run(manifest([{"id": "a", "type": "audio", "uri": f"s3://{bucket}/nope.wav"}]),
-                  Sources(s3=client), tmp_path / "w2", pool)
+                  allow, tmp_path / "w2", pool)
 
 
 async def test_cache_skips_processing_of_unchanged_assets(tmp_path: Path,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInput, LimitExceeded
@@ -45,22 +46,26 @@ def whole_number(value: Any, field: str, where: str, lo: int = 0,
     return value
 
 
-def check_zero_filled(accessors: list[dict[str, Any]], what: str) -> None:
+def check_zero_filled(accessors: list[dict[str, Any]],
+                      element_bytes: Callable[[dict[str, Any]], int], what: str) -> None:
     """Bound the accessors without a ``bufferView``: they decode to zeros (plus any sparse
-    values), so nothing in the file pays for their count: 276 bytes can ask for 30 million
-    vertices. Such an accessor may hold no more elements than the largest accessor whose
-    data the file does hold (a morph target without displacement has its mesh's vertex
-    count) or than its own sparse substitutions. Counts are whole numbers by now."""
-    backed = max((int(a["count"]) for a in accessors if "bufferView" in a), default=0)
+    values), so nothing in the file pays for their size: 276 bytes can ask for 30 million
+    vertices. Such an accessor may decode to no more bytes than the largest accessor whose
+    data the file does hold (a morph target without displacement is its mesh's positions'
+    size), or than its own sparse values. Counts and types are checked by now."""
+    def size(acc: dict[str, Any], count: int) -> int:
+        return count * element_bytes(acc)
+
+    backed = max((size(a, int(a["count"])) for a in accessors if "bufferView" in a), default=0)
     for i, acc in enumerate(accessors):
         if "bufferView" in acc:
             continue
         sparse = acc.get("sparse")
-        bound = max(backed, int(sparse["count"]) if isinstance(sparse, dict) else 0)
-        if int(acc["count"]) > bound:
+        bound = max(backed, size(acc, int(sparse["count"])) if isinstance(sparse, dict) else 0)
+        if size(acc, int(acc["count"])) > bound:
             raise LimitExceeded(f"{what}: accessors[{i}] has no bufferView and a count of "
-                                f"{acc['count']}, more than the {bound} elements the file's "
-                                "data backs")
+                                f"{acc['count']} ({size(acc, int(acc['count']))} bytes), more "
+                                f"than the {bound} bytes of the file's largest accessor")
 
 
 def _show(value: Any) -> str:

@@ -310,7 +310,7 @@ class _Model:
                                    "bytes)")
         for i in range(len(_list(self.doc, "accessors"))):
             self._layout(i)
-        check_zero_filled(_list(self.doc, "accessors"), self.name)
+        check_zero_filled(_list(self.doc, "accessors"), _element_bytes, self.name)
 
     def _layout(self, index: int) -> tuple[dict[str, Any], np.dtype[Any], int, int]:
         """(accessor, dtype, components, stride), its extent checked against its view."""
@@ -629,6 +629,10 @@ def _sniff_mime(data: bytes, declared: Any) -> str | None:
     if data[:3] == b"\xff\xd8\xff":
         return IMAGE_TYPES["jpeg"]
     return declared if isinstance(declared, str) else None
+
+
+def _element_bytes(acc: dict[str, Any]) -> int:
+    return int(np.dtype(DTYPES[acc["componentType"]]).itemsize) * COMPONENTS[acc["type"]]
 
 
 def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
