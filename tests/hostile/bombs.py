@@ -111,3 +111,20 @@ def write(path: Path, data: bytes) -> Path:
 
 def manifest_json(manifest: dict[str, object]) -> bytes:
     return json.dumps(manifest).encode()
+
+
+def triangle_soup(vertices: int, seed: int = 7) -> bytes:
+    """A valid GLB of ``vertices`` random float positions, not indexed: honest data whose
+    welding and simplification need several times its size in memory."""
+    import numpy as np
+
+    positions = np.random.default_rng(seed).random((vertices, 3), dtype=np.float32)
+    doc = {
+        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}], "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+        "accessors": [{"bufferView": 0, "componentType": 5126, "count": vertices,
+                       "type": "VEC3", "min": [0, 0, 0], "max": [1, 1, 1]}],
+        "bufferViews": [{"buffer": 0, "byteLength": positions.nbytes}],
+        "buffers": [{"byteLength": positions.nbytes}],
+    }
+    return glb(json.dumps(doc).encode(), positions.tobytes())
