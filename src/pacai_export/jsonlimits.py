@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .errors import InvalidInput
@@ -51,28 +50,40 @@ def check_json(value: Any, root: str, max_depth: int,
                error: type[InvalidInput] = InvalidInput) -> None:
     """Refuse containers nested deeper than ``max_depth`` and numbers that are not finite or
     beyond ±2**53, naming the JSON path. Iterative: safe on any depth."""
-    stack: list[tuple[Any, int, Callable[[], str]]] = [(value, 0, lambda: root)]
+    # Each container's (parent, key), so a path is only spelled out for an error.
+    trail: list[tuple[int, object]] = [(-1, root)]
+    _check_scalar(value, trail, 0, error)
+    stack: list[tuple[Any, int, int]] = [(value, 0, 0)] if isinstance(value, dict | list) else []
     while stack:
-        item, depth, path = stack.pop()
-        if isinstance(item, dict | list):
-            if depth >= max_depth:
-                raise error(f"{_short(path())}: nested deeper than {max_depth} levels")
-            pairs = item.items() if isinstance(item, dict) else enumerate(item)
-            for key, child in pairs:
-                if isinstance(child, dict | list | float | int):
-                    stack.append((child, depth + 1, _child_path(path, key)))
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise error(f"{path()}: {item} is not a finite number")
-        elif isinstance(item, int) and not isinstance(item, bool) and \
-                abs(item) > MAX_JSON_INTEGER:
-            raise error(f"{path()}: the number is out of range (beyond ±2**53)")
+        item, depth, at = stack.pop()
+        if depth >= max_depth:
+            raise error(f"{_short(_path(trail, at))}: nested deeper than {max_depth} levels")
+        for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
+            if isinstance(child, dict | list):
+                trail.append((at, key))
+                stack.append((child, depth + 1, len(trail) - 1))
+            elif isinstance(child, float | int):
+                trail.append((at, key))
+                _check_scalar(child, trail, len(trail) - 1, error)
+                trail.pop()
 
 
-def _child_path(parent: Callable[[], str], key: object) -> Callable[[], str]:
-    # Built lazily: a path string per value would cost more than the walk itself.
-    if isinstance(key, int):
-        return lambda: f"{parent()}[{key}]"
-    return lambda: f"{parent()}.{str(key)[:64]}"
+def _check_scalar(value: Any, trail: list[tuple[int, object]], at: int,
+                  error: type[InvalidInput]) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise error(f"{_path(trail, at)}: {value} is not a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_JSON_INTEGER:
+        raise error(f"{_path(trail, at)}: the number is out of range (beyond ±2**53)")
+
+
+def _path(trail: list[tuple[int, object]], at: int) -> str:
+    keys: list[object] = []
+    while at >= 0:
+        at, key = trail[at]
+        keys.append(key)
+    root, *rest = reversed(keys)
+    return str(root) + "".join(f"[{k}]" if isinstance(k, int) else f".{str(k)[:64]}"
+                               for k in rest)
 
 
 def _short(path: str) -> str:

@@ -293,8 +293,8 @@ def parse_manifest(data: object, limits: Limits, *, expected_id: str | None = No
     """Validate a decoded manifest against §10 and the §13 limits; raise ``InvalidManifest``."""
     if not isinstance(data, dict):
         raise InvalidManifest(f"manifest: must be a JSON object, got {type(data).__name__}")
+    _check_counts(data, limits)  # the cheap refusals first
     check_json(data, "manifest", limits.json_depth, InvalidManifest)
-    _check_counts(data, limits)
     try:
         manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
