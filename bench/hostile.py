@@ -60,8 +60,17 @@ def _manifest_cases() -> dict[str, tuple[str, Callable[[], bytes]]]:
     }
 
 
+# Honest files at the edge of the limits: processed, not refused; their peak is what the
+# limits let through.
+AT_THE_LIMITS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "at_limits_png_16384x4096_rgba16": (
+        "edge.png", lambda: bombs.png(16_384, 4096, bit_depth=16, colour=6)),
+    "at_limits_png_16384x4096_rgb8": ("edge.png", lambda: bombs.png(16_384, 4096)),
+}
+
+
 def cases() -> dict[str, tuple[str, Callable[[], bytes]]]:
-    return {**bombs.MEMORY_BOMBS, **_manifest_cases()}
+    return {**bombs.MEMORY_BOMBS, **_manifest_cases(), **AT_THE_LIMITS}
 
 
 # --- the measuring child ------------------------------------------------------------------
@@ -141,11 +150,13 @@ def main() -> None:
     for r in rows:
         print(f"{r['name']:32} {r['bytes']:>9} {r['peak_mib']:>7.1f} MiB {r['over_mib']:>9.1f}"
               f" MiB {r['seconds'] * 1000:>8.1f} ms  {r['outcome']}")
-    worst_rss = max(r["peak_mib"] for r in rows)
-    worst_time = max(r["seconds"] for r in rows)
+    refused = [r for r in rows if not r["name"].startswith("at_limits")]
+    worst_rss = max(r["peak_mib"] for r in refused)
+    worst_time = max(r["seconds"] for r in refused)
     print(f"\nworst peak RSS {worst_rss:.1f} MiB (goal < {GOAL_RSS_MIB}); worst time to refusal "
           f"{worst_time * 1000:.1f} ms (goal < {GOAL_SECONDS * 1000:.0f})")
-    print("every case refused:", all("not refused" not in r["outcome"] for r in rows))
+    print("every bomb refused:", all("not refused" not in r["outcome"] for r in rows
+                                     if not r["name"].startswith("at_limits")))
 
 
 if __name__ == "__main__":
