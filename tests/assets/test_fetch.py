@@ -14,6 +14,15 @@ import pytest
 
 from pacai_export.assets.fetch import Fetcher, FetchPolicy, refused_reason
 from pacai_export.errors import InvalidInput, LimitExceeded, TransientError
+from tests.hostile.bad_http import (
+    bad_chunk,
+    cut_short,
+    garbage,
+    redirect,
+    reset,
+    serve_badly,
+    silent,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
@@ -189,3 +198,34 @@ async def test_job_byte_budget(server: Any, tmp_path: Path) -> None:
 ])
 def test_address_classes(address: str, reason: str | None) -> None:
     assert refused_reason(address) == reason
+
+
+@pytest.fixture
+def bad_server() -> Iterator[str]:
+    server = serve_badly({"/garbage.png": garbage, "/chunk.png": bad_chunk,
+                          "/cut.png": cut_short, "/reset.png": reset, "/silent.png": silent,
+                          "/bad-location.png": redirect("https://[::1/x.png")})
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.mark.parametrize(("path", "error", "message"), [
+    ("/garbage.png", InvalidInput, "the server's answer is not valid HTTP"),
+    ("/chunk.png", InvalidInput, "the server's answer is not valid HTTP"),
+    ("/bad-location.png", InvalidInput, "the server's answer is not valid HTTP"),
+    ("/cut.png", TransientError,
+     "the server closed the connection before the whole body arrived, after 2 attempts"),
+    ("/reset.png", TransientError,
+     "the connection broke while the server was answering, after 2 attempts"),
+    ("/silent.png", TransientError,
+     "the server closed the connection without answering, after 2 attempts"),
+])
+async def test_broken_answers_are_classified_in_our_words(
+        bad_server: str, tmp_path: Path, path: str, error: type[Exception],
+        message: str) -> None:
+    f = Fetcher(FetchPolicy(allowlist=("127.0.0.1",), backoff=0.01, retries=1), 1 << 20,
+                1 << 22)
+    with pytest.raises(error) as info:
+        await fetch(f, f"{bad_server}{path}", tmp_path / "t.png")
+    assert type(info.value) is error
+    assert str(info.value) == f"assets[0] 'tex': {message}"

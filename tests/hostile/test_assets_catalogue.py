@@ -17,10 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
-import struct
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,6 +35,7 @@ from pacai_export.settings import Settings
 from tests.assets.test_gather import wav
 from tests.conftest import WORKER_CMD, Receiver, WorkerProcess, settings_env
 from tests.hostile import bombs
+from tests.hostile.bad_http import cut_short, garbage, redirect, reset, serve_badly
 from tests.integration.test_end_to_end import finished
 from tests.storage.conftest import S3_ENV, s3_client, s3_endpoint  # noqa: F401 (fixture)
 
@@ -47,58 +45,6 @@ PROJECT = "hostile"
 STAND_IN = 1.2345e300  # rewritten as 1e400 in the stored job data
 NO_RETRY = {"attempts": 3, "backoff": {"type": "fixed", "delay": 100}}
 ONE_RETRY = {"attempts": 2, "backoff": {"type": "fixed", "delay": 100}}
-
-
-# --- a loopback server that misbehaves ----------------------------------------------------
-
-
-def _serve_badly(routes: dict[str, Callable[[socket.socket, int], None]]) -> socket.socket:
-    """A raw TCP server on loopback: each request's path picks how the answer goes wrong."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    port = server.getsockname()[1]
-
-    def handle(conn: socket.socket) -> None:
-        with conn:
-            request = conn.recv(65536).decode("latin-1")
-            path = request.split(" ")[1] if request.count(" ") >= 2 else "/"
-            routes.get(path, _not_found)(conn, port)
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return server
-
-
-def _not_found(conn: socket.socket, port: int) -> None:
-    conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
-
-
-def _garbage(conn: socket.socket, port: int) -> None:
-    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
-
-
-def _cut_short(conn: socket.socket, port: int) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n\x89PNG\r\n\x1a\n")
-
-
-def _reset(conn: socket.socket, port: int) -> None:
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
-def _redirect(location: str) -> Callable[[socket.socket, int], None]:
-    def answer(conn: socket.socket, port: int) -> None:
-        target = location.format(port=port)
-        conn.sendall(f"HTTP/1.1 302 Found\r\nlocation: {target}\r\ncontent-length: 0\r\n\r\n"
-                     .encode())
-    return answer
 
 
 # --- the world: a project full of traps, buckets, a worker ---------------------------------
@@ -143,11 +89,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str,
     s3.put_object(Bucket=other, Key="secret/notes.wav", Body=wav(tone=1))
     s3.put_object(Bucket=own, Key="exports/_assets/other-tenant/notes.wav", Body=wav(tone=2))
     s3.put_object(Bucket=own, Key=f"exports/_assets/{PROJECT}/ok.wav", Body=wav(tone=3))
-    bad = _serve_badly({
-        "/garbage.png": _garbage, "/cut.png": _cut_short, "/reset.png": _reset,
-        "/to-loopback.png": _redirect("https://127.0.0.2:{port}/x.png"),
-        "/to-file.png": _redirect("file:///etc/passwd"),
-        "/loop.png": _redirect("http://localhost:{port}/loop.png"),
+    bad = serve_badly({
+        "/garbage.png": garbage, "/cut.png": cut_short, "/reset.png": reset,
+        "/to-loopback.png": redirect("https://127.0.0.2:{port}/x.png"),
+        "/to-file.png": redirect("file:///etc/passwd"),
+        "/loop.png": redirect("http://localhost:{port}/loop.png"),
     })
     receiver = Receiver()
     queue = f"test{uuid.uuid4().hex[:10]}"

@@ -265,8 +265,10 @@ class Fetcher:
             except (TransientError, httpx.TransportError, TimeoutError) as exc:
                 if isinstance(exc, _Blocked):
                     raise InvalidInput(f"{where}: refused: {exc}") from None
-                if isinstance(exc, _NotHttp):
-                    raise InvalidInput(f"{where}: {exc}") from None
+                if isinstance(exc, _NotHttp | httpx.ProtocolError):
+                    # httpx raises its own for a redirect whose Location is not a URL.
+                    raise InvalidInput(f"{where}: the server's answer is not valid HTTP"
+                                       ) from None
                 if attempt == self.policy.retries:
                     what = str(exc) if isinstance(exc, TransientError) else (
                         f"{where}: {_describe(exc)}")
