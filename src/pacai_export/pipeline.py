@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
+import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -131,12 +133,18 @@ class Exporter:
             raise ManifestNotFound(f"project {job.project_id!r}: the job has no manifest and "
                                    "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
         path = self.settings.projects_dir / job.project_id / "manifest.json"
+        name = f"PROJECTS_DIR/{job.project_id}/manifest.json"  # never the server's path
         try:
             raw = await asyncio.to_thread(_read_limited, path, limits.manifest_bytes)
         except FileNotFoundError:
             raise ManifestNotFound(f"project {job.project_id!r}: manifest not found "
-                                   f"(PROJECTS_DIR/{job.project_id}/manifest.json)") from None
-        data = decode_manifest_bytes(raw, limits, f"PROJECTS_DIR/{job.project_id}/manifest.json")
+                                   f"({name})") from None
+        except OSError as exc:
+            raise InvalidManifest(f"manifest ({name}): cannot be read ({exc.strerror})") from None
+        if raw is None:
+            raise InvalidManifest(f"manifest ({name}): not a regular file")
+        # In a thread: decoding and walking megabytes of JSON would hold the event loop.
+        data = await asyncio.to_thread(decode_manifest_bytes, raw, limits, name)
         if not isinstance(data, dict):
             raise InvalidManifest("manifest: must be a JSON object")
         return data
@@ -158,7 +166,7 @@ class Exporter:
         finally:
             await manifest_fetcher.aclose()
         raw = await asyncio.to_thread(fetched.path.read_bytes)
-        data = decode_manifest_bytes(raw, self.settings.limits, url)
+        data = await asyncio.to_thread(decode_manifest_bytes, raw, self.settings.limits, url)
         if not isinstance(data, dict):
             raise InvalidManifest("manifest: must be a JSON object")
         return data
@@ -300,6 +308,12 @@ def _inline_size(manifest: dict[str, Any], limits: Limits) -> int:
     return len(json.dumps(manifest, separators=(",", ":")))
 
 
-def _read_limited(path: Path, limit: int) -> bytes:
-    with path.open("rb") as fh:
+def _read_limited(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of a regular file, None for anything else. Opened
+    non-blocking: a FIFO in the project's folder would otherwise block the read forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with open(fd, "rb") as fh:
         return fh.read(limit + 1)

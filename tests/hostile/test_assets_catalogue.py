@@ -69,6 +69,9 @@ def _project_files(root: Path, outside: Path) -> None:
     (root / "adir.png").mkdir()
     os.mkfifo(root / "pipe.wav")
     os.symlink(outside / "secret.wav", root / "link.wav")
+    (root.parent / "hostile-fifo").mkdir()
+    os.mkfifo(root.parent / "hostile-fifo" / "manifest.json")
+    (root.parent / "hostile-dir" / "manifest.json").mkdir(parents=True)
     brackets = root.parent / "hostile-brackets"
     bombs.write(brackets / "manifest.json", bombs.manifest_brackets())
     bombs.write(root.parent / "hostile-huge-number" / "manifest.json",
@@ -313,6 +316,10 @@ CASES = [
     Case("manifest of 100k [", lambda w: job("hostile-brackets"), "invalid_manifest",
          "manifest (PROJECTS_DIR/hostile-brackets/manifest.json): nested deeper than 64 "
          "levels"),
+    Case("manifest.json is a FIFO", lambda w: job("hostile-fifo"), "invalid_manifest",
+         "manifest (PROJECTS_DIR/hostile-fifo/manifest.json): not a regular file"),
+    Case("manifest.json is a directory", lambda w: job("hostile-dir"), "invalid_manifest",
+         "manifest (PROJECTS_DIR/hostile-dir/manifest.json): not a regular file"),
     Case("manifest number 1e400", lambda w: job("hostile-huge-number"), "invalid_manifest",
          "manifest (PROJECTS_DIR/hostile-huge-number/manifest.json): the number 1e400 is out "
          "of range"),
