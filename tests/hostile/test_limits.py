@@ -51,7 +51,7 @@ def soup(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        bombs.triangle_soup(2_000_000))
 
 
-async def _gather_soup(soup: Path, tmp: Path, headroom: int) -> Any:
+async def _gather_soup(soup: Path, tmp: Path, headroom: int, quality: str = "high") -> Any:
     """Process ``soup`` through the gatherer in a pool capped at its resting size plus
     ``headroom`` bytes."""
     probe = CpuPool(1, POOL_PRELOAD)
@@ -69,7 +69,7 @@ async def _gather_soup(soup: Path, tmp: Path, headroom: int) -> Any:
         return None
 
     try:
-        return await AssetGatherer(Limits(), pool, None, "high").gather(
+        return await AssetGatherer(Limits(), pool, None, quality).gather(
             manifest, Sources(root=soup.parent.parent), tmp, progress)
     finally:
         pool.close()
@@ -86,6 +86,19 @@ async def test_memory_error_under_the_cap_is_limit_exceeded_naming_the_asset(
 async def test_the_same_model_passes_with_room(soup: Path, tmp_path: Path) -> None:
     gathered = await _gather_soup(soup, tmp_path / "room", 1024 * MiB)
     assert gathered.files["soup"].path.stat().st_size > 24_000_000
+
+
+async def test_native_code_short_of_memory_is_limit_exceeded_not_a_crash(
+        tmp_path: Path) -> None:
+    """meshoptimizer's C++ aborts the process when an allocation fails under the cap; the
+    simplifier's memory is reserved first, so the asset is refused instead (a dead pool
+    process would be a transient error, retried)."""
+    small = bombs.write(tmp_path / "small" / "models" / "soup.glb",
+                        bombs.triangle_soup(1_000_000))
+    with pytest.raises(LimitExceeded) as info:
+        await _gather_soup(small, tmp_path / "low", 100 * MiB, quality="low")
+    assert str(info.value) == ("assets[0] 'soup' (models/soup.glb): soup.glb: processing it "
+                               "needs more memory than a worker process may use")
 
 
 # --- images: each side and the decoded row ---------------------------------------------------

@@ -68,6 +68,26 @@ def check_zero_filled(accessors: list[dict[str, Any]],
                                 f"than the {bound} bytes of the file's largest accessor")
 
 
+def simplifier_bytes(vertices: int, indices: int) -> int:
+    """A generous bound on what meshoptimizer's simplifier allocates: per vertex its
+    position copy, quadric, remap tables and flags (about 100 bytes), per index its
+    adjacency and collapse entries (about 20)."""
+    return 128 * vertices + 32 * indices
+
+
+def ensure_headroom(nbytes: int) -> None:
+    """Raise MemoryError now if ``nbytes`` more would not fit this process's address space.
+
+    Native code may abort the process on a failed allocation (C++ ``std::bad_alloc`` in
+    meshoptimizer ends in ``terminate``) where Python and numpy raise MemoryError. Reserving
+    the space first, untouched (``np.empty`` maps pages it never writes), turns that abort
+    into a MemoryError the caller reports as ``limit_exceeded``; the space is unmapped
+    again at once, for the native code to take."""
+    import numpy as np
+
+    np.empty(nbytes, np.uint8)
+
+
 def _show(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, str | int | float) else type(value).__name__
     return text[:40]

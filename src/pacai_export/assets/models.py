@@ -66,7 +66,13 @@ from ..jsonlimits import load_json
 from ..manifest import Bounds
 from ..settings import Limits
 from .compressed import decode_draco_primitives, decode_meshopt_views, is_meshopt_fallback
-from .limits import DecodeLimits, check_zero_filled, whole_number
+from .limits import (
+    DecodeLimits,
+    check_zero_filled,
+    ensure_headroom,
+    simplifier_bytes,
+    whole_number,
+)
 from .textures import QUALITY_CAPS, process_image
 
 DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
@@ -677,6 +683,7 @@ def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
         return indices
     target = max(int(len(indices) // 3 * keep), 1) * 3
     dest = np.zeros(len(indices), np.uint32)
+    ensure_headroom(simplifier_bytes(len(positions), len(indices)))
     count = meshoptimizer.simplify(dest, np.ascontiguousarray(indices),
                                    np.ascontiguousarray(positions), target_index_count=target,
                                    target_error=max_error)
