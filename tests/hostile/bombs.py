@@ -109,10 +109,6 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-def manifest_json(manifest: dict[str, object]) -> bytes:
-    return json.dumps(manifest).encode()
-
-
 def triangle_soup(vertices: int, seed: int = 7) -> bytes:
     """A valid GLB of ``vertices`` random float positions, not indexed: honest data whose
     welding and simplification need several times its size in memory."""
