@@ -14,6 +14,7 @@ directories, IPv6 transition forms, depth and magnitude, counts).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
@@ -65,6 +66,9 @@ def _project_files(root: Path, outside: Path) -> None:
     for name, (filename, build) in bombs.MEMORY_BOMBS.items():
         bombs.write(root / "bombs" / f"{name}{Path(filename).suffix}", build())
     bombs.write(root / "ok.wav", wav())
+    nested = "[" * 100_000 + "]" * 100_000
+    bombs.write(root / "bombs" / "deep.gltf",
+                f'{{"asset": {{"version": "2.0"}}, "extras": {nested}}}'.encode())
     bombs.write(outside / "secret.wav", wav(tone=9))
     (root / "adir.png").mkdir()
     os.mkfifo(root / "pipe.wav")
@@ -208,7 +212,8 @@ def evil(name: str, uri: str, code: str, why: str, kind: str = "texture") -> Cas
     is the misbehaving server, ``{own}``/``{other}`` the buckets."""
     def data(w: World) -> dict[str, Any]:
         return one_asset(_fill(uri, w), kind)
-    return Case(name, data, code, f"assets[0] 'evil' ({uri}): {why}")
+    shown = uri if len(uri) <= 80 else uri[:77] + "..."  # messages cut long URIs
+    return Case(name, data, code, f"assets[0] 'evil' ({shown}): {why}")
 
 
 def _fill(text: str, w: World) -> str:
@@ -291,6 +296,12 @@ CASES = [
          "evil.glb: the glTF JSON: the number 1e400 is out of range", "model"),
     evil("glb json nested deep", "bombs/glb_json_100k_deep.glb", "invalid_input",
          "evil.glb: the glTF JSON: nested deeper than 64 levels", "model"),
+    evil("gltf json nested deep", "bombs/deep.gltf", "invalid_input",
+         "evil.gltf: the glTF JSON: nested deeper than 64 levels", "model"),
+    evil("accessor bomb inline", "data:model/gltf-binary;base64,"
+         + base64.b64encode(bombs.accessor_bomb()).decode(), "limit_exceeded",
+         "evil.glb: accessors[0] has no bufferView and a count of 30000000 (360000000 bytes), "
+         "more than the 0 bytes of the file's largest accessor", "model"),
     evil("wide png", "bombs/png_16777216x4_rgb8.png", "limit_exceeded",
          "evil.png: 16777216×4: a side of 16777216 pixels exceeds the limit of 16384"),
     evil("wide 16-bit png", "bombs/png_67108864x1_rgba16.png", "limit_exceeded",
