@@ -96,6 +96,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str,
     s3.put_object(Bucket=other, Key="secret/notes.wav", Body=wav(tone=1))
     s3.put_object(Bucket=own, Key="exports/_assets/other-tenant/notes.wav", Body=wav(tone=2))
     s3.put_object(Bucket=own, Key=f"exports/_assets/{PROJECT}/ok.wav", Body=wav(tone=3))
+    s3.put_object(Bucket=other, Key="secret/mesh.bin", Body=b"\0" * 36)
+    s3.put_object(Bucket=own, Key=f"exports/_assets/{PROJECT}/ref.gltf", Body=json.dumps({
+        "asset": {"version": "2.0"},
+        "buffers": [{"uri": f"s3://{other}/secret/mesh.bin", "byteLength": 36}]}).encode())
     bad = serve_badly({
         "/garbage.png": garbage, "/cut.png": cut_short, "/reset.png": reset,
         "/to-loopback.png": redirect("https://127.0.0.2:{port}/x.png"),
@@ -283,21 +287,28 @@ CASES = [
          "refused: the bucket and prefix are not in ASSET_S3_ALLOW", "audio"),
     evil("another project's asset prefix", "s3://{own}/exports/_assets/other-tenant/notes.wav",
          "invalid_input", "refused: the bucket and prefix are not in ASSET_S3_ALLOW", "audio"),
+    evil("a model's reference into another tenant's bucket",
+         "s3://{own}/exports/_assets/hostile/ref.gltf", "invalid_input",
+         "buffers[0] 's3://{other}/secret/mesh.bin': refused: the bucket and prefix are not in "
+         "ASSET_S3_ALLOW", "model"),
     evil("dot segments in the key", "s3://{own}/exports/_assets/hostile/../other-tenant/"
          "notes.wav", "invalid_input",
          "refused: the key has empty, '.', '..' or control-character segments", "audio"),
-    # Memory and time bombs, refused before decoding.
+    # Memory and time bombs, refused before decoding. The JSON is read first where the file
+    # lies, for the model's references (so those messages name the project's file name),
+    # the rest when the model is processed (named after the asset's id).
     evil("glb accessor bomb", "bombs/glb_accessor_30M_no_bufferview.glb", "limit_exceeded",
          "evil.glb: accessors[0] has no bufferView and a count of 30000000 (360000000 bytes), "
          "more than the 0 bytes of the file's largest accessor", "model"),
     evil("glb count 1.5e9", "bombs/glb_accessor_count_1.5e9.glb", "invalid_input",
          "evil.glb: accessors[0]: count must be a whole number, got 1500000000.0", "model"),
     evil("glb count 1e400", "bombs/glb_accessor_count_1e400.glb", "invalid_input",
-         "evil.glb: the glTF JSON: the number 1e400 is out of range", "model"),
+         "glb_accessor_count_1e400.glb: the glTF JSON: the number 1e400 is out of range",
+         "model"),
     evil("glb json nested deep", "bombs/glb_json_100k_deep.glb", "invalid_input",
-         "evil.glb: the glTF JSON: nested deeper than 64 levels", "model"),
+         "glb_json_100k_deep.glb: the glTF JSON: nested deeper than 64 levels", "model"),
     evil("gltf json nested deep", "bombs/deep.gltf", "invalid_input",
-         "evil.gltf: the glTF JSON: nested deeper than 64 levels", "model"),
+         "deep.gltf: the glTF JSON: nested deeper than 64 levels", "model"),
     evil("accessor bomb inline", "data:model/gltf-binary;base64,"
          + base64.b64encode(bombs.accessor_bomb()).decode(), "limit_exceeded",
          "evil.glb: accessors[0] has no bufferView and a count of 30000000 (360000000 bytes), "

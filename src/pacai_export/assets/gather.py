@@ -352,8 +352,12 @@ class AssetGatherer:
             if parts.scheme in ("http", "https"):
                 return await self._http(location, sources, dest, where)
             if parts.scheme == "s3":
-                return await asyncio.to_thread(self._s3, parts.netloc,
-                                               unquote(parts.path.lstrip("/")), sources, dest,
+                key = unquote(parts.path.lstrip("/"))
+                # A model's references obey the same rule as assets: no other tenant's keys.
+                refusal = s3_refusal(parts.netloc, key, sources.s3_allow, sources.project_id)
+                if refusal:
+                    raise InvalidInput(f"{where}: refused: {refusal}")
+                return await asyncio.to_thread(self._s3, parts.netloc, key, sources, dest,
                                                where)
             rel = PurePosixPath(unquote(parts.path))
             if sources.root is not None:

@@ -47,18 +47,20 @@ def whole_number(value: Any, field: str, where: str, lo: int = 0,
 
 
 def check_zero_filled(accessors: list[dict[str, Any]],
-                      element_bytes: Callable[[dict[str, Any]], int], what: str) -> None:
+                      element_bytes: Callable[[dict[str, Any]], int], what: str,
+                      compressed: frozenset[int] = frozenset()) -> None:
     """Bound the accessors without a ``bufferView``: they decode to zeros (plus any sparse
     values), so nothing in the file pays for their size: 276 bytes can ask for 30 million
     vertices. Such an accessor may decode to no more bytes than the largest accessor whose
     data the file does hold (a morph target without displacement is its mesh's positions'
-    size), or than its own sparse values. Counts and types are checked by now."""
+    size), or than its own sparse values. Counts and types are checked by now.
+    ``compressed``: accessors a Draco primitive fills, which its decoder checks instead."""
     def size(acc: dict[str, Any], count: int) -> int:
         return count * element_bytes(acc)
 
     backed = max((size(a, int(a["count"])) for a in accessors if "bufferView" in a), default=0)
     for i, acc in enumerate(accessors):
-        if "bufferView" in acc:
+        if "bufferView" in acc or i in compressed:
             continue
         sparse = acc.get("sparse")
         bound = max(backed, size(acc, int(sparse["count"])) if isinstance(sparse, dict) else 0)

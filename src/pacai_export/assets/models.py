@@ -316,7 +316,8 @@ class _Model:
                                    "bytes)")
         for i in range(len(_list(self.doc, "accessors"))):
             self._layout(i)
-        check_zero_filled(_list(self.doc, "accessors"), _element_bytes, self.name)
+        check_zero_filled(_list(self.doc, "accessors"), _element_bytes, self.name,
+                          _draco_accessors(self.doc))
 
     def _layout(self, index: int) -> tuple[dict[str, Any], np.dtype[Any], int, int]:
         """(accessor, dtype, components, stride), its extent checked against its view."""
@@ -635,6 +636,19 @@ def _sniff_mime(data: bytes, declared: Any) -> str | None:
     if data[:3] == b"\xff\xd8\xff":
         return IMAGE_TYPES["jpeg"]
     return declared if isinstance(declared, str) else None
+
+
+def _draco_accessors(doc: dict[str, Any]) -> frozenset[int]:
+    """The accessors KHR_draco_mesh_compression primitives fill (no bufferView of their own)."""
+    found: set[int] = set()
+    for mesh in _list(doc, "meshes"):
+        for prim in mesh.get("primitives", []):
+            if "KHR_draco_mesh_compression" in (prim.get("extensions") or {}):
+                found.update(v for v in prim.get("attributes", {}).values()
+                             if isinstance(v, int))
+                if isinstance(prim.get("indices"), int):
+                    found.add(prim["indices"])
+    return frozenset(found)
 
 
 def _element_bytes(acc: dict[str, Any]) -> int:
