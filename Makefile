@@ -84,6 +84,7 @@ bench: setup $(BENCH_NODE_STAMP)
 	$(PY) bench/s3_clients.py
 	$(PY) bench/assets.py
 	$(PY) bench/shutdown.py
+	$(PY) bench/hostile.py
 
 # docker compose where its plugin is installed, else podman-compose (installed by make setup).
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo $(VENV)/bin/podman-compose)

@@ -271,7 +271,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         project_id = manifest.get("project", {}).get("id") if isinstance(manifest, dict) else None
         job, _ = ExportJob.parse(_job_data(args, str(project_id), manifest))
         storage = FileStorage(args.out / f"{job.project_id}.zip")
-        pool = CpuPool(2, POOL_PRELOAD)
+        pool = CpuPool(2, POOL_PRELOAD, settings.limits.pool_memory_bytes)
         signer = open_signer(settings)
         try:
             with TerminalProgress(f"export {job.project_id}") as progress:

@@ -7,7 +7,6 @@ with its JSON path, all of them in one ``InvalidManifest``.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import InvalidManifest, LimitExceeded
 from .jobs import format_validation_error
+from .jsonlimits import check_json, load_json
 from .settings import Limits
 
 SCHEMA_ID = "pacai.manifest/v1"
@@ -293,7 +293,8 @@ def parse_manifest(data: object, limits: Limits, *, expected_id: str | None = No
     """Validate a decoded manifest against §10 and the §13 limits; raise ``InvalidManifest``."""
     if not isinstance(data, dict):
         raise InvalidManifest(f"manifest: must be a JSON object, got {type(data).__name__}")
-    _check_counts(data, limits)
+    _check_counts(data, limits)  # the cheap refusals first
+    check_json(data, "manifest", limits.json_depth, InvalidManifest)
     try:
         manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -306,16 +307,32 @@ def parse_manifest(data: object, limits: Limits, *, expected_id: str | None = No
 
 
 def _check_counts(data: dict[str, Any], limits: Limits) -> None:
-    assets = data.get("assets")
-    if isinstance(assets, list) and len(assets) > limits.assets:
-        raise LimitExceeded(f"manifest.assets: {len(assets)} assets exceed the limit of "
-                            f"{limits.assets}")
+    """The counts a manifest can blow up, before pydantic builds a model per item."""
+    _check_count(data.get("assets"), "manifest.assets", "assets", limits.assets)
+    _check_count(data.get("materials"), "manifest.materials", "materials", limits.materials)
     scenes = data.get("scenes")
-    if isinstance(scenes, list):
-        nodes = sum(len(s.get("nodes") or []) for s in scenes if isinstance(s, dict))
-        if nodes > limits.nodes:
-            raise LimitExceeded(f"manifest.scenes: {nodes} nodes exceed the limit of "
-                                f"{limits.nodes}")
+    _check_count(scenes, "manifest.scenes", "scenes", limits.scenes)
+    if not isinstance(scenes, list):
+        return
+    nodes = 0
+    for s, scene in enumerate(scenes):
+        scene_nodes = scene.get("nodes") if isinstance(scene, dict) else None
+        if not isinstance(scene_nodes, list):
+            continue
+        nodes += len(scene_nodes)
+        for i, node in enumerate(scene_nodes):
+            if isinstance(node, dict):
+                _check_count(node.get("components"),
+                             f"manifest.scenes[{s}].nodes[{i}].components", "components",
+                             limits.components)
+    if nodes > limits.nodes:
+        raise LimitExceeded(f"manifest.scenes: {nodes} nodes exceed the limit of "
+                            f"{limits.nodes}")
+
+
+def _check_count(items: object, path: str, what: str, limit: int) -> None:
+    if isinstance(items, list) and len(items) > limit:
+        raise LimitExceeded(f"{path}: {len(items)} {what} exceed the limit of {limit}")
 
 
 def _check_depth(manifest: Manifest, limits: Limits) -> None:
@@ -355,10 +372,7 @@ def decode_manifest_bytes(raw: bytes, limits: Limits, source: str) -> object:
     if len(raw) > limits.manifest_bytes:
         raise LimitExceeded(f"manifest ({source}): {len(raw)} bytes exceed the limit of "
                             f"{limits.manifest_bytes}")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidManifest(f"manifest ({source}): not valid JSON: {exc}") from None
+    return load_json(raw, f"manifest ({source})", limits.json_depth, InvalidManifest)
 
 
 def json_schema() -> dict[str, Any]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
+import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,11 +24,13 @@ from .assets.cache import AssetCache
 from .assets.digests import SourceDigests
 from .assets.fetch import Fetcher, FetchPolicy
 from .assets.gather import AssetGatherer, Sources
+from .assets.limits import default_s3_allow
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
 from .engines.base import BuildContext, Files
 from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
 from .jobs import ExportJob, ExportResult
+from .jsonlimits import check_json
 from .logs import get_logger
 from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
@@ -62,6 +66,8 @@ class Exporter:
         self.cache = cache
         self.s3_client = s3_client  # for s3:// asset URIs
         self.source_digests = SourceDigests()
+        self.s3_allow = (settings.asset_s3_allow if settings.asset_s3_allow is not None
+                         else default_s3_allow(settings.storage_url))
         limits = settings.limits
         self.fetch_policy = FetchPolicy(
             allowlist=settings.asset_http_allowlist, connect_timeout=limits.fetch_connect_timeout,
@@ -115,7 +121,8 @@ class Exporter:
     async def _load_manifest(self, job: ExportJob, work: Path) -> dict[str, Any]:
         limits = self.settings.limits
         if job.manifest is not None:
-            size = len(json.dumps(job.manifest, separators=(",", ":")))
+            # In a thread: walking 10,000 nodes takes a few hundred ms of the loop's time.
+            size = await asyncio.to_thread(_inline_size, job.manifest, limits)
             if size > limits.manifest_bytes:
                 raise LimitExceeded(f"manifest: {size} bytes exceed the limit of "
                                     f"{limits.manifest_bytes}")
@@ -126,12 +133,18 @@ class Exporter:
             raise ManifestNotFound(f"project {job.project_id!r}: the job has no manifest and "
                                    "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
         path = self.settings.projects_dir / job.project_id / "manifest.json"
+        name = f"PROJECTS_DIR/{job.project_id}/manifest.json"  # never the server's path
         try:
             raw = await asyncio.to_thread(_read_limited, path, limits.manifest_bytes)
         except FileNotFoundError:
             raise ManifestNotFound(f"project {job.project_id!r}: manifest not found "
-                                   f"(PROJECTS_DIR/{job.project_id}/manifest.json)") from None
-        data = decode_manifest_bytes(raw, limits, f"PROJECTS_DIR/{job.project_id}/manifest.json")
+                                   f"({name})") from None
+        except OSError as exc:
+            raise InvalidManifest(f"manifest ({name}): cannot be read ({exc.strerror})") from None
+        if raw is None:
+            raise InvalidManifest(f"manifest ({name}): not a regular file")
+        # In a thread: decoding and walking megabytes of JSON would hold the event loop.
+        data = await asyncio.to_thread(decode_manifest_bytes, raw, limits, name)
         if not isinstance(data, dict):
             raise InvalidManifest("manifest: must be a JSON object")
         return data
@@ -153,7 +166,7 @@ class Exporter:
         finally:
             await manifest_fetcher.aclose()
         raw = await asyncio.to_thread(fetched.path.read_bytes)
-        data = decode_manifest_bytes(raw, self.settings.limits, url)
+        data = await asyncio.to_thread(decode_manifest_bytes, raw, self.settings.limits, url)
         if not isinstance(data, dict):
             raise InvalidManifest("manifest: must be a JSON object")
         return data
@@ -173,7 +186,8 @@ class Exporter:
         on_disk = root is not None and (not base or await asyncio.to_thread(root.is_dir))
         sources = Sources(root=root if on_disk else None,
                           base_url=f"{base.rstrip('/')}/{job.project_id}" if base else None,
-                          fetcher=fetcher, s3=self.s3_client)
+                          fetcher=fetcher, s3=self.s3_client, s3_allow=self.s3_allow,
+                          project_id=job.project_id)
         gatherer = AssetGatherer(self.settings.limits, self.pool, self.cache, job.quality,
                                  self.source_digests)
         gathered = await gatherer.gather(manifest, sources, work / "assets", progress)
@@ -287,6 +301,19 @@ def write_files(files: Files, dest: Path) -> int:
     return len(files)
 
 
-def _read_limited(path: Path, limit: int) -> bytes:
-    with path.open("rb") as fh:
+def _inline_size(manifest: dict[str, Any], limits: Limits) -> int:
+    """The job's inline manifest's size as JSON, after its depth and numbers are checked:
+    before anything recursive (``json.dumps``, pickling to the pool) walks it."""
+    check_json(manifest, "manifest", limits.json_depth, InvalidManifest)
+    return len(json.dumps(manifest, separators=(",", ":")))
+
+
+def _read_limited(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of a regular file, None for anything else. Opened
+    non-blocking: a FIFO in the project's folder would otherwise block the read forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with open(fd, "rb") as fh:
         return fh.read(limit + 1)

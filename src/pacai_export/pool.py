@@ -13,6 +13,7 @@ import ctypes.util
 import importlib
 import multiprocessing
 import os
+import resource
 import select
 import signal
 import sys
@@ -87,12 +88,23 @@ def guard_child(owner: int) -> None:
                      daemon=True).start()
 
 
-def _init_child(preload: tuple[str, ...], owner: int) -> None:
+def limit_address_space(limit: int) -> None:
+    """Cap this process's address space (RLIMIT_AS): an allocation beyond it raises
+    MemoryError (numpy, Python) or fails in libvips, instead of the kernel's OOM killer
+    taking the whole worker. 0 leaves the limit as it is."""
+    if limit > 0:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS,
+                           (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def _init_child(preload: tuple[str, ...], owner: int, memory_bytes: int = 0) -> None:
     guard_child(owner)
     # Ctrl-C reaches the whole process group; the parent decides how to drain, so the
     # children must not die half-way through a job on their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_malloc_arenas()
+    limit_address_space(memory_bytes)
     for module in preload:  # imported once at start, not in the middle of a first job
         importlib.import_module(module)
 
@@ -115,9 +127,11 @@ _IN_FLIGHT: ContextVar[set[Future[Any]] | None] = ContextVar("pool_in_flight", d
 class CpuPool:
     """A process pool that is rebuilt when a child dies (e.g. killed for memory)."""
 
-    def __init__(self, workers: int, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, workers: int, preload: tuple[str, ...] = (),
+                 memory_bytes: int = 0) -> None:
         self.workers = max(1, workers)
         self.preload = preload
+        self.memory_bytes = memory_bytes  # each process's address-space cap; 0: none
         self._executor: ProcessPoolExecutor | None = None
 
     def _get(self) -> ProcessPoolExecutor:
@@ -128,7 +142,8 @@ class CpuPool:
             context.set_forkserver_preload(FORKSERVER_PRELOAD)
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context,
                                                  initializer=_init_child,
-                                                 initargs=(self.preload, os.getpid()))
+                                                 initargs=(self.preload, os.getpid(),
+                                                           self.memory_bytes))
         return self._executor
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:

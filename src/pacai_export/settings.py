@@ -29,10 +29,22 @@ class Limits:
     manifest_bytes: int = 5 * 1024 * 1024
     nodes: int = 100_000
     assets: int = 5_000
+    # A real game has tens of levels and hundreds of materials; each scene is a file per
+    # engine, so a count in the thousands is already minutes of writing.
+    scenes: int = 1_000
+    materials: int = 10_000
+    components: int = 64  # per node
+    json_depth: int = 64  # manifest, job data and glTF JSON: nesting of arrays and objects
     asset_bytes: int = 256 * 1024 * 1024
     job_fetch_bytes: int = 2 * 1024 * 1024 * 1024
     hierarchy_depth: int = 256
     image_pixels: int = 8192 * 8192
+    # Each side, and a decoded row (width * bands * bytes per band): a 16777216x4 PNG is
+    # inside the pixel limit, but its rows alone take hundreds of megabytes to resample.
+    image_dimension: int = 16_384
+    image_row_bytes: int = 16_384 * 8  # RGBA, 16 bits per channel, at the widest side
+    # Address space of each CPU-pool process (RLIMIT_AS); 0 leaves it unlimited.
+    pool_memory_bytes: int = 2 * 1024**3
     fetch_connect_timeout: float = 5.0
     fetch_timeout: float = 60.0
     fetch_redirects: int = 3
@@ -69,6 +81,9 @@ class Settings:
     project_manifest_url: str | None = None
     asset_base_url: str | None = None
     asset_http_allowlist: tuple[str, ...] = ()
+    # ``bucket/prefix`` entries s3:// assets may come from; ``{project_id}`` is the job's.
+    # None: the worker's own asset prefix (STORAGE_URL's ``<prefix>/_assets/{project_id}/``).
+    asset_s3_allow: tuple[str, ...] | None = None
     asset_cache_dir: Path | None = None
     asset_cache_max_bytes: int = 5 * 1024**3
     signing_key_file: Path | None = None
@@ -123,6 +138,7 @@ class Settings:
             project_manifest_url=e.url("PROJECT_MANIFEST_URL", ("http", "https")),
             asset_base_url=e.url("ASSET_BASE_URL", ("http", "https")),
             asset_http_allowlist=e.items("ASSET_HTTP_ALLOWLIST"),
+            asset_s3_allow=_s3_allow(e.text("ASSET_S3_ALLOW", "")),
             asset_cache_dir=e.path("ASSET_CACHE_DIR"),
             asset_cache_max_bytes=e.integer("ASSET_CACHE_MAX_BYTES", 5 * 1024**3, 0, 1 << 50),
             signing_key_file=e.path("SIGNING_KEY_FILE"),
@@ -148,7 +164,17 @@ class Settings:
                                           1 << 44),
                 hierarchy_depth=e.integer("LIMIT_HIERARCHY_DEPTH", Limits.hierarchy_depth, 1,
                                           512),
+                scenes=e.integer("LIMIT_SCENES", Limits.scenes, 1, 1 << 31),
+                materials=e.integer("LIMIT_MATERIALS", Limits.materials, 0, 1 << 31),
+                components=e.integer("LIMIT_COMPONENTS", Limits.components, 0, 1 << 16),
+                json_depth=e.integer("LIMIT_JSON_DEPTH", Limits.json_depth, 8, 400),
                 image_pixels=e.integer("LIMIT_IMAGE_PIXELS", Limits.image_pixels, 1, 1 << 32),
+                image_dimension=e.integer("LIMIT_IMAGE_DIMENSION", Limits.image_dimension, 1,
+                                          1 << 24),
+                image_row_bytes=e.integer("LIMIT_IMAGE_ROW_BYTES", Limits.image_row_bytes, 1,
+                                          1 << 32),
+                pool_memory_bytes=_pool_memory(e.integer(
+                    "LIMIT_POOL_MEMORY_BYTES", Limits.pool_memory_bytes, 0, 1 << 44)),
                 fetch_connect_timeout=float(e.integer("FETCH_CONNECT_TIMEOUT", 5, 1, 600)),
                 fetch_timeout=float(e.integer("FETCH_TIMEOUT", 60, 1, 3600)),
                 fetch_redirects=e.integer("FETCH_MAX_REDIRECTS", 3, 0, 20),
@@ -181,6 +207,32 @@ def _check_combinations(s: Settings) -> Settings:
         raise ConfigError("EXPORT_BUCKET_URL: required with s3:// storage and "
                           "DOWNLOAD_URL_MODE=public (the bucket's or CDN's public URL)")
     return dataclasses.replace(s, export_bucket_url=s.exports_dir.as_uri())
+
+
+S3_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+POOL_MEMORY_MIN = 512 * 1024**2  # below this a pool process cannot even import its modules
+
+
+def _s3_allow(raw: str) -> tuple[str, ...] | None:
+    """``ASSET_S3_ALLOW``: unset → None (the default rule), ``none`` → nothing, else entries."""
+    if not raw:
+        return None
+    if raw.lower() == "none":
+        return ()
+    entries = []
+    for item in (i.strip() for i in raw.split(",")):
+        bucket, _, prefix = item.partition("/")
+        if not S3_BUCKET_RE.match(bucket) or ".." in prefix.split("/"):
+            raise ConfigError(f"ASSET_S3_ALLOW: {item!r} is not a bucket/prefix entry")
+        entries.append(item)
+    return tuple(entries)
+
+
+def _pool_memory(value: int) -> int:
+    if 0 < value < POOL_MEMORY_MIN:
+        raise ConfigError(f"LIMIT_POOL_MEMORY_BYTES: must be 0 (no limit) or at least "
+                          f"{POOL_MEMORY_MIN}, got {value}")
+    return value
 
 
 class _Env:

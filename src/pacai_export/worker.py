@@ -217,7 +217,8 @@ class WorkerService:
                                      socket_timeout=5)
         # No more pool processes than cores: more would only add memory (each holds its own
         # imports and image buffers) without adding CPU.
-        self.pool = CpuPool(min(s.concurrency, os.cpu_count() or 1), POOL_PRELOAD)
+        self.pool = CpuPool(min(s.concurrency, os.cpu_count() or 1), POOL_PRELOAD,
+                            s.limits.pool_memory_bytes)
         self.storage = open_storage(s)
         self.queue = make_queue(s, s.queue_name)
         outbox, delivery = self._callbacks()

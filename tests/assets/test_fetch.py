@@ -14,6 +14,15 @@ import pytest
 
 from pacai_export.assets.fetch import Fetcher, FetchPolicy, refused_reason
 from pacai_export.errors import InvalidInput, LimitExceeded, TransientError
+from tests.hostile.bad_http import (
+    bad_chunk,
+    cut_short,
+    garbage,
+    redirect,
+    reset,
+    serve_badly,
+    silent,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
@@ -166,11 +175,57 @@ async def test_job_byte_budget(server: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("address", "reason"), [
     ("127.0.0.1", "a loopback address"), ("::1", "a loopback address"),
-    ("::ffff:127.0.0.1", "a loopback address"), ("10.1.2.3", "a private address"),
+    ("::ffff:127.0.0.1", "an IPv6 form of 127.0.0.1, a loopback address"),
+    ("10.1.2.3", "a private address"),
     ("192.168.1.1", "a private address"), ("fd00::1", "a private address"),
     ("169.254.169.254", "a link-local address (cloud metadata lives there)"),
-    ("100.64.0.1", "not a public address"), ("0.0.0.0", "a private address"),
+    ("100.64.0.1", "not a public address"),
+    ("0.0.0.0", "the unspecified address (it reaches this host)"),
     ("8.8.8.8", None), ("2606:4700:4700::1111", None),
+    # IPv6 transition forms reach the IPv4 they embed where NAT64 or 6to4 exists.
+    ("::7f00:1", "an IPv6 form of 127.0.0.1, a loopback address"),
+    ("64:ff9b::a9fe:a9fe",
+     "an IPv6 form of 169.254.169.254, a link-local address (cloud metadata lives there)"),
+    ("2002:a9fe:a9fe::1",
+     "an IPv6 form of 169.254.169.254, a link-local address (cloud metadata lives there)"),
+    ("::ffff:0:7f00:1", "an IPv6 form of 127.0.0.1, a loopback address"),
+    ("64:ff9b::a00:1", "an IPv6 form of 10.0.0.1, a private address"),
+    ("64:ff9b:1::a00:1", "a local-use NAT64 address"),
+    ("64:ff9b::808:808", None), ("2002:808:808::1", None),
+    ("fec0::1", "a site-local address"), ("224.0.0.1", "a multicast address"),
+    ("ff02::1", "a multicast address"),
+    ("::", "the unspecified address (it reaches this host)"),
 ])
 def test_address_classes(address: str, reason: str | None) -> None:
     assert refused_reason(address) == reason
+
+
+@pytest.fixture
+def bad_server() -> Iterator[str]:
+    server = serve_badly({"/garbage.png": garbage, "/chunk.png": bad_chunk,
+                          "/cut.png": cut_short, "/reset.png": reset, "/silent.png": silent,
+                          "/bad-location.png": redirect("https://[::1/x.png")})
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.mark.parametrize(("path", "error", "message"), [
+    ("/garbage.png", InvalidInput, "the server's answer is not valid HTTP"),
+    ("/chunk.png", InvalidInput, "the server's answer is not valid HTTP"),
+    ("/bad-location.png", InvalidInput, "the server's answer is not valid HTTP"),
+    ("/cut.png", TransientError,
+     "the server closed the connection before the whole body arrived, after 2 attempts"),
+    ("/reset.png", TransientError,
+     "the connection broke while the server was answering, after 2 attempts"),
+    ("/silent.png", TransientError,
+     "the server closed the connection without answering, after 2 attempts"),
+])
+async def test_broken_answers_are_classified_in_our_words(
+        bad_server: str, tmp_path: Path, path: str, error: type[Exception],
+        message: str) -> None:
+    f = Fetcher(FetchPolicy(allowlist=("127.0.0.1",), backoff=0.01, retries=1), 1 << 20,
+                1 << 22)
+    with pytest.raises(error) as info:
+        await fetch(f, f"{bad_server}{path}", tmp_path / "t.png")
+    assert type(info.value) is error
+    assert str(info.value) == f"assets[0] 'tex': {message}"

@@ -9,6 +9,7 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
@@ -152,14 +153,15 @@ async def test_s3_uris(tmp_path: Path, pool: CpuPool, s3_endpoint: str,  # noqa:
                        bucket: str) -> None:  # noqa: F811
     client = s3_client(s3_endpoint)
     client.put_object(Bucket=bucket, Key="assets/a.wav", Body=wav())
+    allow = Sources(s3=client, s3_allow=(bucket,))
     gathered, _ = await run(manifest([{"id": "a", "type": "audio",
                                        "uri": f"s3://{bucket}/assets/a.wav"}]),
-                            Sources(s3=client), tmp_path / "w", pool)
+                            allow, tmp_path / "w", pool)
     assert gathered.files["a"].path.read_bytes() == wav()
     with pytest.raises(InvalidInput, match=r"^assets\[0\] 'a' \(s3://.*/nope.wav\): S3 answered "
                                            r"404$"):
         await run(manifest([{"id": "a", "type": "audio", "uri": f"s3://{bucket}/nope.wav"}]),
-                  Sources(s3=client), tmp_path / "w2", pool)
+                  allow, tmp_path / "w2", pool)
 
 
 async def test_cache_skips_processing_of_unchanged_assets(tmp_path: Path,
@@ -218,3 +220,45 @@ def test_disk_cache_evicts_least_recently_used(tmp_path: Path) -> None:
         os.utime(tmp_path / "c" / f"k{i}", (1000 + i, 1000 + i))
     cache._evict()
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["k1", "k2"]
+
+
+async def test_data_uri_with_percent_encoded_high_bytes(tmp_path: Path, pool: CpuPool) -> None:
+    raw = wav(tone=4)
+    assert max(raw) >= 0x80
+    m = manifest([{"id": "sfx", "type": "audio",
+                   "uri": "data:audio/wav," + quote_from_bytes(raw)}])
+    gathered, _ = await run(m, Sources(), tmp_path / "w", pool)
+    assert gathered.files["sfx"].path.read_bytes() == raw
+
+
+@pytest.mark.parametrize(("make", "uri", "message"), [
+    (lambda root: (root / "adir.wav").mkdir(), "adir.wav", "not a regular file"),
+    (lambda root: os.mkfifo(root / "pipe.wav"), "pipe.wav", "not a regular file"),
+    (lambda root: None, "a%00.wav", "the path contains a control character"),
+])
+async def test_only_regular_files_and_no_server_paths(tmp_path: Path, pool: CpuPool,
+                                                      make: Any, uri: str,
+                                                      message: str) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    make(root)
+    with pytest.raises(InvalidInput) as info:
+        await run(manifest([{"id": "sfx", "type": "audio", "uri": uri}]), Sources(root=root),
+                  tmp_path / "w", pool)
+    assert str(info.value) == f"assets[0] 'sfx' ({uri}): {message}"
+
+
+async def test_s3_assets_outside_the_allowed_prefixes_are_refused(
+        tmp_path: Path, pool: CpuPool, s3_endpoint: str, bucket: str) -> None:  # noqa: F811
+    client = s3_client(s3_endpoint)
+    client.put_object(Bucket=bucket, Key="tenant-b/secret.wav", Body=wav())
+    uri = f"s3://{bucket}/tenant-b/secret.wav"
+    with pytest.raises(InvalidInput) as info:
+        await run(manifest([{"id": "a", "type": "audio", "uri": uri}]),
+                  Sources(s3=client, s3_allow=(f"{bucket}/tenant-a/",)), tmp_path / "w", pool)
+    assert str(info.value) == (f"assets[0] 'a' ({uri}): refused: the bucket and prefix are not "
+                               "in ASSET_S3_ALLOW")
+    gathered, _ = await run(manifest([{"id": "a", "type": "audio", "uri": uri}]),
+                            Sources(s3=client, s3_allow=(f"{bucket}/{{project_id}}/",),
+                                    project_id="tenant-b"), tmp_path / "w2", pool)
+    assert gathered.files["a"].path.read_bytes() == wav()

@@ -182,8 +182,8 @@ async def test_references_beside_an_s3_model(tmp_path: Path, pool: CountingPool,
         if path.is_file():
             key = f"kits/{path.relative_to(local).as_posix()}"
             client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-    gathered = await gather([f"s3://{bucket}/kits/{uris[0]}"], Sources(s3=client),
-                            tmp_path / "w", pool)
+    gathered = await gather([f"s3://{bucket}/kits/{uris[0]}"],
+                            Sources(s3=client, s3_allow=(bucket,)), tmp_path / "w", pool)
     (report,) = validate_gltf([gathered.files["mdl_0"].path])
     assert report["errors"] == 0, report["messages"]
     shutil.rmtree(local)

@@ -51,18 +51,53 @@ class FetchPolicy:
         return host.lower().strip("[]") in {h.lower().strip("[]") for h in self.allowlist}
 
 
+# IPv6 prefixes that carry an IPv4 address a gateway may forward to (RFC 6052 NAT64, RFC
+# 3056 6to4, the deprecated IPv4-compatible form, RFC 7915 IPv4-translated): the embedded
+# address is what the packet may reach, so it is checked like a plain IPv4 address.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local-use: never a public route
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition form carries, or None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _IPV4_TRANSLATED or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def refused_reason(address: str) -> str | None:
     """Why ``address`` is off limits, or None when it is a public address."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return "a local-use NAT64 address"
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            reason = _address_class(inner)
+            return f"an IPv6 form of {inner}, {reason}" if reason else None
+    return _address_class(ip)
+
+
+def _address_class(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if ip.is_unspecified:
+        return "the unspecified address (it reaches this host)"
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local address (cloud metadata lives there)"
+    if ip.is_multicast:
+        return "a multicast address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return "a site-local address"
     if ip.is_private:
         return "a private address"
-    if not ip.is_global:
+    if not ip.is_global or ip.is_reserved:
         return "not a public address"
     return None
 
@@ -83,7 +118,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise httpcore.ConnectError(f"cannot resolve {host}") from exc
         addresses = sorted({str(info[4][0]) for info in infos})
         if not self._policy.allowed_host(host):
             for address in addresses:
@@ -123,12 +158,13 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             resp = await self._pool.handle_async_request(req)
         except BlockedAddress as exc:
             raise _Blocked(str(exc)) from exc
-        except httpcore.TimeoutException as exc:
-            raise httpx.TimeoutException(str(exc), request=request) from exc
-        except httpcore.NetworkError as exc:
-            raise httpx.TransportError(str(exc), request=request) from exc
+        except httpcore.ConnectError as exc:
+            raise _Broken(str(exc) if "cannot resolve" in str(exc) else "could not connect",
+                          request=request) from exc
+        except Exception as exc:
+            raise _translate(exc, request, "answering") from exc
         return httpx.Response(status_code=resp.status, headers=resp.headers,
-                              stream=_Stream(resp), extensions=resp.extensions)
+                              stream=_Stream(resp, request), extensions=resp.extensions)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
@@ -138,13 +174,48 @@ class _Blocked(httpx.TransportError):
     pass
 
 
+class _Broken(httpx.TransportError):
+    """The connection failed or broke: another attempt may succeed. The message is ours,
+    never the HTTP library's (it says nothing useful to a user and may change)."""
+
+
+class _NotHttp(httpx.TransportError):
+    """The server's answer is not HTTP: retrying the same server will not change that."""
+
+
+def _translate(exc: BaseException, request: httpx.Request, when: str) -> Exception:
+    """httpcore's errors as the fetch's own, classified (``when``: answering or the body)."""
+    if isinstance(exc, httpcore.TimeoutException):
+        return httpx.TimeoutException("timed out", request=request)
+    if isinstance(exc, httpcore.RemoteProtocolError):
+        # h11 says "Server disconnected" or "peer closed connection" when the peer closed
+        # early; anything else it raises here is a malformed status line, header or chunk.
+        if any(text in str(exc) for text in ("disconnected", "peer closed", "incomplete")):
+            what = ("before the whole body arrived" if when == "body"
+                    else "without answering")
+            return _Broken(f"the server closed the connection {what}", request=request)
+        return _NotHttp("the server's answer is not valid HTTP", request=request)
+    if isinstance(exc, httpcore.NetworkError | OSError):
+        return _Broken(f"the connection broke while the server was {when}"
+                       if when == "answering" else "the connection broke during the body",
+                       request=request)
+    if isinstance(exc, httpcore.ProtocolError):
+        return _NotHttp("the server's answer is not valid HTTP", request=request)
+    return _Broken("the transfer failed", request=request)
+
+
 class _Stream(httpx.AsyncByteStream):
-    def __init__(self, resp: httpcore.Response) -> None:
+    def __init__(self, resp: httpcore.Response, request: httpx.Request) -> None:
         self._resp = resp
+        self._request = request
 
     async def __aiter__(self) -> Any:
-        async for chunk in self._resp.aiter_stream():
-            yield chunk
+        try:
+            async for chunk in self._resp.aiter_stream():
+                yield chunk
+        except (httpcore.TimeoutException, httpcore.NetworkError,
+                httpcore.ProtocolError) as exc:
+            raise _translate(exc, self._request, "body") from exc
 
     async def aclose(self) -> None:
         await self._resp.aclose()
@@ -194,6 +265,10 @@ class Fetcher:
             except (TransientError, httpx.TransportError, TimeoutError) as exc:
                 if isinstance(exc, _Blocked):
                     raise InvalidInput(f"{where}: refused: {exc}") from None
+                if isinstance(exc, _NotHttp | httpx.ProtocolError):
+                    # httpx raises its own for a redirect whose Location is not a URL.
+                    raise InvalidInput(f"{where}: the server's answer is not valid HTTP"
+                                       ) from None
                 if attempt == self.policy.retries:
                     what = str(exc) if isinstance(exc, TransientError) else (
                         f"{where}: {_describe(exc)}")
@@ -213,6 +288,10 @@ class Fetcher:
         raise InvalidInput(f"{where}: more than {self.policy.max_redirects} redirects")
 
     def _check_url(self, url: str, where: str) -> None:
+        try:
+            httpx.URL(url)
+        except httpx.InvalidURL:
+            raise InvalidInput(f"{where}: not a valid URL: {url[:200]!r}") from None
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.scheme == "https" or (parts.scheme == "http" and
@@ -267,5 +346,7 @@ class Fetcher:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return "timed out"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, _Broken):
+        return str(exc)
+    # Raised by httpx itself (e.g. a malformed URL from a redirect): the class says enough.
+    return f"the transfer failed ({type(exc).__name__})"

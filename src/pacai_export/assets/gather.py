@@ -25,10 +25,11 @@ import hashlib
 import json
 import posixpath
 import shutil
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, unquote_to_bytes, urljoin, urlsplit
 
 from ..bundle import sha256_file
 from ..engines.base import AssetFile
@@ -40,6 +41,7 @@ from ..settings import Limits
 from .cache import AssetCache, cache_key
 from .digests import SourceDigests
 from .fetch import Fetched, Fetcher
+from .limits import DecodeLimits, s3_refusal
 from .process import (
     Externals,
     model_references,
@@ -91,6 +93,8 @@ class Sources:
     base_url: str | None = None  # ASSET_BASE_URL/<project_id>
     fetcher: Fetcher | None = None
     s3: Any | None = None  # a boto3 S3 client, for s3:// URIs
+    s3_allow: tuple[str, ...] = ()  # ASSET_S3_ALLOW entries (limits.s3_refusal)
+    project_id: str = ""  # fills ``{project_id}`` in those entries
 
 
 class AssetGatherer:
@@ -168,13 +172,14 @@ class AssetGatherer:
         if scheme in ("http", "https"):
             return await self._http(asset.uri, sources, dest, where), ext
         if scheme == "s3":
-            return await asyncio.to_thread(self._s3, parts.netloc, parts.path.lstrip("/"),
-                                           sources, dest, where), ext
+            bucket, key = parts.netloc, parts.path.removeprefix("/")
+            refusal = s3_refusal(bucket, key, sources.s3_allow, sources.project_id)
+            if refusal:
+                raise InvalidInput(f"{where}: refused: {refusal}")
+            return await asyncio.to_thread(self._s3, bucket, key, sources, dest, where), ext
         if scheme:
             raise InvalidInput(f"{where}: {scheme}: URIs are not supported")
-        rel = PurePosixPath(unquote(asset.uri))
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        rel = _relative_path(asset.uri, where)
         if sources.root is not None:
             return await asyncio.to_thread(self._file, sources.root, rel, where), ext
         if sources.base_url is not None:
@@ -193,15 +198,28 @@ class AssetGatherer:
         path = base.joinpath(*rel.parts).resolve()
         if not path.is_relative_to(base):  # a symlink pointing out of the root
             raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        # Errors say what is wrong with the asset, never where the server keeps it.
         try:
-            size = path.stat().st_size
+            info = path.stat()
         except FileNotFoundError:
             raise InvalidInput(f"{where}: not found under the project's asset root") from None
+        except OSError as exc:
+            raise InvalidInput(f"{where}: cannot be read ({exc.strerror})") from None
+        if not stat.S_ISREG(info.st_mode):
+            # A directory fails late and names the server path; a FIFO blocks the read.
+            raise InvalidInput(f"{where}: not a regular file")
+        size = info.st_size
         if size > self.limits.asset_bytes:
             raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
                                 f"{self.limits.asset_bytes}")
         # Hashed where it lies (or remembered): a cache hit needs no copy (see _process).
-        digest, size = self.digests.digest(path) if self.digests else sha256_file(path)
+        try:
+            digest, size = self.digests.digest(path) if self.digests else sha256_file(path)
+        except OSError as exc:
+            raise InvalidInput(f"{where}: cannot be read ({exc.strerror})") from None
+        if size > self.limits.asset_bytes:  # it grew after the stat
+            raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
+                                f"{self.limits.asset_bytes}")
         return Fetched(path=path, bytes=size, sha256=digest, in_place=True)
 
     def _s3(self, bucket: str, key: str, sources: Sources, dest: Path, where: str) -> Fetched:
@@ -241,7 +259,7 @@ class AssetGatherer:
             except binascii.Error:
                 raise InvalidInput(f"{where}: data: URI is not valid base64") from None
         else:
-            raw = unquote(payload).encode("latin-1")
+            raw = unquote_to_bytes(payload)  # %80-%FF are bytes, not characters
         dest = dest_dir / f"{asset.id}{ext}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(raw)
@@ -271,9 +289,13 @@ class AssetGatherer:
             path: Path = await self.pool.run(process_asset, asset.type, fetched.path, target,
                                              self.quality, asset.color_space,
                                              self.limits.image_pixels,
-                                             refs.externals if refs else None)
+                                             refs.externals if refs else None,
+                                             DecodeLimits.of(self.limits))
         except ExportError as exc:
             raise type(exc)(f"{where}: {exc}") from None
+        except MemoryError:  # the pool process's address-space cap (LIMIT_POOL_MEMORY_BYTES)
+            raise LimitExceeded(f"{where}: processing it needs more memory than a worker "
+                                "process may use") from None
         if self.cache is not None:
             await self._cache_put(key, path)
         return AssetFile(asset_id=asset.id, filename=path.name, path=path), fetched
@@ -330,8 +352,12 @@ class AssetGatherer:
             if parts.scheme in ("http", "https"):
                 return await self._http(location, sources, dest, where)
             if parts.scheme == "s3":
-                return await asyncio.to_thread(self._s3, parts.netloc,
-                                               unquote(parts.path.lstrip("/")), sources, dest,
+                key = unquote(parts.path.lstrip("/"))
+                # A model's references obey the same rule as assets: no other tenant's keys.
+                refusal = s3_refusal(parts.netloc, key, sources.s3_allow, sources.project_id)
+                if refusal:
+                    raise InvalidInput(f"{where}: refused: {refusal}")
+                return await asyncio.to_thread(self._s3, parts.netloc, key, sources, dest,
                                                where)
             rel = PurePosixPath(unquote(parts.path))
             if sources.root is not None:
@@ -448,6 +474,18 @@ def _location_name(location: str) -> str:
 
 def _short(uri: str) -> str:
     return uri if len(uri) <= 80 else uri[:77] + "..."
+
+
+def _relative_path(uri: str, where: str) -> PurePosixPath:
+    """A relative URI as a path under the asset root; NUL, control characters, absolute
+    paths and ``..`` refused (``%00`` would end the path early in C, or raise)."""
+    text = unquote(uri)
+    rel = PurePosixPath(text)
+    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+        raise InvalidInput(f"{where}: the path contains a control character")
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise InvalidInput(f"{where}: the path escapes the project's asset root")
+    return rel
 
 
 def _extension(asset: Asset, suffix: str, where: str) -> str:

@@ -60,10 +60,19 @@ import meshoptimizer
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, LimitExceeded
 from ..gltf import write_glb
+from ..jsonlimits import load_json
 from ..manifest import Bounds
+from ..settings import Limits
 from .compressed import decode_draco_primitives, decode_meshopt_views, is_meshopt_fallback
+from .limits import (
+    DecodeLimits,
+    check_zero_filled,
+    ensure_headroom,
+    simplifier_bytes,
+    whole_number,
+)
 from .textures import QUALITY_CAPS, process_image
 
 DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
@@ -112,7 +121,8 @@ class ProcessedModel:
 
 
 def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
-                  externals: Mapping[str, External] | None = None) -> ProcessedModel:
+                  externals: Mapping[str, External] | None = None,
+                  decode: DecodeLimits | None = None) -> ProcessedModel:
     """Validate ``src`` (``.glb`` or ``.gltf``) and write it as ``dest_dir/<stem>.glb`` with
     images and meshes reduced for ``quality``; ``externals`` maps each URI of
     ``external_references(src)`` to its fetched file."""
@@ -120,9 +130,10 @@ def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
         raise ValueError(f"unknown quality {quality!r}")
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{src.stem}.glb"
+    decode = decode or DecodeLimits()
     with _malformed(src.name):
-        model = _Model.load(src, externals or {})
-        model.process_images(quality, max_pixels)
+        model = _Model.load(src, externals or {}, decode.json_depth)
+        model.process_images(quality, max_pixels, decode)
         before, after = model.simplify(quality)
         bounds = model.bounds()
         _record_source_triangles(model.doc, before)
@@ -138,12 +149,16 @@ def _malformed(name: str) -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InvalidInput(f"{name}: malformed glTF ({type(exc).__name__}: {exc})") from None
+    except MemoryError:  # the pool process's address-space cap
+        raise LimitExceeded(f"{name}: processing it needs more memory than a worker "
+                            "process may use") from None
 
 
 # --- reading and validating -----------------------------------------------------------------
 
 
-def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], Buffer | None]:
+def _parse_glb(data: bytes, what: str,
+               max_depth: int = Limits.json_depth) -> tuple[dict[str, Any], Buffer | None]:
     """(JSON, BIN chunk or None) of a GLB, every length checked against the bytes. The BIN
     chunk is a view of ``data``, not a copy."""
     if len(data) < 20 or data[:4] != GLB_MAGIC:
@@ -169,17 +184,12 @@ def _parse_glb(data: bytes, what: str) -> tuple[dict[str, Any], Buffer | None]:
     if not chunks or chunks[0][0] != CHUNK_JSON:
         raise InvalidInput(f"{what}: the first GLB chunk is not JSON")
     binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == CHUNK_BIN else None
-    return _parse_json(bytes(chunks[0][1]), what), binary
+    return _parse_json(bytes(chunks[0][1]), what, max_depth), binary
 
 
-def _parse_json(text: bytes, what: str) -> dict[str, Any]:
-    def refuse(name: str) -> None:
-        raise InvalidInput(f"{what}: the glTF JSON contains {name}")
-
-    try:
-        doc = json.loads(text.decode("utf-8"), parse_constant=refuse)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{what}: the glTF JSON is not valid: {exc}") from None
+def _parse_json(text: bytes, what: str, max_depth: int = Limits.json_depth) -> dict[str, Any]:
+    # Depth and numbers bounded (no NaN, no 1e400) before any field is read.
+    doc = load_json(text, f"{what}: the glTF JSON", max_depth)
     if not isinstance(doc, dict) or not str(doc.get("asset", {}).get("version", "")
                                                 ).startswith("2."):
         raise InvalidInput(f"{what}: not a glTF 2.0 document (asset.version must be 2.x)")
@@ -269,12 +279,13 @@ class _Model:
         self.images: dict[int, tuple[bytes, str | None]] = {}  # image → (bytes, mime type)
 
     @classmethod
-    def load(cls, src: Path, externals: Mapping[str, External]) -> _Model:
+    def load(cls, src: Path, externals: Mapping[str, External],
+             max_depth: int = Limits.json_depth) -> _Model:
         data = src.read_bytes()
         if src.suffix.lower() == ".glb":
-            doc, binary = _parse_glb(data, src.name)
+            doc, binary = _parse_glb(data, src.name, max_depth)
         elif src.suffix.lower() == ".gltf":
-            doc, binary = _parse_json(data, src.name), None
+            doc, binary = _parse_json(data, src.name, max_depth), None
         else:
             raise InvalidInput(f"{src.name}: a model must be .glb or .gltf")
         buffers = [_buffer_bytes(buf, i, binary, src.name, externals)
@@ -292,15 +303,21 @@ class _Model:
     def check(self) -> None:
         """Every buffer view and accessor inside its buffer (no data is decoded)."""
         for i, view in enumerate(_list(self.doc, "bufferViews")):
+            where = f"{self.name}: bufferViews[{i}]"
             buffer = _index(view.get("buffer"), len(self.buffers), f"bufferViews[{i}].buffer",
                             self.name)
-            end = int(view.get("byteOffset", 0)) + int(view.get("byteLength", -1))
-            if view.get("byteLength", 0) < 1 or end > len(self.buffers[buffer]):
+            end = (whole_number(view.get("byteOffset", 0), "byteOffset", where)
+                   + whole_number(view.get("byteLength"), "byteLength", where, lo=1))
+            if "byteStride" in view:
+                whole_number(view["byteStride"], "byteStride", where, lo=4, hi=252)
+            if end > len(self.buffers[buffer]):
                 raise InvalidInput(f"{self.name}: bufferViews[{i}] (ends at byte {end}) lies "
                                    f"outside buffers[{buffer}] ({len(self.buffers[buffer])} "
                                    "bytes)")
         for i in range(len(_list(self.doc, "accessors"))):
             self._layout(i)
+        check_zero_filled(_list(self.doc, "accessors"), _element_bytes, self.name,
+                          _draco_accessors(self.doc))
 
     def _layout(self, index: int) -> tuple[dict[str, Any], np.dtype[Any], int, int]:
         """(accessor, dtype, components, stride), its extent checked against its view."""
@@ -309,13 +326,17 @@ class _Model:
         if acc.get("componentType") not in DTYPES or acc.get("type") not in COMPONENTS:
             raise InvalidInput(f"{where} has an unknown componentType or type")
         dtype, comps = np.dtype(DTYPES[acc["componentType"]]), COMPONENTS[acc["type"]]
-        count, element = int(acc.get("count", 0)), dtype.itemsize * comps
+        count = whole_number(acc.get("count"), "count", where, lo=1)
+        element = dtype.itemsize * comps
         stride = element
+        if "sparse" in acc:
+            whole_number(acc["sparse"].get("count"), "sparse.count", where, lo=1, hi=count)
         if "bufferView" in acc:
             views = _list(self.doc, "bufferViews")
             view = views[_index(acc["bufferView"], len(views), "bufferView", where)]
             stride = int(view.get("byteStride", element))
-            end = int(acc.get("byteOffset", 0)) + stride * max(count - 1, 0) + element
+            end = (whole_number(acc.get("byteOffset", 0), "byteOffset", where)
+                   + stride * max(count - 1, 0) + element)
             if count < 1 or stride < element or end > int(view["byteLength"]):
                 raise InvalidInput(f"{where} ({count} × {element} bytes, stride {stride}) "
                                    f"reaches past its bufferView ({view['byteLength']} bytes)")
@@ -361,7 +382,8 @@ class _Model:
 
     # --- images ------------------------------------------------------------------------------
 
-    def process_images(self, quality: str, max_pixels: int) -> None:
+    def process_images(self, quality: str, max_pixels: int,
+                       decode: DecodeLimits | None = None) -> None:
         """Resize every embedded PNG/JPEG image for ``quality``."""
         assert quality in QUALITY_CAPS
         linear = self._linear_images()
@@ -384,7 +406,8 @@ class _Model:
             mime = image.get("mimeType")
             if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
                 done = process_image(data, quality=quality, max_pixels=max_pixels, what=where,
-                                     color_space="linear" if i in linear else "srgb")
+                                     color_space="linear" if i in linear else "srgb",
+                                     decode=decode)
                 data, mime = done.data, IMAGE_TYPES[done.format]
             elif mime in IMAGE_TYPES.values():
                 raise InvalidInput(f"{where}: declared {mime} but the content is not")
@@ -615,6 +638,23 @@ def _sniff_mime(data: bytes, declared: Any) -> str | None:
     return declared if isinstance(declared, str) else None
 
 
+def _draco_accessors(doc: dict[str, Any]) -> frozenset[int]:
+    """The accessors KHR_draco_mesh_compression primitives fill (no bufferView of their own)."""
+    found: set[int] = set()
+    for mesh in _list(doc, "meshes"):
+        for prim in mesh.get("primitives", []):
+            if "KHR_draco_mesh_compression" in (prim.get("extensions") or {}):
+                found.update(v for v in prim.get("attributes", {}).values()
+                             if isinstance(v, int))
+                if isinstance(prim.get("indices"), int):
+                    found.add(prim["indices"])
+    return frozenset(found)
+
+
+def _element_bytes(acc: dict[str, Any]) -> int:
+    return int(np.dtype(DTYPES[acc["componentType"]]).itemsize) * COMPONENTS[acc["type"]]
+
+
 def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     value = doc.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -657,6 +697,7 @@ def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
         return indices
     target = max(int(len(indices) // 3 * keep), 1) * 3
     dest = np.zeros(len(indices), np.uint32)
+    ensure_headroom(simplifier_bytes(len(positions), len(indices)))
     count = meshoptimizer.simplify(dest, np.ascontiguousarray(indices),
                                    np.ascontiguousarray(positions), target_index_count=target,
                                    target_error=max_error)

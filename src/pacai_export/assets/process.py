@@ -9,28 +9,47 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInput, LimitExceeded
+from .limits import DecodeLimits
+
 # Model modules (numpy, meshoptimizer) are imported inside the functions: the worker's event
 # loop process imports this module but never runs it.
 Externals = Mapping[str, tuple[Path, bool]]  # URI in the model → (local file, processed)
 
 
 def process_asset(kind: str, src: Path, target: Path, quality: str, color_space: str,
-                  max_pixels: int, externals: Externals | None = None) -> Path:
+                  max_pixels: int, externals: Externals | None = None,
+                  decode: DecodeLimits | None = None) -> Path:
     """Process ``src`` into ``target``'s folder; return the file written (named after
     ``target``). ``externals``: the files a model refers to (``models.external_references``).
     Raises ``InvalidInput``/``LimitExceeded`` for a bad or oversized file."""
+    try:
+        return _process(kind, src, target, quality, color_space, max_pixels, externals,
+                        decode or DecodeLimits())
+    except MemoryError:
+        # The process's address-space cap (or the machine) said no: the file's fault, as a
+        # limit, not a crash that would be retried.
+        raise LimitExceeded(f"{src.name}: processing it needs more memory than a worker "
+                            "process may use") from None
+    except (RecursionError, OverflowError) as exc:
+        raise InvalidInput(f"{src.name}: too deeply nested or out of range "
+                           f"({type(exc).__name__})") from None
+
+
+def _process(kind: str, src: Path, target: Path, quality: str, color_space: str,
+             max_pixels: int, externals: Externals | None, decode: DecodeLimits) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "texture":
         from .textures import process_texture
 
         done = process_texture(src, target.parent, quality=quality, color_space=color_space,
-                               max_pixels=max_pixels).path
+                               max_pixels=max_pixels, decode=decode).path
     elif kind == "model":
         from .models import External, process_model
 
         files = {uri: External(path, ready) for uri, (path, ready) in (externals or {}).items()}
         done = process_model(src, target.parent, quality=quality, max_pixels=max_pixels,
-                             externals=files).path
+                             externals=files, decode=decode).path
     else:
         shutil.copyfile(src, target)
         return target

@@ -42,6 +42,7 @@ from typing import Any
 import pyvips
 
 from ..errors import InvalidInput, LimitExceeded
+from .limits import DecodeLimits
 
 # Each texture is decoded once: libvips' operation cache would only hold memory (up to
 # 100 MB per pool process) for results never asked for again.
@@ -61,6 +62,8 @@ TOLERATED_JPEG_WARNING = "extraneous bytes before marker"
 # and libpng, libjpeg and every engine ignore what follows the end.
 TAIL_BYTES = 64
 _PNG_END = b"IEND\xaeB`\x82"
+BAND_BYTES = {"uchar": 1, "char": 1, "ushort": 2, "short": 2, "uint": 4, "int": 4,
+              "float": 4, "double": 8, "complex": 8, "dpcomplex": 16}
 _METADATA = ("icc-profile-data", "exif-data", "xmp-data", "iptc-data", "png-comment-")
 
 
@@ -85,11 +88,12 @@ class ProcessedImage:
 
 
 def process_texture(src: Path, dest_dir: Path, *, quality: str, color_space: str,
-                    max_pixels: int) -> ProcessedTexture:
+                    max_pixels: int, decode: DecodeLimits | None = None) -> ProcessedTexture:
     """Write ``src`` sized for ``quality`` into ``dest_dir`` (same stem, ``.png`` or ``.jpg``).
 
-    Raises ``LimitExceeded`` when the header claims more than ``max_pixels`` pixels and
-    ``InvalidInput`` when the file is truncated, corrupt or not what its extension says.
+    Raises ``LimitExceeded`` when the header claims more than ``max_pixels`` pixels, a side
+    or a decoded row beyond ``decode``'s limits, and ``InvalidInput`` when the file is
+    truncated, corrupt or not what its extension says.
     """
     with src.open("rb") as fh:
         head = fh.read(16)
@@ -103,7 +107,8 @@ def process_texture(src: Path, dest_dir: Path, *, quality: str, color_space: str
     _check_complete(fmt, tail, src.name)
     dest = dest_dir / (src.stem + SUFFIXES[fmt])
     out, width, height = _convert(src, fmt, cap=_cap(quality), color_space=color_space,
-                                  max_pixels=max_pixels, what=src.name)
+                                  max_pixels=max_pixels, what=src.name,
+                                  decode=decode or DecodeLimits())
     dest_dir.mkdir(parents=True, exist_ok=True)
     if out is None:
         if dest.resolve() != src.resolve():
@@ -114,13 +119,14 @@ def process_texture(src: Path, dest_dir: Path, *, quality: str, color_space: str
 
 
 def process_image(data: bytes, *, quality: str, color_space: str, max_pixels: int,
-                  what: str) -> ProcessedImage:
+                  what: str, decode: DecodeLimits | None = None) -> ProcessedImage:
     """``process_texture`` on bytes (images embedded in models); ``what`` names the image in
     error messages."""
     fmt = _sniff(data[:16], what)
     _check_complete(fmt, data[-TAIL_BYTES:], what)
     out, width, height = _convert(data, fmt, cap=_cap(quality), color_space=color_space,
-                                  max_pixels=max_pixels, what=what)
+                                  max_pixels=max_pixels, what=what,
+                                  decode=decode or DecodeLimits())
     return ProcessedImage(data=data if out is None else out, width=width, height=height,
                           format=fmt)
 
@@ -153,7 +159,7 @@ def _check_complete(fmt: str, tail: bytes, what: str) -> None:
 
 
 def _convert(source: Path | bytes, fmt: str, *, cap: int, color_space: str, max_pixels: int,
-             what: str) -> tuple[bytes | None, int, int]:
+             what: str, decode: DecodeLimits) -> tuple[bytes | None, int, int]:
     """(encoded bytes, or None to pass the source through; width; height)."""
     if color_space not in COLOR_SPACES:
         raise ValueError(f"unknown colour space {color_space!r}")
@@ -162,14 +168,18 @@ def _convert(source: Path | bytes, fmt: str, *, cap: int, color_space: str, max_
     # failing on warnings, but for the one common harmless warning, stray bytes between
     # markers, which is then decoded again failing on errors only.
     strict = "warning" if fmt == "jpeg" else "error"
+    limits = (max_pixels, decode)
     try:
         try:
-            return _decode_and_encode(source, fmt, cap, color_space, max_pixels, what, strict)
+            return _decode_and_encode(source, fmt, cap, color_space, limits, what, strict)
         except pyvips.Error as exc:
             if strict == "error" or TOLERATED_JPEG_WARNING not in str(exc):
                 raise
-            return _decode_and_encode(source, fmt, cap, color_space, max_pixels, what, "error")
+            return _decode_and_encode(source, fmt, cap, color_space, limits, what, "error")
     except pyvips.Error as exc:
+        if "out of memory" in str(exc).lower():  # the pool process's address-space cap
+            raise LimitExceeded(f"{what}: decoding it needs more memory than a worker "
+                                "process may use") from None
         lines = [line.strip() for line in str(exc).strip().splitlines()]
         reason = lines[1] if len(lines) > 1 else lines[0]  # lines[0] is "unable to call …"
         reason = reason.removeprefix("VipsJpeg: ")
@@ -177,9 +187,11 @@ def _convert(source: Path | bytes, fmt: str, *, cap: int, color_space: str, max_
 
 
 def _decode_and_encode(source: Path | bytes, fmt: str, cap: int, color_space: str,
-                       max_pixels: int, what: str, fail_on: str) -> tuple[bytes | None, int, int]:
+                       limits: tuple[int, DecodeLimits], what: str,
+                       fail_on: str) -> tuple[bytes | None, int, int]:
     image = _open(source, fail_on)  # reads the header only
-    _check_pixels(image.width, image.height, max_pixels, what)
+    _check_pixels(image.width, image.height, limits[0], what)
+    _check_shape(image, limits[1], what)
     if max(image.width, image.height) > cap:
         image = _thumbnail(source, cap, fail_on)
     elif not _has_metadata(image):
@@ -213,6 +225,20 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
     if width * height > max_pixels:
         raise LimitExceeded(f"{what}: {width}×{height} = {width * height} pixels exceed the "
                             f"limit of {max_pixels} pixels")
+
+
+def _check_shape(image: Any, decode: DecodeLimits, what: str) -> None:
+    """Each side and the decoded row, from the header: resampling holds whole rows (and,
+    shrinking a very wide image, many of them), so width matters beyond the pixel count."""
+    side = max(image.width, image.height)
+    if side > decode.image_dimension:
+        raise LimitExceeded(f"{what}: {image.width}×{image.height}: a side of {side} pixels "
+                            f"exceeds the limit of {decode.image_dimension}")
+    row = image.width * image.bands * BAND_BYTES.get(image.format, 8)
+    if row > decode.image_row_bytes:
+        raise LimitExceeded(f"{what}: a decoded row of {row} bytes ({image.width} pixels × "
+                            f"{image.bands} bands of {image.format}) exceeds the limit of "
+                            f"{decode.image_row_bytes}")
 
 
 def _has_metadata(image: Any) -> bool:
