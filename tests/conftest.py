@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -68,6 +69,7 @@ PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 # This process's own multiprocessing helpers: they live as long as it does, by design.
 OWN_HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
 LEFTOVER_GRACE_S = 10.0
+SUITE_TMP = Path(tempfile.mkdtemp(prefix="pacai-suite-"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,6 +108,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         time.sleep(0.2)
         left = _leftovers()
     if not left:
+        shutil.rmtree(SUITE_TMP, ignore_errors=True)
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -117,6 +120,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 reporter.write_line(line, red=True)
             process.kill()
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(SUITE_TMP, ignore_errors=True)
 
 
 VENV_BIN = Path(sys.executable).parent
@@ -270,6 +274,9 @@ class WorkerProcess:
 def settings_env(s: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PACAI_", "LIMIT_"))}
     env.update({
+        # Temp folders of processes the tests kill (a SIGKILLed worker keeps its ``pymp-*``)
+        # stay inside the suite's own folder, removed when the session ends.
+        "TMPDIR": str(SUITE_TMP),
         "REDIS_URL": s.redis_url or "", "EXPORT_QUEUE": s.queue_name,
         "QUEUE_PREFIX": s.queue_prefix, "EXPORTS_DIR": str(s.exports_dir),
         "EXPORT_BUCKET_URL": s.export_bucket_url, "WORKER_CONCURRENCY": str(s.concurrency),

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -156,9 +157,18 @@ def _exit_now(code: int) -> NoReturn:
     and objects of a process that held large jobs took over a second under load, time the
     platform's grace period may not have (SHUTDOWN_TIMEOUT + 2 s). Everything that holds
     state is closed by now; only the output buffers are left to flush."""
+    _remove_multiprocessing_tempdir()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _remove_multiprocessing_tempdir() -> None:
+    """The folder of the forkserver's socket (``pymp-*``) is removed by a multiprocessing
+    finalizer that ``os._exit`` skips; without this every worker exit left one behind."""
+    from multiprocessing import util
+
+    shutil.rmtree(util.get_temp_dir(), ignore_errors=True)
 
 
 def main_verify(args: argparse.Namespace) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
 import struct
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -246,6 +248,29 @@ async def test_only_regular_files_and_no_server_paths(tmp_path: Path, pool: CpuP
         await run(manifest([{"id": "sfx", "type": "audio", "uri": uri}]), Sources(root=root),
                   tmp_path / "w", pool)
     assert str(info.value) == f"assets[0] 'sfx' ({uri}): {message}"
+
+
+async def test_a_file_swapped_for_a_fifo_after_the_check_does_not_block(
+        tmp_path: Path, pool: CpuPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    target = root / "swap.wav"
+    target.write_bytes(wav())
+    real_stat, resolved = Path.stat, target.resolve()
+
+    def stat_then_swap(self: Path, **kwargs: Any) -> os.stat_result:
+        info = real_stat(self, **kwargs)
+        checking = sys._getframe(1).f_code.co_name == "_file"  # the gatherer's own check
+        if checking and self == resolved and stat.S_ISREG(info.st_mode):
+            target.unlink()  # the race: a regular file at the check, a FIFO at the read
+            os.mkfifo(target)
+        return info
+
+    monkeypatch.setattr(Path, "stat", stat_then_swap)
+    with pytest.raises(InvalidInput) as info:
+        await run(manifest([{"id": "sfx", "type": "audio", "uri": "swap.wav"}]),
+                  Sources(root=root), tmp_path / "w", pool)
+    assert str(info.value) == "assets[0] 'sfx' (swap.wav): cannot be read (not a regular file)"
 
 
 async def test_s3_assets_outside_the_allowed_prefixes_are_refused(
