@@ -293,7 +293,8 @@ def _f32(x: float) -> float:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, name_prefix: str = "") -> None:
+        self.name_prefix = name_prefix
         self.gltf: dict[str, Any] = {
             "asset": {"version": "2.0", "generator": f"{EXPORTER_NAME} {__version__}"},
         }
@@ -347,7 +348,9 @@ class _Builder:
         self.accessors.append(accessor)
         return len(self.accessors) - 1
 
-    def mesh(self, key: GeometryKey, material: int | None, name: str) -> int:
+    def mesh(self, key: GeometryKey, material: int | None, name: str | None = None) -> int:
+        """The mesh of ``key`` with ``material``, added on first use and named ``name`` (the
+        geometry's own name when ``None``, formatted only then: big scenes repeat a few)."""
         if (key, material) not in self._meshes:
             attrs = self.geometry(key)
             primitive: dict[str, Any] = {
@@ -355,7 +358,8 @@ class _Builder:
                 "indices": attrs["indices"], "mode": TRIANGLES}
             if material is not None:
                 primitive["material"] = material
-            self.meshes.append({"name": name, "primitives": [primitive]})
+            self.meshes.append({"name": self.name_prefix + (name or _mesh_name(key)),
+                                "primitives": [primitive]})
             self._meshes[(key, material)] = len(self.meshes) - 1
         return self._meshes[(key, material)]
 
@@ -483,7 +487,7 @@ def scene_glb(manifest: Manifest, scene: Scene, *, name_prefix: str = "") -> byt
     ``name_prefix`` goes before mesh and material names — the names importers give the
     assets they create — never before node names, which stay the display names.
     """
-    b = _Builder()
+    b = _Builder(name_prefix)
     used = {n.material for n in scene.nodes if n.material is not None and n.mesh is not None}
     material_index: dict[str, int] = {}
     for mat in manifest.materials:  # manifest order, only those this scene uses
@@ -502,10 +506,10 @@ def scene_glb(manifest: Manifest, scene: Scene, *, name_prefix: str = "") -> byt
         if node.mesh is not None:
             key = _mesh_key(node)
             material = material_index.get(node.material) if node.material else None
-            out["mesh"] = b.mesh(key, material, name_prefix + _mesh_name(key))
+            out["mesh"] = b.mesh(key, material)
         if node.model is not None:
             asset = manifest.asset(node.model)
-            mesh = b.mesh(_placeholder_key(asset.bounds), None, name_prefix + asset.id)
+            mesh = b.mesh(_placeholder_key(asset.bounds), None, asset.id)
             out["extras"]["model"] = asset.id
             if "mesh" in out:  # a node holds one mesh: the placeholder goes on a child
                 extra_nodes.append({"name": asset.id, "mesh": mesh,

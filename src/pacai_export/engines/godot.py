@@ -11,6 +11,7 @@ around physics bodies: those keep unit scale and their scale goes into what they
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from pathlib import PurePosixPath
@@ -76,8 +77,10 @@ def write(ctx: BuildContext) -> Files:
 # --- formatting -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _f(x: float) -> str:
-    """A float as Godot writes it back: fixed point, no exponent, no ``-0``."""
+    """A float as Godot writes it back: fixed point, no exponent, no ``-0``. Cached: big
+    scenes repeat a few values (0, 1, grid steps) hundreds of thousands of times."""
     text = f"{x:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -275,6 +278,8 @@ class _SceneWriter:
         return self._ext(f"script:{type_}", "Script", f"res://scripts/{type_}.gd", None)
 
     def _material(self, material: Material) -> str:
+        if f"material:{material.id}" in self.sub_ids:
+            return f'SubResource("{self.sub_ids[f"material:{material.id}"]}")'
         props = [f"albedo_color = {_color(material.base_color, material.base_color[3])}"]
         if material.base_color[3] < 1.0:
             props.append("transparency = 1")
@@ -288,8 +293,12 @@ class _SceneWriter:
         return self._sub(f"material:{material.id}", "StandardMaterial3D", props)
 
     def _mesh(self, node: Node) -> str:
+        """One mesh resource per distinct primitive and material, shared by its nodes."""
         mesh = node.mesh
         assert mesh is not None
+        key = f"mesh:{mesh!r}:{node.material}"
+        if key in self.sub_ids:
+            return f'SubResource("{self.sub_ids[key]}")'
         props: list[str]
         if mesh.primitive == "box":
             type_, props = "BoxMesh", [f"size = {_vec3(mesh.size)}"]
@@ -307,7 +316,7 @@ class _SceneWriter:
                                             f"height = {_f(mesh.height)}"]
         if node.material is not None:
             props.append(f"material = {self._material(self.ctx.manifest.material(node.material))}")
-        return self._sub(f"mesh:{node.id}", type_, props)
+        return self._sub(key, type_, props)
 
     def _shape(self, node: Node, shape: Shape, rest: Matrix3) -> str:
         native = _native_shape(shape, rest)

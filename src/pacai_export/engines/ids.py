@@ -8,7 +8,7 @@ and the ``kind`` keeps a Unity GUID and a Godot uid of the same path independent
 from __future__ import annotations
 
 import hashlib
-import json
+from json.encoder import encode_basestring
 
 _VERSION = "pacai-id/v1"
 
@@ -19,7 +19,9 @@ _INT63 = (1 << 63) - 1
 
 
 def _digest(kind: str, seed: str, *parts: str) -> bytes:
-    text = json.dumps([_VERSION, kind, seed, *parts], ensure_ascii=False, separators=(",", ":"))
+    # The bytes of json.dumps([...], ensure_ascii=False, separators=(",", ":")) for a list
+    # of strings, without building an encoder per call (a big scene asks for ~10 ids a node).
+    text = "[" + ",".join(map(encode_basestring, (_VERSION, kind, seed, *parts))) + "]"
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
