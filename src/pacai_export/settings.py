@@ -26,8 +26,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class Limits:
     """Hostile-input limits (§13), each enforced before the work it guards."""
 
-    manifest_bytes: int = 5 * 1024 * 1024
-    nodes: int = 100_000
+    # 200,000 nodes with names, transforms and a component each fit in ~60 MB of JSON.
+    manifest_bytes: int = 64 * 1024 * 1024
+    nodes: int = 200_000
     assets: int = 5_000
     # A real game has tens of levels and hundreds of materials; each scene is a file per
     # engine, so a count in the thousands is already minutes of writing.

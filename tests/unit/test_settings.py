@@ -17,7 +17,7 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     assert s.shutdown_timeout == 25
     assert s.export_bucket_url == tmp_path.resolve().as_uri()
     assert s.callback_queue_name == "exportQueue-callbacks"
-    assert s.limits.manifest_bytes == 5 * 1024 * 1024
+    assert (s.limits.manifest_bytes, s.limits.nodes) == (64 * 1024 * 1024, 200_000)
 
 
 @pytest.mark.parametrize(("env", "message"), [

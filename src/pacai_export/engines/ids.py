@@ -7,6 +7,7 @@ and the ``kind`` keeps a Unity GUID and a Godot uid of the same path independent
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from json.encoder import encode_basestring
 
@@ -25,6 +26,7 @@ def _digest(kind: str, seed: str, *parts: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+@functools.lru_cache(maxsize=4096)  # a scene asks for its few materials' guids once a node
 def unity_guid(seed: str, path: str) -> str:
     """A Unity asset GUID (32 lowercase hex digits) for the asset at ``path``."""
     return _digest("unity-guid", seed, path)[:16].hex()

@@ -9,6 +9,7 @@ and the asset path (contract §7).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -97,7 +98,9 @@ def write(ctx: BuildContext) -> Files:
 # --- formatting -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _f(x: float) -> str:
+    # Cached: big scenes repeat a few values (0, 1, grid steps) hundreds of thousands of times.
     text = f"{x:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -494,9 +497,7 @@ class _SceneWriter:
         return self.ctx.manifest.asset(node.model) if node.model else None
 
     def _header(self, go: _Go) -> list[str]:
-        return ["  m_ObjectHideFlags: 0", "  m_CorrespondingSourceObject: {fileID: 0}",
-                "  m_PrefabInstance: {fileID: 0}", "  m_PrefabAsset: {fileID: 0}",
-                f"  m_GameObject: {_ref(self.fid('g:' + go.key))}"]
+        return [_COMPONENT_HEAD, f"  m_GameObject: {_ref(self.fid('g:' + go.key))}"]
 
     def _renderer(self, go: _Go, node_key: Node | None, mesh_id: int,
                   material_id: str | None) -> None:
@@ -508,21 +509,8 @@ class _SceneWriter:
             material = f"{{fileID: 2100000, guid: {guid}, type: 2}}"
         else:
             material = DEFAULT_MATERIAL
-        go.add(23, "MeshRenderer", f"mr:{go.key}", [
-            "  m_Enabled: 1", "  m_CastShadows: 1", "  m_ReceiveShadows: 1",
-            "  m_DynamicOccludee: 1", "  m_StaticShadowCaster: 0", "  m_MotionVectors: 1",
-            "  m_LightProbeUsage: 1", "  m_ReflectionProbeUsage: 1", "  m_RayTracingMode: 2",
-            "  m_RayTraceProcedural: 0", "  m_RenderingLayerMask: 1", "  m_RendererPriority: 0",
-            "  m_Materials:", f"  - {material}", "  m_StaticBatchInfo:", "    firstSubMesh: 0",
-            "    subMeshCount: 0", "  m_StaticBatchRoot: {fileID: 0}",
-            "  m_ProbeAnchor: {fileID: 0}", "  m_LightProbeVolumeOverride: {fileID: 0}",
-            "  m_ScaleInLightmap: 1", "  m_ReceiveGI: 1", "  m_PreserveUVs: 0",
-            "  m_IgnoreNormalsForChartDetection: 0", "  m_ImportantGI: 0",
-            "  m_StitchLightmapSeams: 1", "  m_SelectedEditorRenderState: 3",
-            "  m_MinimumChartSize: 4", "  m_AutoUVMaxDistance: 0.5",
-            "  m_AutoUVMaxAngle: 89", "  m_LightmapParameters: {fileID: 0}",
-            "  m_SortingLayerID: 0", "  m_SortingLayer: 0", "  m_SortingOrder: 0",
-            "  m_AdditionalVertexStreams: {fileID: 0}"])
+        go.add(23, "MeshRenderer", f"mr:{go.key}", [_RENDERER_HEAD, f"  - {material}",
+                                                       _RENDERER_TAIL])
 
     def _mesh_child(self, node: Node, parent: _Go, name: str, scale: Vec3,
                     hull: bool) -> None:
@@ -737,6 +725,26 @@ class _SceneWriter:
             docs.append("\n".join([f"--- !u!{class_id} &{self.fid(key)}", f"{type_name}:",
                                    *self._header(go), *body]))
         return docs
+
+
+_COMPONENT_HEAD = ("  m_ObjectHideFlags: 0\n  m_CorrespondingSourceObject: {fileID: 0}\n"
+                   "  m_PrefabInstance: {fileID: 0}\n  m_PrefabAsset: {fileID: 0}")
+# A MeshRenderer's fixed fields around its material, joined once (one renderer per mesh node).
+_RENDERER_HEAD = "\n".join(["  m_Enabled: 1", "  m_CastShadows: 1", "  m_ReceiveShadows: 1",
+            "  m_DynamicOccludee: 1", "  m_StaticShadowCaster: 0", "  m_MotionVectors: 1",
+            "  m_LightProbeUsage: 1", "  m_ReflectionProbeUsage: 1", "  m_RayTracingMode: 2",
+            "  m_RayTraceProcedural: 0", "  m_RenderingLayerMask: 1", "  m_RendererPriority: 0",
+            "  m_Materials:"])
+_RENDERER_TAIL = "\n".join(["  m_StaticBatchInfo:", "    firstSubMesh: 0",
+            "    subMeshCount: 0", "  m_StaticBatchRoot: {fileID: 0}",
+            "  m_ProbeAnchor: {fileID: 0}", "  m_LightProbeVolumeOverride: {fileID: 0}",
+            "  m_ScaleInLightmap: 1", "  m_ReceiveGI: 1", "  m_PreserveUVs: 0",
+            "  m_IgnoreNormalsForChartDetection: 0", "  m_ImportantGI: 0",
+            "  m_StitchLightmapSeams: 1", "  m_SelectedEditorRenderState: 3",
+            "  m_MinimumChartSize: 4", "  m_AutoUVMaxDistance: 0.5",
+            "  m_AutoUVMaxAngle: 89", "  m_LightmapParameters: {fileID: 0}",
+            "  m_SortingLayerID: 0", "  m_SortingLayer: 0", "  m_SortingOrder: 0",
+            "  m_AdditionalVertexStreams: {fileID: 0}"])
 
 
 def _mesh_scale(node: Node) -> Vec3:
