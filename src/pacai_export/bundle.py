@@ -77,6 +77,7 @@ class BundleMeta:
     kept_as_metadata: tuple[dict[str, str], ...] = ()
     # Per model asset: {"asset", "source_triangles", "triangles"} (what its tier kept).
     models: tuple[dict[str, Any], ...] = ()
+    instanced: tuple[dict[str, object], ...] = ()  # engines/instancing.py: instancing_report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +151,7 @@ def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
         "left_out": list(meta.left_out),
         "kept_as_metadata": list(meta.kept_as_metadata),
         "models": list(meta.models),
+        "instanced": list(meta.instanced),
     }
     return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
 

@@ -194,6 +194,12 @@ class Project(_Model):
     id: Id
     name: Annotated[str, Field(min_length=1, max_length=256)]
     version: Annotated[str, Field(max_length=64)] = "1.0.0"
+    instancing: bool = Field(
+        default=True,
+        description="Repeated plain props (16 or more nodes sharing a parent, primitive and "
+                    "material, with no body, collider, light, camera, audio, model, "
+                    "component or child) become the engines' instancing constructs; false "
+                    "keeps every node separate.")
 
 
 class Manifest(_Model):

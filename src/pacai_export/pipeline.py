@@ -30,6 +30,7 @@ from .assets.limits import default_s3_allow
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
 from .engines.base import BuildContext, Files
+from .engines.instancing import instancing_report
 from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
 from .jobs import ExportJob, ExportResult
 from .jsonlimits import check_json
@@ -250,7 +251,8 @@ def bundle_meta(job: ExportJob, manifest: Manifest,
                       include_assets=job.include_assets, seed=job.effective_seed,
                       left_out=left_out,
                       kept_as_metadata=tuple(component_report(manifest)),
-                      models=models)
+                      models=models,
+                      instanced=tuple(instancing_report(manifest)))
 
 
 def bundle_key(job: ExportJob, manifest_digest: str, asset_digests: Mapping[str, str],

@@ -133,11 +133,13 @@ UID_RE = re.compile(r"uid://([a-y0-8]{1,13})")
 GODOT_ALPHABET = "abcdefghijklmnopqrstuvwxy012345678"
 # Constructors the writer may use, with their argument counts (None: any count).
 CONSTRUCTORS = {"Vector2": 2, "Vector3": 3, "Color": 4, "Transform3D": 12,
-                "PackedStringArray": None, "ExtResource": 1, "SubResource": 1}
+                "PackedStringArray": None, "PackedFloat32Array": None, "ExtResource": 1,
+                "SubResource": 1}
 # Node classes that are Node3D (so a script that `extends Node3D` may be attached).
 NODE3D_CLASSES = {"Node3D", "Area3D", "StaticBody3D", "RigidBody3D", "AnimatableBody3D",
                   "CharacterBody3D", "MeshInstance3D", "DirectionalLight3D", "OmniLight3D",
-                  "SpotLight3D", "Camera3D", "AudioStreamPlayer3D", "CollisionShape3D"}
+                  "SpotLight3D", "Camera3D", "AudioStreamPlayer3D", "CollisionShape3D",
+                  "MultiMeshInstance3D"}
 
 
 @dataclasses.dataclass

@@ -417,3 +417,68 @@ def test_unity_geometry_matches_the_manifest() -> None:
 @pytest.mark.parametrize("engine", ["godot", "unity"])
 def test_baked_projects_are_deterministic(engine: str) -> None:
     assert _files(engine) == _files(engine)
+
+
+# --- instancing: MultiMesh instances read back -------------------------------------------------
+
+
+def _forest_manifest() -> dict[str, Any]:
+    """The fidelity scene plus two groups of 20 plain props: one under a rotated, unevenly
+    scaled group, one under a sheared static body whose scale Godot bakes into its children."""
+    manifest = fidelity_manifest()
+    nodes = manifest["scenes"][0]["nodes"]
+    nodes.append({"id": "grove", "transform": {"translation": [3, 0, -2],
+                                               "rotation": [0, 0.3826834, 0, 0.9238795],
+                                               "scale": [2, 1, 0.5]}})
+    nodes.append({"id": "plinth", "body": "static", "mesh": {"primitive": "box"},
+                  "transform": {"translation": [-4, 1, 0], "rotation": [0.2588190, 0, 0, 0.9659258],
+                                "scale": [3, 0.5, 1.5]}})
+    for i in range(40):
+        angle = i * 0.37
+        nodes.append({
+            "id": f"tree_{i:02d}", "parent": "grove" if i < 20 else "plinth",
+            "mesh": {"primitive": "cylinder", "radius": 0.3, "height": 2.0},
+            "transform": {"translation": [i % 5, 0.1 * i, i // 5],
+                          "rotation": [0, math.sin(angle / 2), 0, math.cos(angle / 2)],
+                          "scale": [1 + 0.05 * i, 1, 1]}})
+    return manifest
+
+
+def test_godot_multimesh_instances_land_where_the_manifest_says() -> None:
+    manifest = _forest_manifest()
+    ctx = BuildContext(Manifest.model_validate(manifest), "fidelity", "high", True)
+    text = write_engine("godot", ctx)["scenes/main.tscn"]
+    assert isinstance(text, bytes)
+    scene = Tscn(text.decode())
+    worlds = world_matrices(manifest)
+    nodes = {n["id"]: n for n in manifest["scenes"][0]["nodes"]}
+    seen: list[str] = []
+    for path, (attrs, props) in scene.nodes.items():
+        if attrs.get("type") != "MultiMeshInstance3D":
+            continue
+        ids = re.findall(r'"([^"]+)"', props["metadata/pacai_ids"])
+        _, mm = scene.resource(path, "multimesh")
+        assert (mm["transform_format"], int(mm["instance_count"])) == ("1", len(ids))
+        buffer = np.array(_numbers(mm["buffer"])).reshape(-1, 3, 4)  # 12 floats an instance
+        assert len(buffer) == len(ids)
+        mesh_type, mesh_props = scene.sub[re.findall(r'"([^"]+)"', mm["mesh"])[0]]
+        for node_id, rows in zip(ids, buffer, strict=True):
+            local = np.eye(4)
+            local[:3, :] = rows
+            actual = apply(scene.world(path) @ local, _godot_mesh_points(mesh_type, mesh_props))
+            expected = apply(worlds[node_id], primitive_points(nodes[node_id]["mesh"]))
+            assert_same_points(expected, actual, f"godot instance {node_id}")
+            seen.append(node_id)
+    assert sorted(seen) == [f"tree_{i:02d}" for i in range(40)]
+    # instanced nodes are not also written as nodes of their own
+    assert not [p for p, (a, _) in scene.nodes.items() if a["name"].startswith("tree_")]
+
+
+def test_godot_instancing_off_keeps_every_node() -> None:
+    manifest = _forest_manifest()
+    manifest["project"]["instancing"] = False
+    ctx = BuildContext(Manifest.model_validate(manifest), "fidelity", "high", True)
+    text = write_engine("godot", ctx)["scenes/main.tscn"]
+    assert isinstance(text, bytes)
+    assert b"MultiMesh" not in text
+    assert len(re.findall(rb'\[node name="tree_\d\d"', text)) == 40

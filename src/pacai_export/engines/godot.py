@@ -18,7 +18,15 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Component, Light, Manifest, Material, Node, Scene
-from . import COMPONENTS, Param, affine, component_params, main_camera, unused_params
+from . import (
+    COMPONENTS,
+    Param,
+    affine,
+    component_params,
+    instancing,
+    main_camera,
+    unused_params,
+)
 from .base import AssetFile, BuildContext, Files
 from .coords import (
     Matrix3,
@@ -220,9 +228,14 @@ class _SceneWriter:
         self.sub_ids: dict[str, str] = {}
         self.nodes: list[_Block] = []
         self.scripts: set[str] = set()
+        self.groups: dict[str | None, list[instancing.Group]] = {}
+        for group in instancing.scene_groups(ctx.manifest, scene):
+            self.groups.setdefault(group.parent, []).append(group)
+        instanced = instancing.instanced_ids(g for gs in self.groups.values() for g in gs)
         self.children: dict[str | None, list[Node]] = {}
         for node in scene.nodes:
-            self.children.setdefault(node.parent, []).append(node)
+            if node.id not in instanced:
+                self.children.setdefault(node.parent, []).append(node)
         self.main_camera = main_camera(scene)
         self.world = affine.WorldMatrices(scene)  # the manifest's truth, per node id
         self.written: dict[str, affine.Affine] = {}  # bodies whose world differs as written
@@ -232,10 +245,14 @@ class _SceneWriter:
         root = godot_node_name(self.scene.display_name)
         self.nodes.append(_Block(f"[node name={_q(root)} type=\"Node3D\"]"))
         top = self.children.get(None, [])
-        names = unique([godot_node_name(n.display_name) for n in top], taken=["WorldEnvironment"])
+        groups = self.groups.get(None, [])
+        names = unique([godot_node_name(n.display_name) for n in top] + _group_names(groups),
+                       taken=["WorldEnvironment"])
         self._environment()
-        for node, name in zip(top, names, strict=True):
+        for node, name in zip(top, names[:len(top)], strict=True):
             self._node(node, name, ".", None)
+        for group, name in zip(groups, names[len(top):], strict=True):
+            self._multimesh(group, name, ".", None)
         steps = len(self.ext) + len(self.sub) + 1
         uid = godot_uid(self.ctx.seed, f"res://{self.path}")
         parts = [f'[gd_scene load_steps={steps} format=3 uid="{uid}"]']
@@ -355,10 +372,11 @@ class _SceneWriter:
         primary = features[0] if features and features[0][0] in _PRIMARY else None
         rest = features[1:] if primary else features
         kids = self.children.get(node.id, [])
+        groups = self.groups.get(node.id, [])
         feature_names = unique([f[1] for f in rest])
         extra = _known_components(node)[1:]
         extra_names = unique([c.type for c in extra], taken=feature_names)
-        kid_names = unique([godot_node_name(k.display_name) for k in kids],
+        kid_names = unique([godot_node_name(k.display_name) for k in kids] + _group_names(groups),
                            taken=feature_names + extra_names)
 
         block = self._primary_block(node, name, parent, primary)
@@ -379,8 +397,33 @@ class _SceneWriter:
             sub.props += _param_lines(comp.type, comp.params)
             sub.props.append("metadata/pacai_acts_on_parent = true")
             self.nodes.append(sub)
-        for kid, kname in zip(kids, kid_names, strict=True):
+        for kid, kname in zip(kids, kid_names[:len(kids)], strict=True):
             self._node(kid, kname, path, node.id)
+        for group, gname in zip(groups, kid_names[len(kids):], strict=True):
+            self._multimesh(group, gname, path, node.id)
+
+    def _multimesh(self, group: instancing.Group, name: str, parent: str,
+                   parent_id: str | None) -> None:
+        """A ``MultiMeshInstance3D`` drawing the group's nodes: ``buffer`` holds 12 floats per
+        instance (basis rows, each with its origin component appended), each transform
+        relative to the parent as written; instance ``i`` is ``metadata/pacai_ids[i]``."""
+        values: list[str] = []
+        for node in group.nodes:
+            if parent_id is None or parent_id not in self.written:
+                local = affine.from_trs(trs(node.transform))
+            else:
+                local = affine.mul(affine.inverse(self._written(parent_id)), self.world[node.id])
+            rows, origin = local
+            for row, o in zip(rows, origin, strict=True):
+                values += [_f(row[0]), _f(row[1]), _f(row[2]), _f(o)]
+        ref = self._sub(f"multimesh:{group.first.id}", "MultiMesh", [
+            "transform_format = 1", f"instance_count = {len(group.nodes)}",
+            f"mesh = {self._mesh(group.first)}",
+            "buffer = PackedFloat32Array(" + ", ".join(values) + ")"])
+        ids = ", ".join(_q(n.id) for n in group.nodes)
+        self.nodes.append(_Block(
+            f'[node name={_q(name)} type="MultiMeshInstance3D" parent={_q(parent)}]',
+            [f"multimesh = {ref}", f"metadata/pacai_ids = PackedStringArray({ids})"]))
 
     def _place(self, node: Node, parent_id: str | None, body: bool) -> tuple[str | None, bool]:
         """The node's written transform and whether it is ``top_level``.
@@ -553,6 +596,10 @@ class _SceneWriter:
                    if c.type not in COMPONENTS]
         if unknown:
             block.props.append(f"metadata/pacai_components = {_variant(unknown)}")
+
+
+def _group_names(groups: list[instancing.Group]) -> list[str]:
+    return [f"{g.primitive.capitalize()}Instances" for g in groups]
 
 
 def _native_shape(shape: Shape, rest: Matrix3) -> Shape | None:

@@ -17,7 +17,15 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..manifest import Asset, Camera, Light, Material, Node, Scene
-from . import COMPONENTS, Param, affine, component_params, main_camera, unused_params
+from . import (
+    COMPONENTS,
+    Param,
+    affine,
+    component_params,
+    instancing,
+    main_camera,
+    unused_params,
+)
 from .base import BuildContext, Files
 from .coords import (
     UNITY_FORWARD_FIX,
@@ -72,8 +80,12 @@ def write(ctx: BuildContext) -> Files:
         files[path] = ctx.assets[asset_id].path
     materials = {mid: f"Assets/Materials/{name}" for mid, name
                  in unique_filenames((mat.id for mat in m.materials), ".mat").items()}
+    # GPU instancing on the materials shared by repeated props (engines/instancing.py): Unity
+    # then draws each group's renderers in instanced batches.
+    instanced = {g.material for scene in m.scenes for g in instancing.scene_groups(m, scene)}
     for material in m.materials:
-        files[materials[material.id]] = _material(ctx, material, assets)
+        files[materials[material.id]] = _material(ctx, material, assets,
+                                                  material.id in instanced)
     scene_paths = {sid: f"Assets/Scenes/{name}" for sid, name
                    in unique_filenames((s.id for s in m.scenes), ".unity").items()}
     placements: list[tuple[str, str, str]] = []
@@ -196,7 +208,8 @@ def _asset_paths(ctx: BuildContext) -> dict[str, str]:
             for aid in sorted(ctx.assets)}
 
 
-def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes:
+def _material(ctx: BuildContext, mat: Material, assets: dict[str, str],
+              instanced: bool = False) -> bytes:
     def tex(asset_id: str | None) -> str:
         if asset_id is None or asset_id not in assets:
             return "{fileID: 0}"
@@ -222,7 +235,7 @@ def _material(ctx: BuildContext, mat: Material, assets: dict[str, str]) -> bytes
         "  m_ValidKeywords: " + ("[]" if not keywords else ""),
         *[f"  - {k}" for k in keywords],
         "  m_InvalidKeywords: []", f"  m_LightmapFlags: {2 if emissive else 4}",
-        "  m_EnableInstancingVariants: 0", "  m_DoubleSidedGI: 0",
+        f"  m_EnableInstancingVariants: {int(instanced)}", "  m_DoubleSidedGI: 0",
         f"  m_CustomRenderQueue: {TRANSPARENT_QUEUE if transparent else -1}",
         "  stringTagMap:" + (" {}" if not transparent else "\n    RenderType: Transparent"),
         "  disabledShaderPasses: []",
