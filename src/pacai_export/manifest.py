@@ -15,6 +15,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import InvalidManifest, LimitExceeded
+from .gcpause import paused
 from .jobs import format_validation_error
 from .jsonlimits import check_json, load_json
 from .settings import Limits
@@ -302,7 +303,8 @@ def parse_manifest(data: object, limits: Limits, *, expected_id: str | None = No
     _check_counts(data, limits)  # the cheap refusals first
     check_json(data, "manifest", limits.json_depth, InvalidManifest)
     try:
-        manifest = Manifest.model_validate(data)
+        with paused():
+            manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
         raise InvalidManifest(_format(exc)) from None
     _check_depth(manifest, limits)

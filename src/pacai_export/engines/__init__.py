@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInput
+from ..gcpause import paused
 from ..manifest import Manifest, Scene
 from .base import BuildContext, Files, Writer
 from .names import path_problems
@@ -159,7 +160,8 @@ def write_engine(engine: str, ctx: BuildContext) -> Files:
     except KeyError:
         expected = ", ".join(ENGINES)
         raise ValueError(f"unknown engine {engine!r}; expected one of {expected}") from None
-    files = writer(ctx)
+    with paused():
+        files = writer(ctx)
     problems = path_problems(files)
     if problems:
         # Deterministic, so retrying cannot help: the ids give paths that cannot coexist.
