@@ -8,7 +8,7 @@ APT_STAMP := $(VENV)/.apt-stamp
 BLENDER_VENV := .venv-blender
 BLENDER_STAMP := $(BLENDER_VENV)/.installed-stamp
 
-.PHONY: setup demo test lint unit bench clean stack stack-down viewer
+.PHONY: setup demo demo-forest test lint unit bench clean stack stack-down viewer
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -61,6 +61,15 @@ viewer: $(VIEWER_STAMP)
 ## demo: set up, then run the whole flow on embedded defaults; prints the bundle's path
 demo: $(STAMP)
 	$(VENV)/bin/pacai-export demo
+
+## demo-forest: big worlds offline: the 1,000-node example and a generated 20,000-node forest
+## (its props instanced in every engine), all three engines; bundles in exports/
+demo-forest: $(STAMP)
+	$(VENV)/bin/pacai-export export examples/stress-1000/manifest.json \
+	  --engines godot,unity,ue5 --quality high --out exports
+	$(PY) examples/forest-20000/generate.py exports/forest-20000/manifest.json
+	$(VENV)/bin/pacai-export export exports/forest-20000/manifest.json \
+	  --engines godot,unity,ue5 --quality high --out exports
 
 ## lint: ruff over the package, tests, benchmarks and examples; mypy (strict) over the package
 lint: setup

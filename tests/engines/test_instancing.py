@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pacai_export.bundle import BundleMeta, bundle_json
+from pacai_export.engines import write_engine
+from pacai_export.engines.base import BuildContext
 from pacai_export.engines.instancing import THRESHOLD, instancing_report
 from pacai_export.manifest import Manifest
 from tests.conftest import stress_manifest
@@ -47,3 +50,41 @@ def test_bundle_json_lists_the_groups() -> None:
     doc = json.loads(bundle_json(meta, []))
     assert [(g["parent"], g["count"], g["ids"][0]) for g in doc["instanced"]] == [
         ("forest", 20, "t0")]
+
+
+def _unity(manifest: Manifest) -> dict[str, bytes]:
+    ctx = BuildContext(manifest=manifest, seed="s", quality="high", include_assets=False)
+    return {k: v for k, v in write_engine("unity", ctx).items() if isinstance(v, bytes)}
+
+
+def test_unity_gpu_instancing_on_the_shared_material_only() -> None:
+    raw = _manifest(20).model_dump(by_alias=True)
+    raw["materials"].append({"id": "other"})
+    files = _unity(Manifest.model_validate(raw))
+    flags = {path: re.findall(rb"m_EnableInstancingVariants: (\d)", text)
+             for path, text in files.items() if path.endswith(".mat")}
+    assert flags.pop("Assets/Materials/mat_gold.mat") == [b"1"]
+    assert flags and all(f == [b"0"] for f in flags.values())  # other.mat and the rest
+    raw["project"]["instancing"] = False
+    off = _unity(Manifest.model_validate(raw))
+    assert b"m_EnableInstancingVariants: 1" not in off["Assets/Materials/mat_gold.mat"]
+
+
+def test_unity_static_bodies_and_their_helpers_are_batching_static() -> None:
+    raw = _manifest(0).model_dump(by_alias=True)
+    raw["scenes"][0]["nodes"] += [
+        {"id": "wall", "name": "Wall", "body": "static", "mesh": {"primitive": "box"},
+         "collider": {"shape": "box"}},
+        {"id": "lamp", "name": "Lamp", "parent": "wall", "body": "rigid",
+         "mesh": {"primitive": "sphere"}, "collider": {"shape": "sphere"}}]
+    scene = _unity(Manifest.model_validate(raw))["Assets/Scenes/main.unity"].decode()
+    flags = {}
+    for doc in scene.split("--- !u!1 &")[1:]:
+        name = re.search(r"m_Name: '([^']*)'", doc)
+        static = re.search(r"m_StaticEditorFlags: (\d+)", doc)
+        assert name and static
+        flags.setdefault(name.group(1), set()).add(int(static.group(1)))
+    assert flags["Wall"] == {4}
+    assert flags["Lamp"] == {0}  # a child node of its own: not static
+    wall_helpers = [n for n in flags if n not in ("Wall", "Lamp", "Main", "sun", "forest")]
+    assert wall_helpers and all(flags[n] <= {0, 4} for n in wall_helpers)

@@ -389,6 +389,7 @@ class _Go:
     scale: Vec3 = (1.0, 1.0, 1.0)
     parent: str | None = None
     tag: str = "Untagged"
+    static: bool = False  # a static body, or a helper of one: marked for static batching
     components: list[tuple[int, str, str, list[str]]] = dataclasses.field(default_factory=list)
     children: list[str] = dataclasses.field(default_factory=list)
 
@@ -446,6 +447,8 @@ class _SceneWriter:
 
     def _go(self, key: str, name: str, parent: str | None) -> _Go:
         go = _Go(key, name, parent=parent)
+        # A node's helpers (mesh, collider parts) share its static flag; its child nodes not.
+        go.static = parent is not None and not key.startswith("n:") and self.gos[parent].static
         self.gos[key] = go
         if parent is None:
             self.roots.append(key)
@@ -455,6 +458,7 @@ class _SceneWriter:
 
     def _node(self, node: Node, name: str, parent: str | None, path: tuple[str, ...]) -> None:
         go = self._go(f"n:{node.id}", name, parent)
+        go.static = node.body == "static"
         t = trs(node.transform)
         go.position, go.rotation = unity_position(t.translation), unity_rotation(t.rotation)
         go.scale = unity_scale(t.scale)
@@ -731,7 +735,8 @@ class _SceneWriter:
             "  m_PrefabAsset: {fileID: 0}", "  serializedVersion: 6", "  m_Component:",
             *[f"  - component: {_ref(c)}" for c in comp_ids], "  m_Layer: 0",
             f"  m_Name: {_s(go.name)}", f"  m_TagString: {go.tag}", "  m_Icon: {fileID: 0}",
-            "  m_NavMeshLayer: 0", "  m_StaticEditorFlags: 0", "  m_IsActive: 1"])]
+            "  m_NavMeshLayer: 0",
+            f"  m_StaticEditorFlags: {BATCHING_STATIC if go.static else 0}", "  m_IsActive: 1"])]
         children = [f"  - {_ref(self.fid('t:' + c))}" for c in go.children]
         father = self.fid("t:" + go.parent) if go.parent else 0
         docs.append("\n".join([
@@ -746,6 +751,9 @@ class _SceneWriter:
         return docs
 
 
+# StaticEditorFlags.BatchingStatic: Unity merges the static renderers sharing a material into
+# static batches at build time (GPU instancing, for the instanced props, is per material).
+BATCHING_STATIC = 4
 _COMPONENT_HEAD = ("  m_ObjectHideFlags: 0\n  m_CorrespondingSourceObject: {fileID: 0}\n"
                    "  m_PrefabInstance: {fileID: 0}\n  m_PrefabAsset: {fileID: 0}")
 # A MeshRenderer's fixed fields around its material, joined once (one renderer per mesh node).
