@@ -3,10 +3,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from pacai_export.errors import InvalidManifest, LimitExceeded
-from pacai_export.manifest import json_schema, parse_manifest
+from pacai_export.manifest import decode_manifest_bytes, json_schema, parse_manifest
 from pacai_export.settings import Limits
 from tests.conftest import small_manifest
 
@@ -97,3 +98,31 @@ def test_hierarchy_depth_is_limited() -> None:
                        r"hierarchy is deeper than 256 levels$"):
         parse_manifest(m, Limits())
     assert parse_manifest(m, Limits(hierarchy_depth=300)).main.nodes[-1].id == "n299"
+
+
+def test_default_limits_hold_200000_named_nodes() -> None:
+    """Contract §13: the default manifest size limit is large enough for 200,000 nodes."""
+    m = small_manifest()
+    m["scenes"][0]["nodes"] = [
+        {"id": f"node_{i:06d}", "name": f"Tree {i}", "parent": "node_000000" if i else None,
+         "mesh": {"primitive": "cylinder", "radius": 0.25, "height": 4.0}, "material": "mat_gold",
+         "transform": {"translation": [i * 0.5, 1.25, -i * 0.25],
+                       "rotation": [0.0, 0.3826834, 0.0, 0.9238795], "scale": [1.1, 1.1, 1.1]}}
+        for i in range(200_000)]
+    raw = orjson.dumps(m)
+    limits = Limits()
+    assert len(raw) <= limits.manifest_bytes
+    decoded = decode_manifest_bytes(raw, limits, "big.json")
+    assert isinstance(decoded, dict) and len(decoded["scenes"][0]["nodes"]) == 200_000
+    decoded["scenes"][0]["nodes"].append({"id": "one_more"})
+    with pytest.raises(LimitExceeded, match=r"^manifest.scenes: 200001 nodes exceed the limit "
+                                            r"of 200000$"):
+        parse_manifest(decoded, limits)
+
+
+def test_manifest_bytes_over_the_limit_are_refused_before_decoding() -> None:
+    with pytest.raises(LimitExceeded, match=r"^manifest \(p.json\): 11 bytes exceed the limit "
+                                            r"of 10$"):
+        decode_manifest_bytes(b'{"a": "bc"}', Limits(manifest_bytes=10), "p.json")
+    with pytest.raises(InvalidManifest, match=r"^manifest \(p.json\): not valid JSON: "):
+        decode_manifest_bytes(b'{"a": NaN}', Limits(), "p.json")
