@@ -408,14 +408,23 @@ class _SceneWriter:
         instance (basis rows, each with its origin component appended), each transform
         relative to the parent as written; instance ``i`` is ``metadata/pacai_ids[i]``."""
         values: list[str] = []
+        # Scattered props repeat a few rotations and scales: each basis is formatted once.
+        bases: dict[tuple[tuple[float, ...], tuple[float, ...]], tuple[str, str, str]] = {}
         for node in group.nodes:
+            t = node.transform
             if parent_id is None or parent_id not in self.written:
-                local = affine.from_trs(trs(node.transform))
-            else:
-                local = affine.mul(affine.inverse(self._written(parent_id)), self.world[node.id])
-            rows, origin = local
-            for row, o in zip(rows, origin, strict=True):
-                values += [_f(row[0]), _f(row[1]), _f(row[2]), _f(o)]
+                key = (t.rotation, t.scale)
+                if key not in bases:
+                    r0, r1, r2 = (", ".join(map(_f, r)) for r in affine.from_trs(trs(t))[0])
+                    bases[key] = (r0, r1, r2)
+                x, y, z = bases[key]
+                o = t.translation
+                values.append(f"{x}, {_f(o[0])}, {y}, {_f(o[1])}, {z}, {_f(o[2])}")
+                continue
+            rows, origin = affine.mul(affine.inverse(self._written(parent_id)),
+                                      self.world[node.id])
+            values += [f"{_f(r[0])}, {_f(r[1])}, {_f(r[2])}, {_f(c)}"
+                       for r, c in zip(rows, origin, strict=True)]
         ref = self._sub(f"multimesh:{group.first.id}", "MultiMesh", [
             "transform_format = 1", f"instance_count = {len(group.nodes)}",
             f"mesh = {self._mesh(group.first)}",
