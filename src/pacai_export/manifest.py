@@ -8,6 +8,7 @@ with its JSON path, all of them in one ``InvalidManifest``.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -220,6 +221,12 @@ class Manifest(_Model):
             raise ValueError("\n".join(problems))
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (to and from the CPU pool) as one bytes payload built and read with the
+        cyclic collector paused: at 100,000 nodes that is ~2 s instead of ~7 s a trip."""
+        with paused():
+            return (_unpickle_manifest, (pickle.dumps(self.__getstate__(), protocol=5),))
+
     def scene(self, scene_id: str) -> Scene:
         return next(s for s in self.scenes if s.id == scene_id)
 
@@ -232,6 +239,13 @@ class Manifest(_Model):
 
     def material(self, material_id: str) -> Material:
         return next(m for m in self.materials if m.id == material_id)
+
+
+def _unpickle_manifest(payload: bytes) -> Manifest:
+    manifest = Manifest.__new__(Manifest)
+    with paused():
+        manifest.__setstate__(pickle.loads(payload))
+    return manifest
 
 
 def _duplicates(items: list[Any], path: str) -> Iterator[str]:
