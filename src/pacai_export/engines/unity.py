@@ -416,14 +416,16 @@ class _SceneWriter:
             self.children.setdefault(node.parent, []).append(node)
 
     def fid(self, key: str) -> int:
-        if key not in self.ids:
-            salt, value = key, unity_file_id(self.ctx.seed, self.path, key)
-            while value in self.used_ids:  # astronomically unlikely; still deterministic
-                salt += "#"
-                value = unity_file_id(self.ctx.seed, self.path, salt)
-            self.ids[key] = value
-            self.used_ids.add(value)
-        return self.ids[key]
+        known = self.ids.get(key)  # asked ~10 times a node: one lookup on the common path
+        if known is not None:
+            return known
+        salt, value = key, unity_file_id(self.ctx.seed, self.path, key)
+        while value in self.used_ids:  # astronomically unlikely; still deterministic
+            salt += "#"
+            value = unity_file_id(self.ctx.seed, self.path, salt)
+        self.ids[key] = value
+        self.used_ids.add(value)
+        return value
 
     def render(self) -> bytes:
         top = self.children.get(None, [])
@@ -730,12 +732,9 @@ class _SceneWriter:
         gid, tid = self.fid("g:" + go.key), self.fid("t:" + go.key)
         comp_ids = [tid] + [self.fid(key) for _, _, key, _ in go.components]
         docs = ["\n".join([
-            f"--- !u!1 &{gid}", "GameObject:", "  m_ObjectHideFlags: 0",
-            "  m_CorrespondingSourceObject: {fileID: 0}", "  m_PrefabInstance: {fileID: 0}",
-            "  m_PrefabAsset: {fileID: 0}", "  serializedVersion: 6", "  m_Component:",
-            *[f"  - component: {_ref(c)}" for c in comp_ids], "  m_Layer: 0",
-            f"  m_Name: {_s(go.name)}", f"  m_TagString: {go.tag}", "  m_Icon: {fileID: 0}",
-            "  m_NavMeshLayer: 0",
+            f"--- !u!1 &{gid}", _GO_HEAD, *[f"  - component: {{fileID: {c}}}" for c in comp_ids],
+            "  m_Layer: 0", f"  m_Name: {_s(go.name)}", f"  m_TagString: {go.tag}",
+            "  m_Icon: {fileID: 0}\n  m_NavMeshLayer: 0",
             f"  m_StaticEditorFlags: {BATCHING_STATIC if go.static else 0}", "  m_IsActive: 1"])]
         children = [f"  - {_ref(self.fid('t:' + c))}" for c in go.children]
         father = self.fid("t:" + go.parent) if go.parent else 0
@@ -754,6 +753,9 @@ class _SceneWriter:
 # StaticEditorFlags.BatchingStatic: Unity merges the static renderers sharing a material into
 # static batches at build time (GPU instancing, for the instanced props, is per material).
 BATCHING_STATIC = 4
+_GO_HEAD = ("GameObject:\n  m_ObjectHideFlags: 0\n  m_CorrespondingSourceObject: {fileID: 0}\n"
+            "  m_PrefabInstance: {fileID: 0}\n  m_PrefabAsset: {fileID: 0}\n"
+            "  serializedVersion: 6\n  m_Component:")
 _COMPONENT_HEAD = ("  m_ObjectHideFlags: 0\n  m_CorrespondingSourceObject: {fileID: 0}\n"
                    "  m_PrefabInstance: {fileID: 0}\n  m_PrefabAsset: {fileID: 0}")
 # A MeshRenderer's fixed fields around its material, joined once (one renderer per mesh node).
