@@ -31,6 +31,9 @@ _DIGEST_TAIL = re.compile(r"-[0-9a-f]{8}$")
 
 def _clean(text: str, invalid: set[str], fallback: str) -> str:
     """Drop control/format characters, replace engine-invalid ones, collapse whitespace."""
+    if text.isascii() and text.isprintable() and invalid.isdisjoint(text):
+        # The common case, once per node of a big scene: nothing to drop or replace.
+        return " ".join(text.split())[:MAX_NAME].strip() or fallback
     out: list[str] = []
     for ch in unicodedata.normalize("NFC", text):
         category = unicodedata.category(ch)
