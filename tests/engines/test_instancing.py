@@ -9,7 +9,7 @@ from typing import Any
 from pacai_export.bundle import BundleMeta, bundle_json
 from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext
-from pacai_export.engines.instancing import THRESHOLD, instancing_report
+from pacai_export.engines.instancing import CONSTRUCTS, THRESHOLD, instancing_report
 from pacai_export.manifest import Manifest
 from tests.conftest import stress_manifest
 
@@ -27,7 +27,7 @@ def _manifest(copies: int, **extra: Any) -> Manifest:
 def test_threshold_copies_are_one_group_with_ids_in_instance_order() -> None:
     report = instancing_report(_manifest(THRESHOLD))
     assert report == [{"scene": "main", "parent": "forest", "primitive": "cylinder",
-                       "material": "mat_gold", "count": THRESHOLD,
+                       "material": "mat_gold", "count": THRESHOLD, "as": CONSTRUCTS,
                        "ids": [f"t{i}" for i in range(THRESHOLD)]}]
 
 

@@ -135,6 +135,8 @@ def test_instanced_export_reports_its_groups_in_the_bundle(tmp_path: Path) -> No
         scene = bundle.read("godot/scenes/main.tscn").decode()
     assert report == [{"scene": "main", "parent": "grove", "primitive": "cylinder",
                        "material": "mat_gold", "count": 40,
+                       "as": {"godot": "MultiMeshInstance3D",
+                              "unity": "GPU instancing on the shared material"},
                        "ids": [f"tree_{i:03d}" for i in range(40)]}]
     ids = ", ".join(f'"tree_{i:03d}"' for i in range(40))
     assert f"metadata/pacai_ids = PackedStringArray({ids})" in scene

@@ -12,8 +12,9 @@ transform, nothing that needs a node of its own:
 
 What each engine makes of a group: Godot one ``MultiMeshInstance3D`` under the parent
 (instance transforms relative to it, node ids in ``metadata/pacai_ids`` by instance index);
-Unity keeps the GameObjects and turns GPU instancing on in the shared material. The
-manifest's ``project.instancing: false`` keeps every node separate.
+Unity keeps the GameObjects and turns GPU instancing on in the shared material; Unreal does
+not instance yet (every node stays an actor). The manifest's ``project.instancing: false``
+keeps every node separate.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from collections.abc import Iterable
 from ..manifest import Manifest, Node, Scene
 
 THRESHOLD = 16  # fewer copies than this draw about as fast as separate nodes
+# What each engine makes of a group, as bundle.json reports it. Unreal is absent: it still
+# places every node as an actor of its own.
+CONSTRUCTS = {"godot": "MultiMeshInstance3D", "unity": "GPU instancing on the shared material"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,5 +79,6 @@ def instancing_report(manifest: Manifest) -> list[dict[str, object]]:
     """What ``bundle.json`` says was instanced: one entry per group, with the node ids in
     instance order (the per-instance table: instance ``i`` of a group is ``ids[i]``)."""
     return [{"scene": g.scene, "parent": g.parent, "primitive": g.primitive,
-             "material": g.material, "count": len(g.nodes), "ids": [n.id for n in g.nodes]}
+             "material": g.material, "count": len(g.nodes), "as": dict(CONSTRUCTS),
+             "ids": [n.id for n in g.nodes]}
             for scene in manifest.scenes for g in scene_groups(manifest, scene)]
