@@ -11,16 +11,13 @@ import os
 import shutil
 import struct
 import subprocess
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import bullmq
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from pacai_export.api.preview import BundleError, glb_json, scene_tree
 from pacai_export.settings import Settings
@@ -28,27 +25,9 @@ from pacai_export.storage.local import LocalStorage
 from tests.api.conftest import AUTH
 from tests.api.test_live_browser import LAYOUT, NODE_NAMES
 from tests.conftest import VENV_BIN, validate_gltf
-from tests.storage.conftest import S3_ENV, s3_client
+from tests.storage.conftest import bucket, s3_client, s3_endpoint  # noqa: F401 (fixtures)
 
 KEY = "layout/0123456789abcdef/layout.zip"
-
-
-@pytest.fixture
-def s3_server() -> Iterator[str]:
-    """moto's S3 API server on a loopback port the kernel picks (as tests/storage does)."""
-    os.environ.update(S3_ENV)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_bucket(s3_server: str) -> str:
-    name = f"bundles-{uuid.uuid4().hex[:12]}"
-    s3_client(s3_server).create_bucket(Bucket=name)
-    return name
 
 
 def export(tmp_path: Path, engines: str, **env: str) -> Path:
@@ -169,13 +148,14 @@ async def test_preview_errors_name_the_job_and_the_entry(
 
 
 async def test_preview_reads_an_s3_bundle_by_range(
-        api_settings: Settings, tmp_path: Path, s3_server: str, s3_bucket: str) -> None:
+        api_settings: Settings, tmp_path: Path, s3_endpoint: str,  # noqa: F811
+        bucket: str) -> None:  # noqa: F811
     from pacai_export.api import create_app
 
     bundle = export(tmp_path, "ue5")
-    s3_client(s3_server).upload_file(str(bundle), s3_bucket, "exports/" + KEY)
-    s = dataclasses.replace(api_settings, storage_url=f"s3://{s3_bucket}/exports/",
-                            s3_endpoint_url=s3_server)
+    s3_client(s3_endpoint).upload_file(str(bundle), bucket, "exports/" + KEY)
+    s = dataclasses.replace(api_settings, storage_url=f"s3://{bucket}/exports/",
+                            s3_endpoint_url=s3_endpoint)
     job_id = await completed_job(s, {"key": KEY})
     app = create_app(s)
     async with app.router.lifespan_context(app), httpx.AsyncClient(

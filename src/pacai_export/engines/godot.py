@@ -39,7 +39,13 @@ from .coords import (
     trs,
 )
 from .ids import godot_uid
-from .names import asset_filenames, godot_node_name, unique, unique_filenames
+from .names import (
+    asset_filenames,
+    godot_node_name,
+    quoted_escaper,
+    unique,
+    unique_filenames,
+)
 
 BODY_TYPES = {"static": "StaticBody3D", "rigid": "RigidBody3D", "kinematic": "AnimatableBody3D",
               "character": "CharacterBody3D"}
@@ -105,13 +111,7 @@ _GODOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r
 _GODOT_UNSAFE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
 
 
-def _godot_escape(match: re.Match[str]) -> str:
-    ch = match.group()
-    if ch in _GODOT_ESCAPES:
-        return _GODOT_ESCAPES[ch]
-    if 0xD800 <= ord(ch) <= 0xDFFF:
-        return "\ufffd"
-    return f"\\u{ord(ch):04x}"
+_godot_escape = quoted_escaper(_GODOT_ESCAPES)
 
 
 def _vec3(v: tuple[float, float, float]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePosixPath
 
 # Godot's String::get_invalid_node_name_characters(): ". : @ / \" %".
@@ -194,3 +194,18 @@ def ue_project_name(text: str) -> str:
 def ini_value(text: str) -> str:
     """A single-line value for an .ini file (no control characters)."""
     return _clean(text, set(), "")
+
+
+def quoted_escaper(table: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement for a double-quoted string literal (Godot, YAML): the
+    format's own escapes from ``table``, U+FFFD for a lone surrogate (it cannot be written as
+    UTF-8), and ``\\uXXXX`` for every other unsafe character."""
+    def escape(match: re.Match[str]) -> str:
+        ch = match.group()
+        if ch in table:
+            return table[ch]
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            return "\ufffd"
+        return f"\\u{ord(ch):04x}"
+
+    return escape

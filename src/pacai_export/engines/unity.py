@@ -44,7 +44,14 @@ from .coords import (
     unity_scale,
 )
 from .ids import unity_file_id, unity_guid
-from .names import asset_filenames, pascal_case, unique, unique_filenames, unity_object_name
+from .names import (
+    asset_filenames,
+    pascal_case,
+    quoted_escaper,
+    unique,
+    unique_filenames,
+    unity_object_name,
+)
 
 EDITOR_VERSION = "6000.0.23f1"
 EDITOR_REVISION = "1c4764c07fb4"
@@ -139,13 +146,7 @@ _YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
 _YAML_SPECIAL = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
 
 
-def _yaml_escape(match: re.Match[str]) -> str:
-    ch = match.group()
-    if ch in _YAML_ESCAPES:
-        return _YAML_ESCAPES[ch]
-    if 0xD800 <= ord(ch) <= 0xDFFF:
-        return "\ufffd"  # a lone surrogate cannot be written as UTF-8
-    return f"\\u{ord(ch):04x}"
+_yaml_escape = quoted_escaper(_YAML_ESCAPES)
 
 
 def _v3(v: Vec3) -> str:
