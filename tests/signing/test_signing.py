@@ -142,9 +142,12 @@ def test_unsigned_bundle_checks_hashes_only(tmp_path: Path) -> None:
 # --- PKCS#11 through SoftHSM2 --------------------------------------------------------------
 
 
-@pytest.fixture
-def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A SoftHSM2 token of our own with an Ed25519 key pair generated inside it."""
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A SoftHSM2 token of our own with an Ed25519 key pair generated inside it. One for the
+    session: the PKCS#11 library is loaded once per process and reads SOFTHSM2_CONF only when
+    it initialises, so its token folder must outlive any one test's tmp_path."""
+    tmp_path = tmp_path_factory.mktemp("softhsm")
     if not SOFTHSM_MODULE.exists() or not shutil.which("softhsm2-util"):
         pytest.fail("SoftHSM2 is not installed: run `make setup` (apt-get install softhsm2)")
     import pkcs11
@@ -158,8 +161,9 @@ def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "exports",
                     "--pin", "1234", "--so-pin", "5678"], env={**os.environ, **env},
                    check=True, capture_output=True)
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    token = pkcs11.lib(str(SOFTHSM_MODULE)).get_token(token_label="exports")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOFTHSM2_CONF", str(conf))  # read when the library initialises, here
+        token = pkcs11.lib(str(SOFTHSM_MODULE)).get_token(token_label="exports")
     attr = pkcs11.Attribute
     with token.open(rw=True, user_pin="1234") as session:
         public, _ = session.generate_keypair(
