@@ -39,7 +39,7 @@ from .manifest import Manifest, decode_manifest_bytes, parse_manifest
 from .pool import CpuPool
 from .settings import Limits, Settings
 from .signing import Signer, dsse
-from .storage import Storage, StoredObject
+from .storage import PreviewStorage, Storage, StoredObject, preview_key
 
 log = get_logger("pacai_export.pipeline")
 
@@ -109,6 +109,7 @@ class Exporter:
                                  self.signer.keyid if self.signer else None)
                 stored, reused = await self._build_or_reuse(job, manifest, assets, key, work,
                                                             report)
+                await self._store_preview(manifest, key)
         finally:
             await fetcher.aclose()
             await asyncio.to_thread(workdir.remove)
@@ -238,6 +239,19 @@ class Exporter:
         return await self.storage.put_file(key, out, info), False
 
 
+    async def _store_preview(self, manifest: Manifest, key: str) -> None:
+        """The main scene as ``.glb`` beside the bundle, for the dashboard's 3D view of any
+        bundle (with or without the ue5 folder). Written once: a reused bundle whose preview
+        is already stored costs one existence check."""
+        if not isinstance(self.storage, PreviewStorage):
+            return  # the offline command writes the bundle only
+        target = preview_key(key)
+        if await self.storage.has(target):
+            return
+        data = await self.pool.run(preview_glb, manifest)
+        await self.storage.put_bytes(target, data, "model/gltf-binary")
+
+
 def bundle_meta(job: ExportJob, manifest: Manifest,
                 assets: GatheredAssets | None = None) -> BundleMeta:
     left_out: tuple[dict[str, str], ...] = ()
@@ -289,6 +303,14 @@ def _canonical(raw: dict[str, Any]) -> bytes:
         return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
         raise InvalidManifest(f"manifest: cannot be written back as JSON: {exc}") from None
+
+
+def preview_glb(manifest: Manifest) -> bytes:
+    """The main scene, written exactly as the ue5 folder's ``SourceArt/<map>.glb``
+    (placeholder boxes for models): equal manifests give equal bytes."""
+    from . import gltf
+
+    return gltf.scene_glb(manifest, manifest.main)
 
 
 def stage_engine(engine: str, ctx: BuildContext, dest: Path) -> int:

@@ -21,6 +21,7 @@ import pytest
 
 from pacai_export.api.preview import BundleError, glb_json, scene_tree
 from pacai_export.settings import Settings
+from pacai_export.storage import preview_key
 from pacai_export.storage.local import LocalStorage
 from tests.api.conftest import AUTH
 from tests.api.test_live_browser import LAYOUT, NODE_NAMES
@@ -237,3 +238,127 @@ def test_a_glb_whose_lengths_lie_is_refused_before_its_json_is_read() -> None:
     with pytest.raises(BundleError) as caught:
         glb_json(bytes(data), "ue5/SourceArt/main.glb")
     assert str(caught.value) == "ue5/SourceArt/main.glb: malformed glTF binary header"
+
+
+# --- the preview file the worker stores beside each bundle ------------------------------------
+
+
+async def _quiet(percent: int, stage: str, **fields: Any) -> None:
+    return None
+
+
+async def worker_export(s: Settings, storage: Any, engines: list[str]) -> Any:
+    """An export as the worker runs it (``Exporter`` with a real backend and CPU pool)."""
+    from pacai_export.jobs import ExportJob
+    from pacai_export.pipeline import Exporter
+    from pacai_export.pool import CpuPool
+
+    pool = CpuPool(1)
+    job, _ = ExportJob.parse({"project_id": "layout", "engines": engines, "quality": "low",
+                              "include_assets": False, "manifest": LAYOUT})
+    try:
+        return await Exporter(s, storage, pool).export(job, "t", _quiet)
+    finally:
+        pool.close()
+
+
+def flat_names(nodes: list[dict[str, Any]]) -> list[str]:
+    return [n for node in nodes for n in [node["name"], *flat_names(node["children"])]]
+
+
+async def test_a_godot_only_export_gets_a_3d_preview_from_its_preview_file(
+        api_settings: Settings, api: httpx.AsyncClient, tmp_path: Path) -> None:
+    storage = LocalStorage(api_settings.exports_dir, api_settings.export_bucket_url)
+    result = await worker_export(api_settings, storage, ["godot"])
+    stored = api_settings.exports_dir / preview_key(result.key)
+    assert stored.name == "layout.preview.glb"
+    assert stored.parent == (api_settings.exports_dir / result.key).parent
+    job_id = await completed_job(api_settings, {"key": result.key})
+    summary = (await api.get(f"/dashboard/api/preview/{job_id}", headers=AUTH)).json()
+    assert summary["engines"] == ["godot"]
+    scene = summary["scene"]
+    assert (scene["file"], scene["bytes"]) == ("layout.preview.glb", stored.stat().st_size)
+    assert flat_names(scene["nodes"]) == NODE_NAMES
+    assert scene["triangles"] == 542
+    served = await api.get(scene["url"], headers=AUTH)
+    assert (served.status_code, served.headers["content-type"]) == (200, "model/gltf-binary")
+    assert served.content == stored.read_bytes()
+    path = tmp_path / "served.glb"
+    path.write_bytes(served.content)
+    assert validate_gltf([path])[0]["errors"] == 0
+
+
+async def test_the_preview_file_is_the_ue5_scene_byte_for_byte_and_deterministic(
+        api_settings: Settings, tmp_path: Path) -> None:
+    first = LocalStorage(tmp_path / "one", "https://example.test")
+    second = LocalStorage(tmp_path / "two", "https://example.test")
+    a = await worker_export(api_settings, first, ["godot"])
+    b = await worker_export(api_settings, second, ["ue5"])
+    preview_a = (tmp_path / "one" / preview_key(a.key)).read_bytes()
+    preview_b = (tmp_path / "two" / preview_key(b.key)).read_bytes()
+    assert preview_a == preview_b
+    with zipfile.ZipFile(tmp_path / "two" / b.key) as zf:
+        assert zf.read("ue5/SourceArt/main.glb") == preview_a
+    again = LocalStorage(tmp_path / "three", "https://example.test")
+    c = await worker_export(api_settings, again, ["godot"])
+    assert (tmp_path / "three" / preview_key(c.key)).read_bytes() == preview_a
+
+
+async def test_a_reused_bundle_gets_its_missing_preview_written_once(
+        api_settings: Settings, tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store", "https://example.test")
+    first = await worker_export(api_settings, storage, ["godot"])
+    path = tmp_path / "store" / preview_key(first.key)
+    original = path.read_bytes()
+    path.unlink()  # a bundle stored before preview files existed
+    second = await worker_export(api_settings, storage, ["godot"])
+    assert (second.reused, second.key) == (True, first.key)
+    assert path.read_bytes() == original
+    before = path.stat().st_mtime_ns
+    third = await worker_export(api_settings, storage, ["godot"])
+    assert third.reused and path.stat().st_mtime_ns == before  # already there: not rewritten
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "layout.preview.glb", "layout.zip", "layout.zip.meta.json"]  # no temp files left
+
+
+async def test_an_s3_export_stores_and_serves_its_preview_file(
+        api_settings: Settings, tmp_path: Path, s3_endpoint: str,  # noqa: F811
+        bucket: str) -> None:  # noqa: F811
+    from pacai_export.api import create_app
+    from pacai_export.storage import open_storage
+
+    s = dataclasses.replace(api_settings, storage_url=f"s3://{bucket}/exports/",
+                            s3_endpoint_url=s3_endpoint)
+    storage = open_storage(s)
+    try:
+        result = await worker_export(s, storage, ["godot"])
+    finally:
+        await storage.aclose()
+    head = s3_client(s3_endpoint).head_object(Bucket=bucket,
+                                              Key="exports/" + preview_key(result.key))
+    assert head["ContentType"] == "model/gltf-binary"
+    job_id = await completed_job(s, {"key": result.key})
+    app = create_app(s)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        summary = (await http.get(f"/dashboard/api/preview/{job_id}", headers=AUTH)).json()
+        served = await http.get(f"/dashboard/api/scene/{job_id}", headers=AUTH)
+    assert summary["scene"]["file"] == "layout.preview.glb"
+    assert flat_names(summary["scene"]["nodes"]) == NODE_NAMES
+    assert served.content == s3_client(s3_endpoint).get_object(
+        Bucket=bucket, Key="exports/" + preview_key(result.key))["Body"].read()
+    assert len(served.content) == head["ContentLength"]
+
+
+async def test_an_oversized_preview_file_is_refused_by_name(
+        api_settings: Settings, api: httpx.AsyncClient, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pacai_export.api import preview
+
+    store_local(api_settings, export(tmp_path, "godot"))
+    (api_settings.exports_dir / preview_key(KEY)).write_bytes(b"glTF" + bytes(60))
+    monkeypatch.setattr(preview, "MAX_SCENE_BYTES", 32)
+    job_id = await completed_job(api_settings, {"key": KEY})
+    answer = await api.get(f"/dashboard/api/scene/{job_id}", headers=AUTH)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        422, "layout.preview.glb: over the preview's 32 bytes")

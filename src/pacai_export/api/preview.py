@@ -7,9 +7,11 @@ object (``pread`` on local disk, a ranged ``GetObject`` on S3), in a thread. Eve
 declared size is checked against a cap before it is read, and the scene's glTF JSON is parsed
 only after its length is checked against the chunk that holds it.
 
-The scene is the one the ``ue5`` folder carries as glTF binary (``SourceArt/<map>.glb``, the
-main map of ``SourceArt/scene.json``); a bundle without the ``ue5`` folder has no scene file,
-and its preview shows the summary and files only.
+The scene is the preview file the worker stores beside the bundle
+(``<key without .zip>.preview.glb``: the main scene, whatever engines the bundle holds),
+read whole up to the same cap. A bundle stored before preview files existed falls back to
+the scene the ``ue5`` folder carries as glTF binary (``SourceArt/<map>.glb``, the main map of
+``SourceArt/scene.json``); with neither, the preview shows the summary and files only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.routing import Route
 from ..errors import StorageError
 from ..logs import get_logger
 from ..signing import dsse
+from ..storage import PreviewStorage, preview_key
 from . import context as api_context
 from .problems import Problem, require_job_id
 
@@ -217,8 +220,20 @@ def signature(zf: zipfile.ZipFile, document: bytes) -> dict[str, Any]:
             "signs_this_bundle_json": payload == document}
 
 
-def summarize(zf: zipfile.ZipFile) -> dict[str, Any]:
-    """The preview's JSON: bundle.json's facts, files per engine, signature, scene tree."""
+Scene = tuple[str, bytes]  # a scene .glb's name (for messages and the summary) and bytes
+
+
+def bundle_scene(zf: zipfile.ZipFile) -> Scene | None:
+    """The ``ue5`` folder's main scene: the fallback for bundles without a preview file."""
+    entry = scene_entry(zf)
+    if entry is None:
+        return None
+    return entry, read_entry(zf, entry, MAX_SCENE_BYTES)
+
+
+def summarize(zf: zipfile.ZipFile, stored: Scene | None = None) -> dict[str, Any]:
+    """The preview's JSON: bundle.json's facts, files per engine, signature, scene tree
+    (from ``stored``, the preview file, when there is one)."""
     document = read_entry(zf, BUNDLE_JSON, MAX_JSON_BYTES)
     try:
         meta = json.loads(document)
@@ -233,22 +248,36 @@ def summarize(zf: zipfile.ZipFile) -> dict[str, Any]:
         "left_out": meta.get("left_out", []), "warnings": meta.get("warnings", []),
         "files": files_by_engine(zf, engines), "signature": signature(zf, document),
         "scene": None}
-    entry = scene_entry(zf)
-    if entry is not None:
-        info = zf.getinfo(entry)
-        tree, triangles = scene_tree(glb_json(read_entry(zf, entry, MAX_SCENE_BYTES), entry))
-        summary["scene"] = {"file": entry, "bytes": info.file_size, "nodes": tree,
+    scene = stored or bundle_scene(zf)
+    if scene is not None:
+        name, data = scene
+        tree, triangles = scene_tree(glb_json(data, name))
+        summary["scene"] = {"file": name, "bytes": len(data), "nodes": tree,
                             "triangles": triangles}
     return summary
 
 
-def scene_bytes(zf: zipfile.ZipFile) -> bytes:
-    entry = scene_entry(zf)
-    if entry is None:
+def scene_bytes(zf: zipfile.ZipFile, stored: Scene | None = None) -> bytes:
+    scene = stored or bundle_scene(zf)
+    if scene is None:
         raise BundleError("the bundle has no scene .glb (only the ue5 folder carries one)")
-    data = read_entry(zf, entry, MAX_SCENE_BYTES)
-    glb_json(data, entry)
-    return data
+    glb_json(scene[1], scene[0])
+    return scene[1]
+
+
+def stored_preview(source: object, key: str) -> Scene | None:
+    """The preview file beside the bundle, or None (absent, or a backend without one);
+    blocking: called in the thread that reads the bundle."""
+    if not isinstance(source, PreviewStorage):
+        return None
+    target = preview_key(key)
+    name = target.rsplit("/", 1)[-1]
+    data = source.read_small(target, MAX_SCENE_BYTES)
+    if data is None:
+        return None
+    if len(data) > MAX_SCENE_BYTES:
+        raise BundleError(f"{name}: over the preview's {MAX_SCENE_BYTES} bytes")
+    return name, data
 
 
 # --- endpoints --------------------------------------------------------------------------------
@@ -281,7 +310,8 @@ async def _completed_key(request: Request) -> tuple[api_context.ApiContext, str,
     return ctx, result["key"], stored.bytes
 
 
-async def _in_bundle(request: Request, work: Callable[[zipfile.ZipFile], Any]) -> Any:
+async def _in_bundle(request: Request,
+                     work: Callable[[zipfile.ZipFile, Scene | None], Any]) -> Any:
     ctx, key, size = await _completed_key(request)
     source = ctx.storage()
     if not hasattr(source, "read_range"):
@@ -291,7 +321,7 @@ async def _in_bundle(request: Request, work: Callable[[zipfile.ZipFile], Any]) -
     def run() -> Any:
         with open_bundle(lambda start, length: source.read_range(key, start, length),
                          size) as zf:
-            return work(zf)
+            return work(zf, stored_preview(source, key))
 
     try:
         return await asyncio.to_thread(run)

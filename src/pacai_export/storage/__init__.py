@@ -4,10 +4,11 @@ backend (and boto3) is imported only when ``STORAGE_URL`` selects it."""
 from __future__ import annotations
 
 from ..settings import Settings
-from .base import Storage, StoredObject
+from .base import PreviewStorage, Storage, StoredObject, preview_key
 from .local import FileStorage, LocalStorage
 
-__all__ = ["FileStorage", "LocalStorage", "Storage", "StoredObject", "open_storage"]
+__all__ = ["FileStorage", "LocalStorage", "PreviewStorage", "Storage", "StoredObject",
+           "open_storage", "preview_key"]
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+PREVIEW_SUFFIX = ".preview.glb"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,3 +38,23 @@ class Storage(Protocol):
 
     async def aclose(self) -> None:
         """Release what the backend holds."""
+
+
+def preview_key(key: str) -> str:
+    """Where a bundle's preview scene is kept: beside it, ``<key without .zip>.preview.glb``."""
+    return key.removesuffix(".zip") + PREVIEW_SUFFIX
+
+
+@runtime_checkable
+class PreviewStorage(Protocol):
+    """A backend that also keeps a small file beside each bundle: its preview scene."""
+
+    async def has(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """Store ``data`` under ``key`` atomically."""
+
+    def read_small(self, key: str, cap: int) -> bytes | None:
+        """Up to ``cap + 1`` bytes of ``key`` (None when absent; blocking: call in a thread),
+        so a caller sees an object over its cap without reading it whole."""

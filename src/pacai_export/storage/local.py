@@ -53,6 +53,25 @@ class LocalStorage:
     def url(self, key: str) -> str:
         return f"{self.base_url}/{key}"
 
+    async def has(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """Write ``data`` under ``key`` (temp file, fsync, rename): whole or not at all."""
+        try:
+            await asyncio.to_thread(_atomic_write, self._path(key), data)
+        except OSError as exc:
+            raise StorageError(f"could not store {key!r} under {self.root}: {exc}") from exc
+
+    def read_small(self, key: str, cap: int) -> bytes | None:
+        try:
+            with self._path(key).open("rb") as fh:
+                return fh.read(cap + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"could not read {key!r}: {exc.strerror}") from exc
+
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """``length`` bytes of ``key`` from ``start`` (blocking: the preview calls it in a
         thread)."""
@@ -114,6 +133,22 @@ def _atomic_place(source: Path, target: Path, sidecar: bytes | None) -> None:
         fh.write(sidecar)
     os.chmod(tmp, 0o644)
     os.replace(tmp, side)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

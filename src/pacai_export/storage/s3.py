@@ -104,6 +104,31 @@ class S3Storage:
             return url
         return f"{self.options.public_base_url}/{key}"
 
+    async def has(self, key: str) -> bool:
+        return await self.stat(key) is not None
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """One PUT: S3 shows the object only once the PUT completes."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._object_key(key),
+                                "Body": data, "ContentType": content_type}
+        if self.options.checksum:
+            args["ChecksumAlgorithm"] = "SHA256"
+        try:
+            await asyncio.to_thread(lambda: self.client.put_object(**args))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not store s3://{self.bucket}/{self._object_key(key)}: "
+                               f"{exc}") from exc
+
+    def read_small(self, key: str, cap: int) -> bytes | None:
+        try:
+            return self.read_range(key, 0, cap + 1)
+        except StorageError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and str(
+                    cause.response.get("Error", {}).get("Code")) in NOT_FOUND:
+                return None
+            raise
+
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """``length`` bytes of ``key`` from ``start``, one ranged GET (blocking: the preview
         calls it in a thread)."""

@@ -117,7 +117,7 @@
       draw(canvas, note, summary.scene.url);
     } else {
       section.append(el('p', {class: 'note', id: 'scene-note'},
-                        'No scene to draw: only the ue5 folder carries the scene as .glb.'));
+                        'No scene to draw: this bundle has no preview file and no ue5 folder.'));
     }
     section.append(el('h3', {}, 'Files'), files(summary));
   }
