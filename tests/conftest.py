@@ -69,7 +69,20 @@ PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 # This process's own multiprocessing helpers: they live as long as it does, by design.
 OWN_HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
 LEFTOVER_GRACE_S = 10.0
-SUITE_TMP = Path(tempfile.mkdtemp(prefix="pacai-suite-"))
+_suite_tmp: list[Path] = []  # made on first use, in the pytest process only
+
+
+def suite_tmp() -> Path:
+    """The suite's own temp folder, removed when the session ends. Made lazily: processes
+    that import this module (pool processes unpickling test code) must not make one."""
+    if not _suite_tmp:
+        _suite_tmp.append(Path(tempfile.mkdtemp(prefix="pacai-suite-")))
+    return _suite_tmp[0]
+
+
+def _remove_suite_tmp() -> None:
+    for folder in _suite_tmp:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,7 +121,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         time.sleep(0.2)
         left = _leftovers()
     if not left:
-        shutil.rmtree(SUITE_TMP, ignore_errors=True)
+        _remove_suite_tmp()
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -120,7 +133,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 reporter.write_line(line, red=True)
             process.kill()
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    shutil.rmtree(SUITE_TMP, ignore_errors=True)
+    _remove_suite_tmp()
 
 
 VENV_BIN = Path(sys.executable).parent
@@ -276,7 +289,7 @@ def settings_env(s: Settings) -> dict[str, str]:
     env.update({
         # Temp folders of processes the tests kill (a SIGKILLed worker keeps its ``pymp-*``)
         # stay inside the suite's own folder, removed when the session ends.
-        "TMPDIR": str(SUITE_TMP),
+        "TMPDIR": str(suite_tmp()),
         "REDIS_URL": s.redis_url or "", "EXPORT_QUEUE": s.queue_name,
         "QUEUE_PREFIX": s.queue_prefix, "EXPORTS_DIR": str(s.exports_dir),
         "EXPORT_BUCKET_URL": s.export_bucket_url, "WORKER_CONCURRENCY": str(s.concurrency),
