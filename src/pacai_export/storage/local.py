@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..bundle import sha256_file
 from ..errors import StorageError
@@ -135,12 +138,16 @@ def _atomic_place(source: Path, target: Path, sidecar: bytes | None) -> None:
     os.replace(tmp, side)
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def _atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """A temp file beside ``target``; when the block ends it is fsynced, renamed over the
+    target and the folder fsynced. A reader (or a retry after a crash) sees either no file or
+    the complete one; a block that raises leaves nothing behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -149,6 +156,11 @@ def _atomic_write(target: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    with _atomic_file(target) as fh:
+        fh.write(data)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -160,23 +172,8 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
-    """Copy to a temp file beside the target, fsync it, rename over, fsync the folder.
-
-    A reader (or a retry after a crash) sees either no file or the complete one.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as dst, source.open("rb") as src:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
+    with _atomic_file(target) as dst, source.open("rb") as src:
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 class FileStorage:
