@@ -31,14 +31,14 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 
 # promtool (alert rule tests), SoftHSM2 (PKCS#11 signing tests), Chromium (dashboard test),
 # podman/runc/debootstrap (the container and local-stack tests build and run the image from a
-# Debian base bootstrapped from apt's own mirror)
-APT_PACKAGES := prometheus softhsm2 chromium podman runc debootstrap
+# Debian base bootstrapped from apt's own mirror), g++ (the UE plugin's C++ syntax check)
+APT_PACKAGES := prometheus softhsm2 chromium podman runc debootstrap g++
 
 # Rechecked when this file changes (a new package in the list above).
 $(APT_STAMP): Makefile
 	@command -v promtool >/dev/null && command -v chromium >/dev/null && \
 	  command -v podman >/dev/null && command -v runc >/dev/null && \
-	  command -v debootstrap >/dev/null && \
+	  command -v debootstrap >/dev/null && command -v g++ >/dev/null && \
 	  test -e /usr/lib/softhsm/libsofthsm2.so || \
 	  (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
 	   apt-get -o DPkg::Lock::Timeout=600 install -y -qq \

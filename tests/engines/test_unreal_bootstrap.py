@@ -178,8 +178,9 @@ ENUMS: dict[str, set[str]] = {
     "CollisionTraceFlag": {"CTF_USE_DEFAULT", "CTF_USE_SIMPLE_AND_COMPLEX",
                            "CTF_USE_SIMPLE_AS_COMPLEX", "CTF_USE_COMPLEX_AS_SIMPLE"},
 }
-FUNCTIONS = {"get_editor_subsystem", "get_engine_subsystem", "log", "log_warning", "log_error",
-             "register_slate_post_tick_callback", "unregister_slate_post_tick_callback"}
+FUNCTIONS = {"get_editor_subsystem", "get_engine_subsystem", "load_class", "log", "log_warning",
+             "log_error", "register_slate_post_tick_callback",
+             "unregister_slate_post_tick_callback"}
 STRUCTS = {"Vector": ("x", "y", "z"), "Rotator": ("roll", "pitch", "yaw"),
            "Quat": ("x", "y", "z", "w"), "LinearColor": ("r", "g", "b", "a")}
 # the components each actor class comes with (what get_component_by_class can find)
@@ -324,6 +325,10 @@ class RecordingUnrealStandIn(types.ModuleType):
         if key not in self.assets:
             self.assets[key] = self._new(cls.ue_name)
         return self.assets[key]
+
+    def _fn_load_class(self, outer: Any, name: str) -> None:
+        """No C++ module is loaded here, as in an editor without the PacaiGameplay plugin."""
+        assert outer is None and name.startswith("/Script/"), name
 
     def _fn_log(self, message: str) -> None:
         self.logs.append(("log", str(message)))

@@ -115,7 +115,9 @@ def test_bob_is_an_interp_to_movement_component(plan: Any) -> None:
     (spec,) = primary["movement"]
     assert spec["component"] == "interp_to" and spec["behaviour"] == "LOOP_RESET"
     assert spec["duration_s"] == 0.5  # one loop per period of 2 Hz
-    points = np.asarray(spec["control_points_cm"]) @ P.T / 100.0  # back to glTF metres
+    # ComputeMoveDelta rotates relative points by the actor's rotation: R^T p, i.e. p @ rows
+    world_cm = np.asarray(spec["control_points_cm"]) @ rotator_rows(*primary["rotation"])
+    points = world_cm @ P.T / 100.0  # back to glTF metres
     up = worlds["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])
     assert np.abs(points - np.array([0 * up, up, 0 * up, -up, 0 * up])).max() < 1e-6
     # everything else of the node moves with it, and can move
@@ -194,5 +196,5 @@ def test_a_negative_bob_frequency_is_the_opposite_amplitude() -> None:
     (spec,) = node["movement"]
     assert spec["duration_s"] == 0.5
     up = manifest_worlds(manifest)["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])
-    first = np.asarray(spec["control_points_cm"][1]) @ P.T / 100.0
+    first = np.asarray(spec["offsets_cm"][1]) @ P.T / 100.0
     assert np.allclose(first, -up)  # sin(2 pi (-f) t) starts downwards

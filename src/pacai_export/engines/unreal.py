@@ -14,6 +14,7 @@ import json
 import math
 import unicodedata
 from collections.abc import Callable, Iterator
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -71,6 +72,7 @@ from .names import (
 
 ENGINE_ASSOCIATION = "5.4"
 SCENE_JSON = "SourceArt/scene.json"
+PLUGIN = "PacaiGameplay"  # Plugins/PacaiGameplay: the opt-in C++ gameplay classes
 BOOTSTRAP_PATH = "Content/Python/pacai_bootstrap.py"
 ASSET_FOLDERS = {"model": "Models", "texture": "Textures", "audio": "Audio"}
 DEFAULT_LIGHT_RANGE_M = 10.0
@@ -105,12 +107,14 @@ def write(ctx: BuildContext) -> Files:
         f"{name}.uproject": _uproject(m),
         "Config/DefaultEngine.ini": _engine_ini(maps[m.main_scene]),
         "Config/DefaultGame.ini": _game_ini(ctx, name),
+        "Config/DefaultInput.ini": INPUT_INI,
         SCENE_JSON: _json(scenes_data),
         BOOTSTRAP_PATH: BOOTSTRAP.encode(),
     }
     for scene in m.scenes:
         files[scene_glbs[scene.id]] = gltf.scene_glb(m, scene)
     files.update(generated.files)
+    files.update(plugin_files())
     if not ctx.include_assets:
         placeholders = unique_filenames((a.id for a in m.assets if a.type == "model"), ".glb")
         for asset in m.assets:
@@ -150,6 +154,9 @@ def _uproject(m: Manifest) -> bytes:
         "Plugins": [
             {"Name": "PythonScriptPlugin", "Enabled": True},
             {"Name": "EditorScriptingUtilities", "Enabled": True},
+            # Opt-in: enabling it makes UE compile the plugin on open, which needs a C++
+            # compiler; disabled, the project opens without one (docs/engines.md).
+            {"Name": PLUGIN, "Enabled": False},
         ],
     }
     return (json.dumps(data, indent="\t", ensure_ascii=False) + "\n").encode()
@@ -168,6 +175,40 @@ def _engine_ini(main_map: str) -> bytes:
         "bDeveloperMode=False\n"
     )
     return text.encode()
+
+
+def plugin_files() -> Files:
+    """The PacaiGameplay plugin's sources (``Plugins/PacaiGameplay/``), shipped as they are in
+    the package: the behaviours no built-in component has (player, pickup, trigger)."""
+    root = resources.files("pacai_export.engines").joinpath("ue_plugin", PLUGIN)
+    files: Files = {}
+    stack = [(root, f"Plugins/{PLUGIN}")]
+    while stack:
+        folder, prefix = stack.pop()
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                stack.append((entry, f"{prefix}/{entry.name}"))
+            else:
+                files[f"{prefix}/{entry.name}"] = entry.read_bytes()
+    return dict(sorted(files.items()))
+
+
+# The legacy input mappings PacaiCharacter binds (UInputSettings, InputSettings.h: AxisMappings,
+# ActionMappings; key names are EKeys', InputCoreTypes.h). The player input and component
+# classes are set to the legacy ones so that BindAxis/BindAction are what processes input.
+INPUT_INI = b"""[/Script/Engine.InputSettings]
+DefaultPlayerInputClass=/Script/Engine.PlayerInput
+DefaultInputComponentClass=/Script/Engine.InputComponent
++AxisMappings=(AxisName="PacaiMoveForward",Scale=1.000000,Key=W)
++AxisMappings=(AxisName="PacaiMoveForward",Scale=1.000000,Key=Up)
++AxisMappings=(AxisName="PacaiMoveForward",Scale=-1.000000,Key=S)
++AxisMappings=(AxisName="PacaiMoveForward",Scale=-1.000000,Key=Down)
++AxisMappings=(AxisName="PacaiMoveRight",Scale=1.000000,Key=D)
++AxisMappings=(AxisName="PacaiMoveRight",Scale=1.000000,Key=Right)
++AxisMappings=(AxisName="PacaiMoveRight",Scale=-1.000000,Key=A)
++AxisMappings=(AxisName="PacaiMoveRight",Scale=-1.000000,Key=Left)
++ActionMappings=(ActionName="PacaiJump",Key=SpaceBar)
+"""
 
 
 def _game_ini(ctx: BuildContext, name: str) -> bytes:
@@ -513,16 +554,27 @@ def _spin(degrees_per_second: float, axis: Vec3, sheared: bool) -> dict[str, Any
             "exact": principal and not sheared}
 
 
+# The largest gap between A sin(x) and the triangle wave through the same extremes and zeros,
+# as a fraction of A: at cos(x) = 2/pi, sqrt(1 - 4/pi^2) - (2/pi) acos(2/pi) = 0.2105.
+BOB_MAX_DEVIATION = math.sqrt(1 - 4 / math.pi**2) - 2 / math.pi * math.acos(2 / math.pi)
+
+
 def _bob(amplitude: float, frequency: float, parent: Matrix4) -> dict[str, Any]:
-    """UInterpToMovementComponent looping through control points relative to the start
-    location: 0, +A, 0, -A, 0 along the parent's up axis (what the other engines move along,
-    scaled as the parent scales it), one loop per period. The same extremes, period and
-    phase as ``A sin(2 pi f t)``, moving linearly between them."""
+    """UInterpToMovementComponent looping through 0, +A, 0, -A, 0 (relative to the start
+    location) along the parent's up axis (what the other engines move along, scaled as the
+    parent scales it), one loop per period. UInterpToMovementComponent::UpdateControlPoints
+    gives each segment a share of Duration proportional to its length and ComputeMoveDelta
+    lerps inside it (InterpToMovementComponent.cpp), so the speed along the path is constant
+    whatever points are chosen, and it exposes no curve or easing (UE 5.6 stub): the motion is
+    the triangle wave with the sine's extremes, period and zeros, at most 0.2105 A from
+    ``A sin(2 pi f t)``. ``offsets_cm`` are world-axis offsets; the bootstrap's plan turns
+    them into the moving actor's frame (ComputeMoveDelta rotates them by its rotation)."""
     up = ue_location(transform_vector(parent, (0.0, amplitude, 0.0)))
-    points = [[0.0, 0.0, 0.0], _v(up), [0.0, 0.0, 0.0], _v(tuple(-c for c in up)),
-              [0.0, 0.0, 0.0]]
+    offsets = [[0.0, 0.0, 0.0], _v(up), [0.0, 0.0, 0.0], _v(tuple(-c for c in up)),
+               [0.0, 0.0, 0.0]]
     return {"component": "interp_to", "behaviour": "LOOP_RESET",
-            "duration_s": _r(1.0 / frequency), "control_points_cm": points, "exact": False}
+            "duration_s": _r(1.0 / frequency), "offsets_cm": offsets, "exact": False,
+            "max_deviation_cm": _r(BOB_MAX_DEVIATION * math.sqrt(sum(c * c for c in up)))}
 
 
 def _component(type_: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -552,6 +604,7 @@ so it can be tested outside the editor; the rest type-checks against UE's genera
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -577,6 +630,11 @@ SKY_SCALE = 2000.0
 # unscaled TriggerBox is 80 cm a side (32 cm is UBoxComponent's own default, not the trigger's).
 TRIGGER_BOX_CM = 80.0
 MAX_TAG_VALUE = 256
+CM_PER_M = 100.0
+# The classes of the opt-in C++ plugin (Plugins/PacaiGameplay); absent unless it was compiled.
+GAMEPLAY = "/Script/PacaiGameplay."
+GAMEPLAY_CLASSES = ("PacaiGameMode", "PacaiPlayerStart", "PacaiPickupComponent",
+                    "PacaiTriggerComponent")
 ZERO = [0.0, 0.0, 0.0]
 ONE = [1.0, 1.0, 1.0]
 
@@ -588,6 +646,7 @@ def plan(scene: dict[str, Any]) -> list[Action]:
     spawns = any(c["type"] == "spawn_point" for n in scene["nodes"] for c in n["components"])
     for node in scene["nodes"]:
         actions.extend(_node_actions(node, spawns))
+    _player_starts(actions, level(scene))
     env = scene["environment"]
     actions.append({"kind": "sky", "label": "Sky", "folder": "", "tags": [],
                     "location": ZERO, "rotation": ZERO, "scale": [SKY_SCALE] * 3,
@@ -596,6 +655,36 @@ def plan(scene: dict[str, Any]) -> list[Action]:
                     "location": ZERO, "rotation": ZERO, "scale": ONE,
                     "color": env["ambient_color"], "intensity": env["ambient_intensity"]})
     return actions
+
+
+def level(scene: dict[str, Any]) -> dict[str, Any]:
+    """The level's game mode and player (first ``player_controller`` of the scene). Speeds go
+    from m/s to cm/s: UCharacterMovementComponent::MaxWalkSpeed and JumpZVelocity are cm/s,
+    and the jump is along +Z, UE's up, as glTF's +Y is (CharacterMovementComponent.h)."""
+    for node in scene["nodes"]:
+        for component in node["components"]:
+            if component["type"] == "player_controller":
+                params = component["params"]
+                return {"game_mode": "PacaiGameMode", "player_node": node["id"],
+                        "walk_speed": params["speed"] * CM_PER_M,
+                        "jump_velocity": params["jump_velocity"] * CM_PER_M}
+    return {"game_mode": None, "player_node": None}
+
+
+def _player_starts(actions: list[Action], player: dict[str, Any]) -> None:
+    """With a player controller, every PlayerStart becomes a PacaiPlayerStart carrying the
+    player's speed and jump, and the player node's actors become the pawn's body."""
+    if player["player_node"] is None:
+        return
+    own = [a for a in actions if a.get("node") == player["player_node"]
+           and a["kind"] != "player_start"]
+    body = _primary(own)["label"] if own else None
+    if own:
+        _follow(own, _primary(own))
+    for action in actions:
+        if action["kind"] == "player_start":
+            action.update(gameplay_class="PacaiPlayerStart", body=body, properties={
+                "walk_speed": player["walk_speed"], "jump_velocity": player["jump_velocity"]})
 
 
 def _placement(node: dict[str, Any], transform: dict[str, Any], suffix: str = "") -> Action:
@@ -665,19 +754,63 @@ def _node_actions(node: dict[str, Any], spawns: bool) -> list[Action]:
         actions[0]["tags"] = _tags(node["components"])
     if node.get("movement") and actions:
         _moving(actions, node["movement"])
+    pickups = [c["params"] for c in node["components"] if c["type"] == "pickup"]
+    if pickups and actions:
+        primary = _primary(actions)
+        _follow(actions, primary)  # collecting it destroys the primary and what is attached
+        primary["gameplay"] = [_pickup(p) for p in pickups]
     return actions
 
 
-def _moving(actions: list[Action], movement: list[dict[str, Any]]) -> None:
-    """Movement components go on the node's collider (else its first actor); the node's
-    other actors are attached to that one so they move with it. Moving actors are movable."""
-    primary = next((a for a in actions if a["kind"] == "collider"), actions[0])
-    primary["movement"] = movement
+def _pickup(params: dict[str, Any]) -> dict[str, Any]:
+    """UPacaiPickupComponent: the pawn within ``radius`` (m -> cm) collects it."""
+    return {"class": "PacaiPickupComponent",
+            "properties": {"value": int(params["value"]), "radius": params["radius"] * CM_PER_M}}
+
+
+def _primary(actions: list[Action]) -> Action:
+    """The node's actor that carries its behaviour: the collider, else its first actor."""
+    return next((a for a in actions if a["kind"] == "collider"), actions[0])
+
+
+def _follow(actions: list[Action], primary: Action) -> None:
+    """The node's other actors attached to ``primary`` so they move (and go) with it; all
+    of them movable."""
     for action in actions:
         if "mobility" in action:
             action["mobility"] = "movable"
         if action is not primary and action["kind"] != "player_start":
             action["attach_to"] = primary["label"]
+
+
+def _moving(actions: list[Action], movement: list[dict[str, Any]]) -> None:
+    """Movement components go on the node's primary actor, the others follow it. Bob's
+    offsets are in world axes; UInterpToMovementComponent::ComputeMoveDelta rotates relative
+    control points by the moving component's rotation (InterpToMovementComponent.cpp), so
+    they are given in that actor's frame."""
+    primary = _primary(actions)
+    primary["movement"] = [_in_actor_frame(spec, primary["rotation"]) for spec in movement]
+    _follow(actions, primary)
+
+
+def _in_actor_frame(spec: dict[str, Any], rotation: list[float]) -> dict[str, Any]:
+    if "offsets_cm" not in spec:
+        return spec
+    rows = _rotator_rows(*rotation)
+    points = [[round(sum(o[i] * row[i] for i in range(3)), 6) + 0.0 for row in rows]
+              for o in spec["offsets_cm"]]
+    return dict(spec, control_points_cm=points)
+
+
+def _rotator_rows(pitch: float, yaw: float, roll: float) -> list[list[float]]:
+    """FRotationMatrix(FRotator(pitch, yaw, roll)) (RotationTranslationMatrix.h): its rows are
+    the actor's X, Y, Z axes, so a world vector's local coordinates are its dot products."""
+    sp, cp = math.sin(math.radians(pitch)), math.cos(math.radians(pitch))
+    sy, cy = math.sin(math.radians(yaw)), math.cos(math.radians(yaw))
+    sr, cr = math.sin(math.radians(roll)), math.cos(math.radians(roll))
+    return [[cp * cy, cp * sy, sp],
+            [sr * sp * cy - cr * sy, sr * sp * sy + cr * cy, -sr * cp],
+            [-(cr * sp * cy + sr * sy), cy * sr - cr * sp * sy, cr * cp]]
 
 
 def _collider_action(actions: list[Action], node: dict[str, Any]) -> None:
@@ -735,7 +868,10 @@ def _component_actions(node: dict[str, Any], world: dict[str, Any], has_actor: b
             extent = [size[0], size[2], size[1]]
             scale = [e * 100.0 / TRIGGER_BOX_CM * s for e, s in zip(extent, world["scale"])]
             action = _placement(node, world, " Trigger" if has_actor or actions else "")
-            action.update(kind="trigger_box", scale=scale, tags=_tags([component]))
+            # UPacaiTriggerComponent: fires its event when the pawn enters or leaves the box
+            action.update(kind="trigger_box", scale=scale, tags=_tags([component]), gameplay=[
+                {"class": "PacaiTriggerComponent",
+                 "properties": {"event_name": component["params"]["event"]}}])
             actions.append(action)
     if not has_actor and not actions and types:
         action = _placement(node, world)
@@ -762,6 +898,7 @@ def main() -> None:
                  for m in data["materials"]}
     levels = unreal.get_editor_subsystem(unreal.LevelEditorSubsystem)
     assert levels is not None
+    classes = _gameplay_classes()
     for scene in data["scenes"]:
         if unreal.EditorAssetLibrary.does_asset_exist(scene["map"]):
             continue  # built by an earlier, interrupted run
@@ -770,11 +907,9 @@ def main() -> None:
         spawned: dict[str, unreal.Actor] = {}
         actions = plan(scene)
         for action in actions:
-            spawned[action["label"]] = _apply(action, imported, materials, sky)
+            spawned[action["label"]] = _apply(action, imported, materials, sky, classes)
         _attach(actions, spawned)
-        for action in actions:
-            for spec in action.get("movement", []):
-                _add_movement(spawned[action["label"]], spec)
+        _behaviours(scene, actions, spawned, classes)
         levels.save_current_level()
     levels.load_level(data["main_map"])
     os.makedirs(saved, exist_ok=True)
@@ -960,10 +1095,14 @@ def _sky_master() -> unreal.Material:
 
 
 def _spawn(cls: type[unreal.Actor], action: Action) -> unreal.Actor:
+    return _spawn_class(cls.static_class(), action)
+
+
+def _spawn_class(cls: unreal.Class, action: Action) -> unreal.Actor:
     actors = unreal.get_editor_subsystem(unreal.EditorActorSubsystem)
     assert actors is not None
     pitch, yaw, roll = action["rotation"]
-    actor = actors.spawn_actor_from_class(cls.static_class(),
+    actor = actors.spawn_actor_from_class(cls,
                                           unreal.Vector(*action["location"]),
                                           unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw))
     actor.set_actor_scale3d(unreal.Vector(*action["scale"]))
@@ -1009,8 +1148,15 @@ def _meshes(action: Action, imported: dict[str, list[unreal.Object]]) -> list[un
 
 def _apply(action: Action, imported: dict[str, list[unreal.Object]],
            materials: dict[str, unreal.MaterialInstanceConstant],
-           sky: unreal.MaterialInstanceConstant) -> unreal.Actor:
+           sky: unreal.MaterialInstanceConstant,
+           classes: dict[str, unreal.Class]) -> unreal.Actor:
     kind = action["kind"]
+    special = classes.get(action.get("gameplay_class") or "")
+    if special is not None:
+        actor = _spawn_class(special, action)
+        for name, value in action["properties"].items():
+            actor.set_editor_property(name, value)
+        return actor
     if kind in ("mesh", "model"):
         # Interchange bakes node transforms into the static meshes of a .glb, so every
         # mesh of the file goes at the node's transform (identity for baked geometry).
@@ -1081,22 +1227,67 @@ def _attach(actions: list[Action], spawned: dict[str, unreal.Actor]) -> None:
                                                      keep, keep, keep, False)
 
 
-def _add_movement(actor: unreal.Actor, spec: dict[str, Any]) -> None:
-    """A built-in movement component added to a placed actor through the subobject data
-    subsystem (the Details panel's "Add Component"), acting on the actor's root."""
+def _gameplay_classes() -> dict[str, unreal.Class]:
+    """The PacaiGameplay plugin's classes that are loaded: none when the plugin is disabled
+    (its default) or was not compiled; the level then keeps those components as tags."""
+    found = {name: unreal.load_class(None, GAMEPLAY + name) for name in GAMEPLAY_CLASSES}
+    classes = {name: cls for name, cls in found.items() if cls is not None}
+    if not classes:
+        unreal.log("pacai: PacaiGameplay plugin not loaded: pickups, triggers and the player "
+                   "controller stay actor tags (enable it in the .uproject; it needs a C++ compiler)")
+    return classes
+
+
+def _behaviours(scene: dict[str, Any], actions: list[Action],
+                spawned: dict[str, unreal.Actor], classes: dict[str, unreal.Class]) -> None:
+    """Movement and gameplay components on the placed actors, the player's body and the
+    level's game mode (the last two only with the plugin's classes)."""
+    for action in actions:
+        actor = spawned[action["label"]]
+        for spec in action.get("movement", []):
+            _add_movement(actor, spec)
+        for spec in action.get("gameplay", []):
+            _add_gameplay(actor, spec, classes)
+        body = action.get("body")
+        if body is not None and action.get("gameplay_class") in classes:
+            actor.set_editor_property("body", spawned[body])
+    mode = classes.get(level(scene)["game_mode"] or "")
+    if mode is not None:
+        editor = unreal.get_editor_subsystem(unreal.UnrealEditorSubsystem)
+        assert editor is not None
+        settings = editor.get_editor_world().get_world_settings()
+        settings.set_editor_property("default_game_mode", mode)
+
+
+def _add_gameplay(actor: unreal.Actor, spec: dict[str, Any],
+                  classes: dict[str, unreal.Class]) -> None:
+    cls = classes.get(spec["class"])
+    component = _add_component(actor, cls) if cls is not None else None
+    if component is not None:
+        for name, value in spec["properties"].items():
+            component.set_editor_property(name, value)
+
+
+def _add_component(actor: unreal.Actor, cls: unreal.Class) -> unreal.Object | None:
+    """A component added to a placed actor through the subobject data subsystem (the Details
+    panel's "Add Component"), under the actor's root."""
     subsystem = unreal.get_engine_subsystem(unreal.SubobjectDataSubsystem)
     assert subsystem is not None
     handles = subsystem.k2_gather_subobject_data_for_instance(actor)
-    cls = {"rotating": unreal.RotatingMovementComponent,
-           "interp_to": unreal.InterpToMovementComponent}[spec["component"]]
-    params = unreal.AddNewSubobjectParams(parent_handle=handles[0],
-                                          new_class=cls.static_class())
+    params = unreal.AddNewSubobjectParams(parent_handle=handles[0], new_class=cls)
     handle, failure = subsystem.add_new_subobject(params)
     if not failure.is_empty():
         unreal.log_warning("pacai: %s: %s" % (actor.get_actor_label(), failure))
-        return
+        return None
     library = unreal.SubobjectDataBlueprintFunctionLibrary
-    component = library.get_object(library.get_data(handle))
+    return library.get_object(library.get_data(handle))
+
+
+def _add_movement(actor: unreal.Actor, spec: dict[str, Any]) -> None:
+    """A built-in movement component, acting on the actor's root."""
+    cls = {"rotating": unreal.RotatingMovementComponent,
+           "interp_to": unreal.InterpToMovementComponent}[spec["component"]]
+    component = _add_component(actor, cls.static_class())
     if isinstance(component, unreal.RotatingMovementComponent):
         pitch, yaw, roll = spec["rotation_rate"]
         component.set_editor_property("rotation_rate",

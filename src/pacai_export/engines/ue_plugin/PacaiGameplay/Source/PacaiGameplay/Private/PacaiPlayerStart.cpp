@@ -1,0 +1,6 @@
+#include "PacaiPlayerStart.h"
+
+APacaiPlayerStart::APacaiPlayerStart(const FObjectInitializer& ObjectInitializer)
+	: Super(ObjectInitializer)
+{
+}

@@ -1,0 +1,78 @@
+// Mirrors: Runtime/Core/Public/CoreMinimal.h (HAL/Platform.h, Containers/UnrealString.h,
+// UObject/NameTypes.h, Math/Vector.h, Math/Rotator.h, Math/RotationMatrix.h, Math/Axis.h,
+// Containers/Array.h, Logging/LogMacros.h, Delegates/DelegateCombinations.h).
+#pragma once
+#include <cstdint>
+
+using int32 = std::int32_t;
+using uint8 = std::uint8_t;
+using uint32 = std::uint32_t;
+using TCHAR = char16_t;
+#define TEXT(x) u##x
+
+class FString
+{
+public:
+	FString() = default;
+	FString(const TCHAR*) {}
+	const TCHAR* operator*() const { return u""; }
+};
+
+class FName
+{
+public:
+	FName() = default;
+	FName(const char*) {}
+	FName(const TCHAR*) {}
+};
+inline const FName NAME_None;
+
+namespace EAxis { enum Type { None, X, Y, Z }; }
+
+struct FVector
+{
+	double X = 0, Y = 0, Z = 0;
+	static double Dist(const FVector& V1, const FVector& V2) { return 0.0 * V1.X * V2.X; }
+};
+
+struct FRotator
+{
+	double Pitch = 0, Yaw = 0, Roll = 0;
+	FRotator() = default;
+	FRotator(double InPitch, double InYaw, double InRoll) : Pitch(InPitch), Yaw(InYaw), Roll(InRoll) {}
+};
+
+class FRotationMatrix
+{
+public:
+	explicit FRotationMatrix(const FRotator&) {}
+	FVector GetUnitAxis(EAxis::Type) const { return {}; }
+};
+
+template <typename T>
+class TArray
+{
+public:
+	T* begin() { return nullptr; }
+	T* end() { return nullptr; }
+};
+
+enum class ELogVerbosity : uint8 { NoLogging, Fatal, Error, Warning, Display, Log, Verbose, VeryVerbose, All };
+struct FLogCategoryBase { ELogVerbosity Default, Compile; };
+#define DEFINE_LOG_CATEGORY_STATIC(Name, Default, Compile) \
+	static FLogCategoryBase Name{ELogVerbosity::Default, ELogVerbosity::Compile};
+// Checks the category, the verbosity name and that the format is a TEXT() literal.
+#define UE_LOG(Category, Verbosity, Format, ...) \
+	((void)Category, (void)ELogVerbosity::Verbosity, (void)static_cast<const TCHAR*>(Format), \
+	 ::UELogArgs(__VA_ARGS__))
+template <typename... T> inline void UELogArgs(const T&...) {}
+
+// A dynamic multicast delegate type with Broadcast(params...).
+#define PACAI_MIRROR_DELEGATE(Name, ...) \
+	struct Name { void Broadcast(__VA_ARGS__) const {} };
+#define DECLARE_DYNAMIC_MULTICAST_DELEGATE_OneParam(Name, T1, N1) PACAI_MIRROR_DELEGATE(Name, T1 N1)
+#define DECLARE_DYNAMIC_MULTICAST_DELEGATE_TwoParams(Name, T1, N1, T2, N2) \
+	PACAI_MIRROR_DELEGATE(Name, T1 N1, T2 N2)
+
+#include "UObject/ObjectMacros.h"
+#include "UObject/Object.h"

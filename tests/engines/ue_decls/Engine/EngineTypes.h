@@ -1,0 +1,11 @@
+// Mirrors: Runtime/Engine/Classes/Engine/EngineTypes.h (FAttachmentTransformRules).
+#pragma once
+#include "CoreMinimal.h"
+
+struct FAttachmentTransformRules
+{
+	static const FAttachmentTransformRules KeepRelativeTransform;
+	static const FAttachmentTransformRules KeepWorldTransform;
+	static const FAttachmentTransformRules SnapToTargetNotIncludingScale;
+	static const FAttachmentTransformRules SnapToTargetIncludingScale;
+};

@@ -1,0 +1,15 @@
+// Mirrors: Runtime/Engine/Classes/GameFramework/Character.h (ACharacter).
+#pragma once
+#include "GameFramework/Pawn.h"
+
+class UCharacterMovementComponent;
+
+class ACharacter : public APawn
+{
+public:
+	static UClass* StaticClass();
+	ACharacter(const FObjectInitializer& ObjectInitializer = FObjectInitializer::Get());
+	UCharacterMovementComponent* GetCharacterMovement() const;
+	virtual void Jump();
+	virtual void StopJumping();
+};
