@@ -6,8 +6,10 @@ checked against the manifest with this file's own math: ``spin`` → RotatingMov
 manifest's axis and speed turn the node: FRotationMatrix, RotationMatrix.h), ``bob`` →
 InterpToMovementComponent (control points relative to the start location, looping once per
 period, reaching the amplitude along the parent's up axis), ``spawn_point`` → PlayerStart,
-``trigger_zone`` → TriggerBox with its event name; logic components keep every parameter as
-actor tags. The editor run (recording stand-in) checks the components are really added.
+``trigger_zone`` → TriggerBox with PacaiTriggerComponent and its event name, ``pickup`` →
+PacaiPickupComponent, ``player_controller`` → PacaiGameMode's pawn with the speeds from a
+PacaiPlayerStart (the opt-in C++ plugin; every parameter also stays in actor tags). The editor
+run (recording stand-in, no plugin loaded) checks the built-in components are really added.
 """
 
 from __future__ import annotations
@@ -127,6 +129,37 @@ def test_bob_is_an_interp_to_movement_component(plan: Any) -> None:
     assert all(a.get("mobility", "movable") == "movable" for a in [primary, *others])
 
 
+def _ue_triangle(points_cm: np.ndarray, duration: float, t: float) -> np.ndarray:
+    """UInterpToMovementComponent's position at time t (LOOP_RESET): each segment gets a
+    share of Duration proportional to its length and is lerped (UpdateControlPoints,
+    ComputeMoveDelta in InterpToMovementComponent.cpp)."""
+    lengths = np.linalg.norm(np.diff(points_cm, axis=0), axis=1)
+    share = (t % duration) / duration * lengths.sum()
+    for i, length in enumerate(lengths):
+        if share <= length:
+            return np.asarray(points_cm[i] + (points_cm[i + 1] - points_cm[i]) * share / length)
+        share -= length
+    return np.asarray(points_cm[-1])
+
+
+def test_bob_is_the_triangle_wave_of_the_sine_within_the_stated_deviation(plan: Any) -> None:
+    _manifest, actions, worlds = plan
+    (spec,) = _moving(actions, "buoy")["movement"]
+    up_cm = P @ (worlds["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])) * 100.0
+    offsets = np.asarray(spec["offsets_cm"])
+    times = np.linspace(0.0, 2 * spec["duration_s"], 4001)
+    gaps = [np.linalg.norm(_ue_triangle(offsets, spec["duration_s"], t)
+                           - up_cm * math.sin(2 * math.pi * 2.0 * t)) for t in times]
+    amplitude = float(np.linalg.norm(up_cm))  # 0.5 m scaled by the parent's 2: 100 cm
+    assert amplitude == pytest.approx(100.0)
+    assert max(gaps) == pytest.approx(spec["max_deviation_cm"], rel=1e-3)
+    assert spec["max_deviation_cm"] == pytest.approx(0.2105 * amplitude, rel=1e-3)
+    # the same extremes and zeros as the sine: a quarter period is the top, a half is zero
+    quarter = spec["duration_s"] / 4
+    assert np.allclose(_ue_triangle(offsets, spec["duration_s"], quarter), up_cm, atol=1e-4)
+    assert np.allclose(_ue_triangle(offsets, spec["duration_s"], 2 * quarter), 0, atol=1e-4)
+
+
 def test_spawn_point_and_trigger_zone(plan: Any) -> None:
     _manifest, actions, worlds = plan
     (start,) = [a for a in actions if a.get("node") == "start"]
@@ -135,7 +168,70 @@ def test_spawn_point_and_trigger_zone(plan: Any) -> None:
     (door,) = [a for a in actions if a.get("node") == "door"]
     assert door["kind"] == "trigger_box"
     assert 'pacai:trigger_zone.event="door_open"' in door["tags"]
+    # glTF size (2, 3, 1) m -> UE (x, z, y) cm over ATriggerBox's 80 cm default box
     assert np.allclose(door["scale"], [2 * 100 / 80, 1 * 100 / 80, 3 * 100 / 80])
+    assert door["gameplay"] == [{"class": "PacaiTriggerComponent",
+                                 "properties": {"event_name": "door_open"}}]
+
+
+def test_pickup_is_a_pickup_component_on_the_actor_it_removes(plan: Any) -> None:
+    _manifest, actions, _worlds = plan
+    coin = [a for a in actions if a.get("node") == "coin"]
+    (primary,) = [a for a in coin if "gameplay" in a]
+    # value=3 given beside its alias score=50: the canonical name wins (catalogue rule)
+    assert primary["gameplay"] == [{"class": "PacaiPickupComponent",
+                                    "properties": {"value": 3, "radius": 100.0}}]
+    assert all(a["attach_to"] == primary["label"] for a in coin if a is not primary)
+
+
+def test_player_controller_is_the_game_mode_pawn_with_converted_speeds(plan: Any) -> None:
+    _manifest, actions, _worlds = plan
+    scene = _scene_json(components_manifest())
+    namespace = _bootstrap_namespace()
+    level = namespace["level"](scene)
+    assert level == {"game_mode": "PacaiGameMode", "player_node": "player",
+                     "walk_speed": 700.0, "jump_velocity": 500.0}  # 7 and 5 m/s in cm/s
+    (start,) = [a for a in actions if a["kind"] == "player_start"]
+    player = [a for a in actions if a.get("node") == "player"]
+    body = next(a for a in player if a["kind"] == "collider")
+    assert start["gameplay_class"] == "PacaiPlayerStart" and start["body"] == body["label"]
+    assert start["properties"] == {"walk_speed": 700.0, "jump_velocity": 500.0}
+    assert all(a["attach_to"] == body["label"] for a in player if a is not body)
+    data = components_manifest()
+    data["scenes"][0]["nodes"] = [n for n in data["scenes"][0]["nodes"] if n["id"] != "player"]
+    assert namespace["level"](_scene_json(data)) == {"game_mode": None, "player_node": None}
+    (plain,) = [a for a in namespace["plan"](_scene_json(data)) if a["kind"] == "player_start"]
+    assert "gameplay_class" not in plain  # no player controller: the engine's default pawn
+
+
+def test_every_component_has_its_construct(plan: Any) -> None:
+    """One manifest using every component: each one's construct in the plan."""
+    _manifest, actions, _worlds = plan
+    constructs = set()
+    for action in actions:
+        constructs.update(spec["component"] for spec in action.get("movement", []))
+        constructs.update(spec["class"] for spec in action.get("gameplay", []))
+        constructs.add(action.get("gameplay_class") or action["kind"])
+    assert {"rotating", "interp_to", "PacaiPlayerStart", "trigger_box", "PacaiTriggerComponent",
+            "PacaiPickupComponent"} <= constructs
+    used = {c["type"] for n in components_manifest()["scenes"][0]["nodes"]
+            for c in n.get("components", [])}
+    assert used == {"spin", "bob", "player_controller", "pickup", "spawn_point", "trigger_zone"}
+
+
+def _scene_json(data: dict[str, Any]) -> dict[str, Any]:
+    files = write_engine("ue5", BuildContext(Manifest.model_validate(data), "s", "high", False,
+                                             {}))
+    scene: dict[str, Any] = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    return dict(scene["scenes"][0])
+
+
+def _bootstrap_namespace() -> dict[str, Any]:
+    from pacai_export.engines.unreal import BOOTSTRAP
+
+    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
+    exec(compile(BOOTSTRAP, "pacai_bootstrap.py", "exec"), namespace)
+    return namespace
 
 
 def test_logic_components_keep_every_parameter(plan: Any) -> None:
@@ -166,6 +262,12 @@ def test_the_editor_adds_the_components(tmp_path: Path, monkeypatch: pytest.Monk
     assert interp.props["duration"] == 0.5
     assert all(p.relative for p in interp.props["control_points"])
     assert len(interp.props["control_points"]) == 5
+    # no compiled PacaiGameplay plugin here: its components are not added, the tags stay
+    everything = [c for a in actors.values() for c in a.state["components"]]
+    assert not [c for c in everything if type(c).__name__.startswith("Pacai")]
+    assert ("log", "pacai: PacaiGameplay plugin not loaded: pickups, triggers and the player "
+            "controller stay actor tags (enable it in the .uproject; it needs a C++ compiler)"
+            ) in ue.logs
 
 
 def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> None:
