@@ -84,6 +84,8 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "LevelEditorSubsystem": ("EditorSubsystem", {"new_level", "save_current_level",
                                                  "load_level", "save_all_dirty_levels",
                                                  "get_current_level"}, set()),
+    "UnrealEditorSubsystem": ("EditorSubsystem", {"get_editor_world"}, set()),
+    "World": ("Object", {"get_world_settings"}, set()),
     "EditorActorSubsystem": ("EditorSubsystem", {"spawn_actor_from_class",
                                                  "spawn_actor_from_object",
                                                  "get_all_level_actors", "destroy_actor"},
@@ -109,6 +111,8 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "TriggerCapsule": ("TriggerBase", set(), set()),
     "TargetPoint": ("Actor", set(), set()),
     "AmbientSound": ("Actor", set(), {"audio_component"}),
+    "WorldSettings": ("Actor", set(), {"default_game_mode"}),
+    "GameModeBase": ("Actor", set(), set()),
     # components
     "ActorComponent": ("Object", {"activate", "deactivate"}, {"auto_activate"}),
     "SceneComponent": ("ActorComponent", {"set_mobility"}, {"mobility"}),
@@ -144,6 +148,15 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
                         {"field_of_view", "projection_mode", "ortho_width"}),
     "AudioComponent": ("SceneComponent", {"set_sound", "play"},
                        {"sound", "volume_multiplier"}),
+}
+# The PacaiGameplay plugin's classes as its headers declare them (UPROPERTY names in the
+# snake_case UE's Python gives them; test_unreal_components.py checks them against the
+# headers). load_class finds them only when a test opens the editor with the plugin built.
+PLUGIN_API: dict[str, tuple[str | None, set[str], set[str]]] = {
+    "PacaiGameMode": ("GameModeBase", set(), set()),
+    "PacaiPlayerStart": ("PlayerStart", set(), {"walk_speed", "jump_velocity", "body"}),
+    "PacaiPickupComponent": ("ActorComponent", set(), {"value", "radius"}),
+    "PacaiTriggerComponent": ("ActorComponent", set(), {"event_name"}),
 }
 # static function libraries: class name -> functions
 LIBRARIES: dict[str, set[str]] = {
@@ -251,6 +264,7 @@ class RecordingUnrealStandIn(types.ModuleType):
         self.loaded_level: str | None = None
         self.tick_callbacks: dict[int, Callable[[float], None]] = {}
         self.logs: list[tuple[str, str]] = []
+        self.plugin = False  # whether the PacaiGameplay plugin is built and loaded
         self._classes: dict[str, type[_UObject]] = {}
         self._counter = 0
         for name in API:
@@ -326,9 +340,13 @@ class RecordingUnrealStandIn(types.ModuleType):
             self.assets[key] = self._new(cls.ue_name)
         return self.assets[key]
 
-    def _fn_load_class(self, outer: Any, name: str) -> None:
-        """No C++ module is loaded here, as in an editor without the PacaiGameplay plugin."""
+    def _fn_load_class(self, outer: Any, name: str) -> type[_UObject] | None:
+        """A class of a loaded C++ module: the PacaiGameplay plugin's only when it is built."""
         assert outer is None and name.startswith("/Script/"), name
+        module, _, short = name[len("/Script/"):].partition(".")
+        if self.plugin and module == "PacaiGameplay" and short in PLUGIN_API:
+            return self._class(short)
+        return None
 
     def _fn_log(self, message: str) -> None:
         self.logs.append(("log", str(message)))
@@ -460,6 +478,15 @@ class RecordingUnrealStandIn(types.ModuleType):
             return actor
         if cls == "SubobjectDataSubsystem":
             return self._subobjects(name, *args)
+        if cls == "UnrealEditorSubsystem" and name == "get_editor_world":
+            assert self.current_level is not None, "no level open"
+            return self._fn_get_editor_subsystem_like("World")
+        if cls == "World" and name == "get_world_settings":
+            assert self.current_level is not None, "no level open"
+            key = "world settings:" + self.current_level
+            if key not in self.assets:
+                self.assets[key] = self._new("WorldSettings", level=self.current_level)
+            return self.assets[key]
         if name == "get_component_by_class":
             wanted = args[0]
             return next((c for c in obj.state["components"] if isinstance(c, wanted)), None)
@@ -754,9 +781,16 @@ def write_project(tmp_path: Path, data: dict[str, Any]) -> Project:
     return Project(root, files, manifest, scene)
 
 
-def open_editor(project: Path, monkeypatch: pytest.MonkeyPatch) -> RecordingUnrealStandIn:
-    """What the editor does on open: import the startup script, then tick."""
+def open_editor(project: Path, monkeypatch: pytest.MonkeyPatch,
+                plugin: bool = False) -> RecordingUnrealStandIn:
+    """What the editor does on open: import the startup script, then tick. ``plugin``: the
+    PacaiGameplay plugin was enabled and compiled, so its classes exist."""
     standin = RecordingUnrealStandIn(project)
+    if plugin:
+        standin.plugin = True
+        for name, spec in PLUGIN_API.items():
+            monkeypatch.setitem(API, name, spec)
+        monkeypatch.setitem(ACTOR_COMPONENTS, "PacaiPlayerStart", ["CapsuleComponent"])
     monkeypatch.setitem(sys.modules, "unreal", standin)
     path = project / "Content/Python/pacai_bootstrap.py"
     spec = importlib.util.spec_from_file_location("pacai_bootstrap_under_test", path)

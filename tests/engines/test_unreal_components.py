@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +301,45 @@ def test_a_negative_bob_frequency_is_the_opposite_amplitude() -> None:
     up = manifest_worlds(manifest)["float_group"][:3, :3] @ np.array([0.0, 0.5, 0.0])
     first = np.asarray(spec["offsets_cm"][1]) @ P.T / 100.0
     assert np.allclose(first, -up)  # sin(2 pi (-f) t) starts downwards
+
+
+def test_the_editor_with_the_plugin_adds_the_gameplay(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    project = write_project(tmp_path, components_manifest())
+    ue = open_editor(project.root, monkeypatch, plugin=True)
+    assert not ue.violations, ue.violations
+    assert not [m for kind, m in ue.logs if kind in ("error", "warning")], ue.logs
+    actors = {a.state["label"]: a for a in ue.actors()}
+    start = actors["Start"]
+    assert type(start).__name__ == "PacaiPlayerStart"
+    assert start.props["walk_speed"] == 700.0 and start.props["jump_velocity"] == 500.0
+    assert start.props["body"] is actors["Player Collider"]
+    (trigger,) = [c for c in actors["Door"].state["components"]
+                  if type(c).__name__ == "PacaiTriggerComponent"]
+    assert trigger.props == {"event_name": "door_open"}
+    (pickup,) = [c for c in actors["Coin"].state["components"]
+                 if type(c).__name__ == "PacaiPickupComponent"]
+    assert pickup.props == {"value": 3, "radius": 100.0}
+    (settings,) = [a for k, a in ue.assets.items() if k.startswith("world settings:")]
+    assert settings.props["default_game_mode"].__name__ == "PacaiGameMode"
+
+
+def test_the_stand_in_plugin_classes_are_the_headers(tmp_path: Path) -> None:
+    """The property names the bootstrap sets exist on the C++ classes: each UPROPERTY of the
+    plugin's headers in the snake_case UE's Python uses (WalkSpeed -> walk_speed)."""
+    from pacai_export.engines.unreal import plugin_files
+    from tests.engines.test_unreal_bootstrap import PLUGIN_API
+
+    declared: dict[str, set[str]] = {}
+    pattern = re.compile(r"class PACAIGAMEPLAY_API [AU](\w+) : public [AU](\w+)")
+    for path, data in plugin_files().items():
+        if not path.endswith(".h"):
+            continue
+        text = data.decode()  # type: ignore[union-attr]
+        (name, base), = pattern.findall(text)
+        props = re.findall(r"UPROPERTY\([^)]*\)\s+[\w<>]+\s+(\w+)", text)
+        declared[name] = {re.sub(r"(?<!^)(?=[A-Z])", "_", p).lower() for p in props}
+        if name in PLUGIN_API:
+            assert PLUGIN_API[name][0] == base, name
+    for name, (_base, _methods, properties) in PLUGIN_API.items():
+        assert properties <= declared[name], (name, properties - declared[name])

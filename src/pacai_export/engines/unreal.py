@@ -1233,8 +1233,9 @@ def _gameplay_classes() -> dict[str, unreal.Class]:
     found = {name: unreal.load_class(None, GAMEPLAY + name) for name in GAMEPLAY_CLASSES}
     classes = {name: cls for name, cls in found.items() if cls is not None}
     if not classes:
-        unreal.log("pacai: PacaiGameplay plugin not loaded: pickups, triggers and the player "
-                   "controller stay actor tags (enable it in the .uproject; it needs a C++ compiler)")
+        unreal.log("pacai: PacaiGameplay plugin not loaded: pickups, triggers and the "
+                   "player controller stay actor tags (enable it in the .uproject; it needs "
+                   "a C++ compiler)")
     return classes
 
 
