@@ -324,7 +324,7 @@ def test_the_editor_with_the_plugin_adds_the_gameplay(tmp_path: Path,
     assert settings.props["default_game_mode"].__name__ == "PacaiGameMode"
 
 
-def test_the_stand_in_plugin_classes_are_the_headers(tmp_path: Path) -> None:
+def test_the_stand_in_plugin_classes_are_the_headers() -> None:
     """The property names the bootstrap sets exist on the C++ classes: each UPROPERTY of the
     plugin's headers in the snake_case UE's Python uses (WalkSpeed -> walk_speed)."""
     from pacai_export.engines.unreal import plugin_files
