@@ -154,7 +154,8 @@ API: dict[str, tuple[str | None, set[str], set[str]]] = {
 # headers). load_class finds them only when a test opens the editor with the plugin built.
 PLUGIN_API: dict[str, tuple[str | None, set[str], set[str]]] = {
     "PacaiGameMode": ("GameModeBase", set(), set()),
-    "PacaiPlayerStart": ("PlayerStart", set(), {"walk_speed", "jump_velocity", "body"}),
+    "PacaiPlayerStart": ("PlayerStart", set(), {"walk_speed", "jump_velocity", "body",
+                                                "capsule_radius", "capsule_half_height"}),
     "PacaiPickupComponent": ("ActorComponent", set(), {"value", "radius"}),
     "PacaiTriggerComponent": ("ActorComponent", set(), {"event_name"}),
 }

@@ -196,7 +196,9 @@ def test_player_controller_is_the_game_mode_pawn_with_converted_speeds(plan: Any
     player = [a for a in actions if a.get("node") == "player"]
     body = next(a for a in player if a["kind"] == "collider")
     assert start["gameplay_class"] == "PacaiPlayerStart" and start["body"] == body["label"]
-    assert start["properties"] == {"walk_speed": 700.0, "jump_velocity": 500.0}
+    # the manifest's capsule (radius 0.5 m, height 2 m with the caps) as UE's capsule sizes
+    assert start["properties"] == {"walk_speed": 700.0, "jump_velocity": 500.0,
+                                   "capsule_radius": 50.0, "capsule_half_height": 100.0}
     assert all(a["attach_to"] == body["label"] for a in player if a is not body)
     data = components_manifest()
     data["scenes"][0]["nodes"] = [n for n in data["scenes"][0]["nodes"] if n["id"] != "player"]
@@ -314,6 +316,7 @@ def test_the_editor_with_the_plugin_adds_the_gameplay(tmp_path: Path,
     assert type(start).__name__ == "PacaiPlayerStart"
     assert start.props["walk_speed"] == 700.0 and start.props["jump_velocity"] == 500.0
     assert start.props["body"] is actors["Player Collider"]
+    assert (start.props["capsule_radius"], start.props["capsule_half_height"]) == (50.0, 100.0)
     (trigger,) = [c for c in actors["Door"].state["components"]
                   if type(c).__name__ == "PacaiTriggerComponent"]
     assert trigger.props == {"event_name": "door_open"}

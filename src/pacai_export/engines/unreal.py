@@ -678,13 +678,19 @@ def _player_starts(actions: list[Action], player: dict[str, Any]) -> None:
         return
     own = [a for a in actions if a.get("node") == player["player_node"]
            and a["kind"] != "player_start"]
-    body = _primary(own)["label"] if own else None
-    if own:
-        _follow(own, _primary(own))
+    body = _primary(own) if own else None
+    if body is not None:
+        _follow(own, body)
+    properties = {"walk_speed": player["walk_speed"], "jump_velocity": player["jump_velocity"]}
+    if body is not None and body.get("shape") == "capsule":
+        # the pawn's capsule takes the player's (UCapsuleComponent::SetCapsuleSize: radius and
+        # half height including the caps, cm), as Godot's and Unity's character keeps its own
+        properties.update(capsule_radius=body["radius_cm"],
+                          capsule_half_height=body["half_height_cm"])
     for action in actions:
         if action["kind"] == "player_start":
-            action.update(gameplay_class="PacaiPlayerStart", body=body, properties={
-                "walk_speed": player["walk_speed"], "jump_velocity": player["jump_velocity"]})
+            action.update(gameplay_class="PacaiPlayerStart", properties=properties,
+                          body=body["label"] if body is not None else None)
 
 
 def _placement(node: dict[str, Any], transform: dict[str, Any], suffix: str = "") -> Action:

@@ -2,6 +2,7 @@
 #pragma once
 #include "GameFramework/Pawn.h"
 
+class UCapsuleComponent;
 class UCharacterMovementComponent;
 
 class ACharacter : public APawn
@@ -10,6 +11,7 @@ public:
 	static UClass* StaticClass();
 	ACharacter(const FObjectInitializer& ObjectInitializer = FObjectInitializer::Get());
 	UCharacterMovementComponent* GetCharacterMovement() const;
+	UCapsuleComponent* GetCapsuleComponent() const;
 	virtual void Jump();
 	virtual void StopJumping();
 };

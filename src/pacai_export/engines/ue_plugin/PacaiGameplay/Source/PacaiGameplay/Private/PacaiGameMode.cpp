@@ -1,5 +1,6 @@
 #include "PacaiGameMode.h"
 
+#include "Components/CapsuleComponent.h"
 #include "PacaiCharacter.h"
 #include "PacaiPlayerStart.h"
 
@@ -18,6 +19,10 @@ APawn* APacaiGameMode::SpawnDefaultPawnFor_Implementation(AController* NewPlayer
 		return Pawn;
 	}
 	Character->ApplyMovement(Start->WalkSpeed, Start->JumpVelocity);
+	if (Start->CapsuleRadius > 0.0f && Start->CapsuleHalfHeight > 0.0f)
+	{
+		Character->GetCapsuleComponent()->SetCapsuleSize(Start->CapsuleRadius, Start->CapsuleHalfHeight);
+	}
 	AActor* Body = Start->Body.Get();
 	if (Body != nullptr)
 	{

@@ -22,6 +22,14 @@ public:
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Pacai")
 	float JumpVelocity = 450.0f;
 
+	/** The pawn's capsule (UCapsuleComponent::SetCapsuleSize, cm); 0: the class default. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Pacai")
+	float CapsuleRadius = 0.0f;
+
+	/** Half the capsule's height, caps included, cm; 0: the class default. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Pacai")
+	float CapsuleHalfHeight = 0.0f;
+
 	/** The player node's actor: moved to the pawn, attached to it, its collision off. */
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Pacai")
 	TObjectPtr<AActor> Body;
