@@ -69,13 +69,8 @@ def components_manifest() -> dict[str, Any]:
 @pytest.fixture
 def plan() -> tuple[Manifest, list[dict[str, Any]], dict[str, np.ndarray]]:
     manifest = Manifest.model_validate(components_manifest())
-    files = write_engine("ue5", BuildContext(manifest, "s", "high", False, {}))
-    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
-    source = files["Content/Python/pacai_bootstrap.py"]
-    assert isinstance(source, bytes)
-    exec(compile(source.decode(), "pacai_bootstrap.py", "exec"), namespace)
-    return manifest, namespace["plan"](scene["scenes"][0]), manifest_worlds(manifest)
+    actions = _bootstrap_namespace()["plan"](_scene_json(components_manifest()))
+    return manifest, actions, manifest_worlds(manifest)
 
 
 def _moving(actions: list[dict[str, Any]], node: str) -> dict[str, Any]:
@@ -230,10 +225,13 @@ def _scene_json(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bootstrap_namespace() -> dict[str, Any]:
-    from pacai_export.engines.unreal import BOOTSTRAP
-
+    """The bootstrap the writer ships, run outside the editor (its plan needs no unreal)."""
+    files = write_engine("ue5", BuildContext(Manifest.model_validate(components_manifest()),
+                                             "s", "high", False, {}))
+    source = files["Content/Python/pacai_bootstrap.py"]
+    assert isinstance(source, bytes)
     namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
-    exec(compile(BOOTSTRAP, "pacai_bootstrap.py", "exec"), namespace)
+    exec(compile(source.decode(), "pacai_bootstrap.py", "exec"), namespace)
     return namespace
 
 
@@ -279,13 +277,8 @@ def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> Non
     data = components_manifest()
     nodes = data["scenes"][0]["nodes"]
     data["scenes"][0]["nodes"] = [n for n in nodes if n["id"] != "start"]
-    alone = Manifest.model_validate(data)
-    files = write_engine("ue5", BuildContext(alone, "s", "high", False, {}))
-    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
-    exec(compile(files["Content/Python/pacai_bootstrap.py"].decode(),  # type: ignore[union-attr]
-                 "pacai_bootstrap.py", "exec"), namespace)
-    (start,) = [a for a in namespace["plan"](scene["scenes"][0]) if a["kind"] == "player_start"]
+    actions = _bootstrap_namespace()["plan"](_scene_json(data))
+    (start,) = [a for a in actions if a["kind"] == "player_start"]
     assert start["node"] == "player" and start["label"] == "Player PlayerStart"
     assert np.allclose(np.asarray(start["location"]) @ P.T / 100.0, worlds["player"][:3, 3])
 
