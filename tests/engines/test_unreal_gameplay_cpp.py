@@ -20,13 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from pacai_export.engines import unreal
+from pacai_export.engines import unreal, write_engine
+from pacai_export.engines.base import BuildContext
+from pacai_export.manifest import Manifest
+from tests.engines.test_unreal_components import components_manifest
 
 DECLS = Path(__file__).parent / "ue_decls"
 SOURCE = "Plugins/PacaiGameplay/Source/PacaiGameplay"
 CLASS = re.compile(r"^class PACAIGAMEPLAY_API (\w+) : public (\w+)$", re.M)
 GXX = shutil.which("g++")
-pytestmark = pytest.mark.skipif(GXX is None, reason="g++ is missing: run `make setup`")
+needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is missing: run `make setup`")
 
 
 def _plugin(tmp_path: Path) -> Path:
@@ -57,6 +60,7 @@ def _compile(root: Path, source: Path) -> subprocess.CompletedProcess[str]:
         env=dict(os.environ, LC_ALL="C"))  # ASCII quotes in the messages
 
 
+@needs_gxx
 def test_every_source_compiles_for_syntax_and_types(tmp_path: Path) -> None:
     root = _plugin(tmp_path)
     sources = sorted((root / SOURCE / "Private").glob("*.cpp"))
@@ -68,6 +72,7 @@ def test_every_source_compiles_for_syntax_and_types(tmp_path: Path) -> None:
         assert done.returncode == 0, (source.name, done.stderr[-3000:])
 
 
+@needs_gxx
 @pytest.mark.parametrize("file,good,bad,error", [
     ("PacaiCharacter.cpp", "Movement->JumpZVelocity = JumpVelocity;",
      "Movement->JumpVelocity = JumpVelocity;", "has no member named 'JumpVelocity'"),
@@ -97,3 +102,26 @@ def test_the_project_ships_the_plugin_disabled() -> None:
         {"Name": "PacaiGameplay", "Type": "Runtime", "LoadingPhase": "Default"}]
     build = files[f"{SOURCE}/PacaiGameplay.Build.cs"]
     assert isinstance(build, bytes) and b"class PacaiGameplay : ModuleRules" in build
+    manifest = Manifest.model_validate(components_manifest())
+    project = write_engine("ue5", BuildContext(manifest, "s", "high", False, {}))
+    uproject = json.loads(project["Components.uproject"])  # type: ignore[arg-type]
+    assert {"Name": "PacaiGameplay", "Enabled": False} in uproject["Plugins"]
+    assert {k: v for k, v in project.items() if k.startswith("Plugins/")} == files
+
+
+def test_every_input_the_character_binds_is_mapped() -> None:
+    """The axis and action names PacaiCharacter binds are mapped in DefaultInput.ini, with the
+    legacy input classes that process BindAxis/BindAction."""
+    source = unreal.plugin_files()[f"{SOURCE}/Private/PacaiCharacter.cpp"]
+    assert isinstance(source, bytes)
+    axes = set(re.findall(r'BindAxis\("(\w+)"', source.decode()))
+    actions = set(re.findall(r'BindAction\("(\w+)"', source.decode()))
+    assert axes == {"PacaiMoveForward", "PacaiMoveRight"} and actions == {"PacaiJump"}
+    ini = unreal.INPUT_INI.decode()
+    mapped_axes = re.findall(r'^\+AxisMappings=\(AxisName="(\w+)",Scale=(-?1)\.0+,Key=(\w+)\)$',
+                             ini, re.M)
+    assert {(a, s) for a, s, _key in mapped_axes} == {(a, s) for a in axes for s in ("1", "-1")}
+    assert {k for _a, _s, k in mapped_axes} == {"W", "S", "A", "D", "Up", "Down", "Left", "Right"}
+    assert set(re.findall(r'^\+ActionMappings=\(ActionName="(\w+)",Key=SpaceBar\)$', ini,
+                          re.M)) == actions
+    assert "DefaultInputComponentClass=/Script/Engine.InputComponent" in ini.splitlines()
