@@ -1093,11 +1093,24 @@ def test_second_open_does_nothing(project: Project, monkeypatch: pytest.MonkeyPa
     touched = [c for c in again.calls
                if c.target not in ("Paths", "unreal")
                or c.name not in {"project_dir", "project_saved_dir",
-                                 "convert_relative_path_to_full",
+                                 "convert_relative_path_to_full", "load_class",
                                  "register_slate_post_tick_callback",
                                  "unregister_slate_post_tick_callback"}]
     assert not touched, touched
     assert not again.levels and marker.stat().st_mtime_ns == stamp
+    assert marker.read_text("utf-8") == "done\ngameplay=none\n"
+    assert not [m for kind, m in again.logs if kind == "warning"]
+
+
+def test_enabling_the_plugin_after_the_first_open_says_how_to_rebuild(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_editor(project.root, monkeypatch)
+    again = open_editor(project.root, monkeypatch, plugin=True)
+    assert not again.levels  # nothing rebuilt or deleted behind the user's back
+    assert again.logs == [("warning", "pacai: the PacaiGameplay plugin is loaded but the "
+                           "levels were built without it: delete Content/Maps and "
+                           "Saved/pacai_bootstrap.done, then reopen the project to rebuild "
+                           "them with it")]
 
 
 def test_stand_in_refuses_unknown_api(tmp_path: Path) -> None:

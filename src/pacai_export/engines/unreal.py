@@ -633,6 +633,7 @@ MAX_TAG_VALUE = 256
 CM_PER_M = 100.0
 # The classes of the opt-in C++ plugin (Plugins/PacaiGameplay); absent unless it was compiled.
 GAMEPLAY = "/Script/PacaiGameplay."
+BUILT_WITH = "gameplay="  # the marker's second line: the plugin classes the levels used
 GAMEPLAY_CLASSES = ("PacaiGameMode", "PacaiPlayerStart", "PacaiPickupComponent",
                     "PacaiTriggerComponent")
 ZERO = [0.0, 0.0, 0.0]
@@ -895,6 +896,7 @@ def main() -> None:
     saved = unreal.Paths.convert_relative_path_to_full(unreal.Paths.project_saved_dir())
     marker = os.path.join(saved, MARKER)
     if os.path.exists(marker):
+        _plugin_since(marker)
         return
     with open(os.path.join(project, SCENE_JSON), encoding="utf-8") as handle:
         data = json.load(handle)
@@ -905,6 +907,10 @@ def main() -> None:
     levels = unreal.get_editor_subsystem(unreal.LevelEditorSubsystem)
     assert levels is not None
     classes = _gameplay_classes()
+    if not classes:
+        unreal.log("pacai: PacaiGameplay plugin not loaded: pickups, triggers and the "
+                   "player controller stay actor tags (enable it in the .uproject; it needs "
+                   "a C++ compiler)")
     for scene in data["scenes"]:
         if unreal.EditorAssetLibrary.does_asset_exist(scene["map"]):
             continue  # built by an earlier, interrupted run
@@ -920,8 +926,19 @@ def main() -> None:
     levels.load_level(data["main_map"])
     os.makedirs(saved, exist_ok=True)
     with open(marker, "w", encoding="utf-8") as handle:
-        handle.write("done\n")
+        handle.write("done\n%s%s\n" % (BUILT_WITH, ",".join(sorted(classes)) or "none"))
     unreal.log("pacai: levels built from " + SCENE_JSON)
+
+
+def _plugin_since(marker: str) -> None:
+    """The levels are built once; if the plugin was enabled after they were built without
+    it, say how to rebuild them with it (nothing is deleted for the user)."""
+    with open(marker, encoding="utf-8") as handle:
+        built_without = BUILT_WITH + "none" in handle.read().splitlines()
+    if built_without and _gameplay_classes():
+        unreal.log_warning("pacai: the PacaiGameplay plugin is loaded but the levels were "
+                           "built without it: delete Content/Maps and Saved/" + MARKER +
+                           ", then reopen the project to rebuild them with it")
 
 
 def _import_file(filename: str, destination: str) -> str:
@@ -1237,12 +1254,7 @@ def _gameplay_classes() -> dict[str, unreal.Class]:
     """The PacaiGameplay plugin's classes that are loaded: none when the plugin is disabled
     (its default) or was not compiled; the level then keeps those components as tags."""
     found = {name: unreal.load_class(None, GAMEPLAY + name) for name in GAMEPLAY_CLASSES}
-    classes = {name: cls for name, cls in found.items() if cls is not None}
-    if not classes:
-        unreal.log("pacai: PacaiGameplay plugin not loaded: pickups, triggers and the "
-                   "player controller stay actor tags (enable it in the .uproject; it needs "
-                   "a C++ compiler)")
-    return classes
+    return {name: cls for name, cls in found.items() if cls is not None}
 
 
 def _behaviours(scene: dict[str, Any], actions: list[Action],
