@@ -6,6 +6,9 @@ the bootstrap needs is converted here, in plain Python: locations in centimetres
 left-handed (coords.ue_*), world transforms, primitive scales, light/camera aim, collider
 sizes, movement components. What UE transforms cannot carry (shear) or has no basic shape for
 (capsules) becomes a generated mesh in ``SourceArt/Generated/`` that the bootstrap imports.
+The behaviours no built-in component has (player, pickup, trigger event) are the opt-in C++
+plugin in ``Plugins/PacaiGameplay/`` (package data in ``ue_plugin/``), which the bootstrap
+uses when it is compiled and loaded.
 """
 
 from __future__ import annotations
@@ -271,7 +274,7 @@ def scene_json(ctx: BuildContext, maps: dict[str, str], assets: dict[str, str],
     gen = generated if generated is not None else _Generated()
     scenes = [_scene(ctx, scene, maps[scene.id], assets, gen) for scene in m.scenes]
     return {
-        "format": "pacai.ue-scene/v2",
+        "format": "pacai.ue-scene/v3",  # v3: bob movement as world offsets_cm
         "frame": "unreal: Z up, left-handed, centimetres; rotators in degrees",
         "project": {"id": m.project.id, "name": m.project.name, "version": m.project.version},
         "main_map": f"/Game/Maps/{maps[m.main_scene]}",
