@@ -307,3 +307,34 @@ def assert_same_direction(expected: Points, actual: Points, what: str,
     a = actual / np.linalg.norm(actual)
     angle = math.degrees(math.acos(max(-1.0, min(1.0, float(expected @ a)))))
     assert angle <= tol_degrees, f"{what}: aims {angle:.3f}° off"
+
+
+def instanced_manifest(copies: int = 16) -> dict[str, Any]:
+    """Groups of plain props, ``copies`` each (engines/instancing.py groups them): boxes under
+    a turned, uniformly scaled parent, each turned and scaled its own way (mirrored too);
+    capsules at the root; cylinders under a (1, 2, 3) parent, upright (world TRS exact); and
+    boxes turned under that parent (sheared world matrices, which no UE instance transform
+    holds). Plus a lone node sharing a group's name, so labels must stay unique."""
+    nodes: list[dict[str, Any]] = [
+        {"id": "grove", "name": "Grove", "transform": _t((3, 1, -2), _q((1, 1, 0), 35),
+                                                         (1.5, 1.5, 1.5))},
+        {"id": "stretched", "name": "Stretched", "transform": _t((-5, 0, 4), scale=(1, 2, 3))},
+        {"id": "lone", "name": "BoxInstances", "mesh": {"primitive": "sphere"}}]
+    for i in range(copies):
+        turn = _q((i % 3, 1, (i + 1) % 2), 17 * i)
+        nodes.append({"id": f"box{i}", "name": "Tree", "parent": "grove", "material": "bark",
+                      "mesh": {"primitive": "box", "size": [0.5, 3, 0.5]},
+                      "transform": _t((i * 1.5, 0, -i), turn,
+                                      (1 + i / 10, 1, -1 if i % 4 == 0 else 1))})
+        nodes.append({"id": f"cap{i}", "name": f"Capsule {i}", "material": "bark",
+                      "mesh": {"primitive": "capsule", "radius": 0.3, "height": 1.6},
+                      "transform": _t((i, 0.8, 10), _q((1, 0, 0), 5 * i), (2, 2, 2))})
+        nodes.append({"id": f"cyl{i}", "name": f"Post {i}", "parent": "stretched",
+                      "mesh": {"primitive": "cylinder", "radius": 0.1, "height": 1},
+                      "transform": _t((i / 4, 0.5, 0), _q((0, 1, 0), 90 * (i % 4)))})
+        nodes.append({"id": f"shr{i}", "name": f"Shear {i}", "parent": "stretched",
+                      "mesh": {"primitive": "box"},
+                      "transform": _t((0, i / 4, 1), _q((0, 0, 1), 30))})
+    return {"schema": "pacai.manifest/v1", "project": {"id": "grove", "name": "Grove"},
+            "materials": [{"id": "bark", "base_color": [0.4, 0.25, 0.1, 1]}],
+            "scenes": [{"id": "main", "nodes": nodes}], "main_scene": "main"}

@@ -35,7 +35,8 @@ from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
 from pacai_export.manifest import Manifest, Node
 from tests.conftest import validate_gltf
-from tests.engines.fidelity_scene import fidelity_manifest_with_extras
+from pacai_export.engines.instancing import CONSTRUCTS, UE_SHEARED, instancing_report
+from tests.engines.fidelity_scene import fidelity_manifest_with_extras, instanced_manifest
 
 TOLERANCE_M = 0.01
 TOLERANCE_DEG = 0.5
@@ -511,3 +512,82 @@ def test_a_deep_hierarchy_exports() -> None:
     assert last["id"] == f"n{depth - 1}"
     assert abs(last["world"]["location"][2] - depth * 0.1) < 1e-6  # 1 mm a level, in cm
     assert max(len(n["folder"]) for n in scene["scenes"][0]["nodes"]) < 1024  # an FName
+
+
+# --- instanced groups --------------------------------------------------------------------------
+
+
+def _instanced_export(tmp_path: Path) -> tuple[Manifest, Files, list[dict[str, Any]]]:
+    manifest = Manifest.model_validate(instanced_manifest())
+    files = write_engine("ue5", BuildContext(manifest, "grove", "high", False, {}))
+    export = Export.__new__(Export)  # reuse the bootstrap loader on these files
+    export.files = files
+    scene = json.loads(export._bytes("SourceArt/scene.json"))
+    path = tmp_path / "pacai_bootstrap.py"
+    path.write_text(export._bytes("Content/Python/pacai_bootstrap.py").decode(), "utf-8")
+    spec = importlib.util.spec_from_file_location("pacai_bootstrap_instances", path)
+    assert spec is not None and spec.loader is not None
+    bootstrap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bootstrap)
+    return manifest, files, bootstrap.plan(scene["scenes"][0])
+
+
+def test_every_instance_lands_on_the_manifest_geometry(tmp_path: Path) -> None:
+    """Each instance of each HISM group, rebuilt from its row as FTransform(location,
+    FRotator, scale) applied to the basic shape (or the generated capsule), lies on its
+    node's primitive in the manifest's world within 0.01 m."""
+    manifest, files, actions = _instanced_export(tmp_path)
+    worlds = manifest_worlds(manifest)
+    nodes = {n.id: n for n in manifest.scenes[0].nodes}
+    groups = [a for a in actions if a["kind"] == "instances"]
+    assert sorted((nodes[g["ids"][0]].mesh.primitive, len(g["ids"])) for g in groups  # type: ignore[union-attr]
+                  ) == [("box", 16), ("capsule", 16), ("cylinder", 16)]
+    worst, checked = 0.0, 0
+    for group in groups:
+        assert group["location"] == [0.0, 0.0, 0.0] and group["scale"] == [1.0, 1.0, 1.0]
+        if group["mesh"]:
+            local = np.array(BASIC_SHAPES[group["mesh"]], dtype=float)
+        else:
+            local = imported_mesh_cm(files, group["file"])
+        assert len(group["instances"]) == len(group["ids"])
+        for node_id, row in zip(group["ids"], group["instances"], strict=True):
+            instance = {"location": row[0:3], "rotation": row[3:6], "scale": row[6:9]}
+            kind, dims = primitive_dims(nodes[node_id])
+            worst = max(worst, check_geometry(node_id, worlds[node_id], kind, dims,
+                                              actor_to_gltf(instance, local)))
+            checked += 1
+    assert checked == 48
+    print(f"\nworst instance placement error: {worst * 1000:.3f} mm")
+
+
+def test_instanced_groups_are_findable_and_sheared_ones_stay_actors(tmp_path: Path) -> None:
+    manifest, _files, actions = _instanced_export(tmp_path)
+    groups = {a["ids"][0]: a for a in actions if a["kind"] == "instances"}
+    boxes = groups["box0"]
+    # instance i is tag i + 1; the group sits in its parent's folder, named uniquely
+    assert boxes["tags"][0] == "pacai:instanced"
+    assert boxes["tags"][1:] == [f"pacai:id=box{i}" for i in range(16)]
+    assert boxes["folder"] == "Grove" and groups["cap0"]["folder"] == ""
+    assert boxes["material"] == "bark" and boxes["collision"] == "NoCollision"
+    labels = [a["label"] for a in actions]
+    assert len(labels) == len(set(labels)) and "BoxInstances" in labels
+    (lone,) = [a for a in actions if a.get("node") == "lone"]
+    assert {boxes["label"], lone["label"]} == {"BoxInstances", "BoxInstances 2"}
+    # instanced nodes have no actor of their own; sheared ones keep theirs (baked meshes)
+    assert not [a for a in actions if a.get("node") in {f"box{i}" for i in range(16)}]
+    sheared = [a for a in actions if str(a.get("node", "")).startswith("shr")]
+    assert len(sheared) == 16 and all(a["file"].startswith("SourceArt/Generated/")
+                                      for a in sheared)
+    report = {g["ids"][0]: g["as"]["ue5"] for g in instancing_report(manifest)}
+    assert report == {"box0": CONSTRUCTS["ue5"], "cap0": CONSTRUCTS["ue5"],
+                      "cyl0": CONSTRUCTS["ue5"], "shr0": UE_SHEARED}
+
+
+def test_instancing_off_places_every_node(tmp_path: Path) -> None:
+    raw = instanced_manifest()
+    raw["project"]["instancing"] = False
+    manifest = Manifest.model_validate(raw)
+    files = write_engine("ue5", BuildContext(manifest, "grove", "high", False, {}))
+    scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
+    assert scene["scenes"][0]["instanced"] == []
+    assert len(scene["scenes"][0]["nodes"]) == 3 + 4 * 16

@@ -12,22 +12,29 @@ transform, nothing that needs a node of its own:
 
 What each engine makes of a group: Godot one ``MultiMeshInstance3D`` under the parent
 (instance transforms relative to it, node ids in ``metadata/pacai_ids`` by instance index);
-Unity keeps the GameObjects and turns GPU instancing on in the shared material; Unreal does
-not instance yet (every node stays an actor). The manifest's ``project.instancing: false``
-keeps every node separate.
+Unity keeps the GameObjects and turns GPU instancing on in the shared material; Unreal one
+actor per group with a ``HierarchicalInstancedStaticMeshComponent`` (instance transforms in
+world space, node ids in the actor's tags by instance index) — unless an instance's world
+matrix has shear, which an ``FTransform`` cannot carry: that group stays separate actors in
+Unreal (``bundle.json`` says so). The manifest's ``project.instancing: false`` keeps every
+node separate.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 
 from ..manifest import Manifest, Node, Scene
+from .coords import IDENTITY4, SHEAR_TOLERANCE, Matrix4, compose, has_shear, trs
 
 THRESHOLD = 16  # fewer copies than this draw about as fast as separate nodes
-# What each engine makes of a group, as bundle.json reports it. Unreal is absent: it still
-# places every node as an actor of its own.
-CONSTRUCTS = {"godot": "MultiMeshInstance3D", "unity": "GPU instancing on the shared material"}
+# What each engine makes of a group, as bundle.json reports it.
+CONSTRUCTS = {"godot": "MultiMeshInstance3D", "unity": "GPU instancing on the shared material",
+              "ue5": "HierarchicalInstancedStaticMeshComponent"}
+# What Unreal makes of a group one of whose world matrices has shear (no FTransform holds it).
+UE_SHEARED = "separate actors (a world transform with shear)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +78,36 @@ def scene_groups(manifest: Manifest, scene: Scene) -> list[Group]:
             for (parent, _, _), nodes in buckets.items() if len(nodes) >= THRESHOLD]
 
 
+def parent_world(scene: Scene, parent: str | None) -> Matrix4:
+    """The world matrix of ``parent`` (identity for the scene root), from the manifest."""
+    nodes = {n.id: n for n in scene.nodes} if parent is not None else {}
+    chain = []
+    while parent is not None:
+        node = nodes[parent]
+        chain.append(node)
+        parent = node.parent
+    world = IDENTITY4
+    for node in reversed(chain):
+        world = compose(world, trs(node.transform))
+    return world
+
+
+def trs_exact(group: Group, parent: Matrix4) -> bool:
+    """Whether every instance's world matrix (under ``parent``) is a TRS without shear, what
+    an engine instance transform made of location, rotation and scale can carry exactly."""
+    if _similarity(parent):  # rotation x uniform scale x any TRS is a TRS: no test per node
+        return True
+    return not any(has_shear(compose(parent, trs(n.transform))) for n in group.nodes)
+
+
+def _similarity(m: Matrix4) -> bool:
+    """A rotation times a uniform scale (non-zero), within the shear tolerance."""
+    if has_shear(m):
+        return False
+    lengths = [math.sqrt(sum(m[i][j] ** 2 for i in range(3))) for j in range(3)]
+    return max(lengths) - min(lengths) <= SHEAR_TOLERANCE * max(lengths)
+
+
 def instanced_ids(groups: Iterable[Group]) -> set[str]:
     return {n.id for g in groups for n in g.nodes}
 
@@ -79,6 +116,13 @@ def instancing_report(manifest: Manifest) -> list[dict[str, object]]:
     """What ``bundle.json`` says was instanced: one entry per group, with the node ids in
     instance order (the per-instance table: instance ``i`` of a group is ``ids[i]``)."""
     return [{"scene": g.scene, "parent": g.parent, "primitive": g.primitive,
-             "material": g.material, "count": len(g.nodes), "as": dict(CONSTRUCTS),
+             "material": g.material, "count": len(g.nodes), "as": _constructs(scene, g),
              "ids": [n.id for n in g.nodes]}
             for scene in manifest.scenes for g in scene_groups(manifest, scene)]
+
+
+def _constructs(scene: Scene, group: Group) -> dict[str, str]:
+    out = dict(CONSTRUCTS)
+    if not trs_exact(group, parent_world(scene, group.parent)):
+        out["ue5"] = UE_SHEARED
+    return out

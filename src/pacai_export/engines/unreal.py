@@ -35,7 +35,7 @@ from ..manifest import (
     Scene,
     Sphere,
 )
-from . import COMPONENTS, component_params, unused_params
+from . import COMPONENTS, component_params, instancing, unused_params
 from .base import BuildContext, Files
 from .coords import (
     IDENTITY4,
@@ -319,10 +319,11 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
     labels = UniqueNames()
     main_camera = next((n.id for n in scene.nodes if n.camera is not None), None)
 
+    groups = _Groups(ctx.manifest, scene, children, labels, gen)
     # Depth first, children in manifest order, with an explicit stack: a parent chain may be
     # as deep as the manifest is long.
     stack: list[tuple[Iterator[Node], Matrix4, str]] = [
-        (iter(children.get(None, [])), IDENTITY4, "")]
+        (groups.kids(None, IDENTITY4, ""), IDENTITY4, "")]
     while stack:
         siblings, world, folder = stack[-1]
         current = next(siblings, None)
@@ -338,8 +339,8 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
         inner = f"{folder}/{label}" if folder else label
         # an outliner folder path is an FName (at most 1023 characters): deeper nodes stay
         # in the deepest folder that fits
-        stack.append((iter(children.get(current.id, [])), node_world,
-                      inner if len(inner) <= MAX_FOLDER_PATH else folder))
+        inner = inner if len(inner) <= MAX_FOLDER_PATH else folder
+        stack.append((groups.kids(current.id, node_world, inner), node_world, inner))
     env = scene.environment
     return {
         "id": scene.id,
@@ -348,7 +349,65 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
         "environment": {"sky_color": _v(env.sky_color), "ambient_color": _v(env.ambient_color),
                         "ambient_intensity": env.ambient_intensity},
         "nodes": out,
+        "instanced": groups.out,
     }
+
+
+class _Groups:
+    """Instance groups (engines/instancing.py) as compact scene.json entries: one per group,
+    written when its parent is reached (its world matrix and folder known then), with one
+    row of location, rotator and scale per instance. A group with a sheared instance stays
+    separate nodes, as ``instancing_report`` says."""
+
+    def __init__(self, manifest: Manifest, scene: Scene, children: dict[str | None, list[Node]],
+                 labels: UniqueNames, gen: _Generated) -> None:
+        self.children, self.labels, self.gen = children, labels, gen
+        self.by_parent: dict[str | None, list[instancing.Group]] = {}
+        for group in instancing.scene_groups(manifest, scene):
+            self.by_parent.setdefault(group.parent, []).append(group)
+        self.out: list[dict[str, Any]] = []
+
+    def kids(self, parent: str | None, world: Matrix4, folder: str) -> Iterator[Node]:
+        """``parent``'s children that stay nodes; its instanced groups go to ``out``."""
+        kids = self.children.get(parent, [])
+        taken: set[str] = set()
+        for group in self.by_parent.get(parent, []):
+            if instancing.trs_exact(group, world):
+                self.out.append(_group(group, world, folder, self.labels, self.gen))
+                taken.update(n.id for n in group.nodes)
+        return iter([k for k in kids if k.id not in taken] if taken else kids)
+
+
+def _group(group: instancing.Group, parent: Matrix4, folder: str, labels: UniqueNames,
+           gen: _Generated) -> dict[str, Any]:
+    """One instanced group: the shared shape (or generated capsule) and material, and per
+    instance the same placement a single node's mesh gets (``_mesh``), in world space."""
+    from .. import gltf
+
+    mesh = group.first.mesh
+    assert mesh is not None
+    rows = []
+    for node in group.nodes:
+        world = decompose(compose(parent, trs(node.transform)))
+        scale = world.scale if mesh.primitive == "capsule" else _mul(world.scale,
+                                                                      primitive_extent(mesh))
+        rows.append(_row(world.translation, world.rotation, scale))
+    entry: dict[str, Any] = {
+        "label": labels.take(ue_label(f"{mesh.primitive.capitalize()}Instances")),
+        "folder": folder, "parent": group.parent, "primitive": mesh.primitive,
+        "material": group.material, "ids": [n.id for n in group.nodes], "instances": rows,
+        "shape": SHAPES.get(mesh.primitive), "file": None}
+    if mesh.primitive == "capsule":  # as _mesh: a real capsule, not a scaled basic shape
+        stem = f"capsule_{_num(mesh.radius)}_{_num(mesh.height)}"
+        entry["file"] = gen.add(stem, gltf.primitive_glb(stem, mesh))
+    return entry
+
+
+def _row(translation: Vec3, rotation: Quat, scale: Vec3) -> list[float]:
+    """An instance transform as nine numbers: UE location (cm), rotator (pitch, yaw, roll in
+    degrees) and scale, converted exactly as ``ue_transform`` converts a node's."""
+    pitch, yaw, roll = ue_rotator(ue_rotation(rotation))
+    return [*_v(ue_location(translation)), _r(pitch), _r(yaw), _r(roll), *_v(ue_scale(scale))]
 
 
 def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix4,
@@ -650,6 +709,7 @@ def plan(scene: dict[str, Any]) -> list[Action]:
     spawns = any(c["type"] == "spawn_point" for n in scene["nodes"] for c in n["components"])
     for node in scene["nodes"]:
         actions.extend(_node_actions(node, spawns))
+    actions.extend(_instances_action(group) for group in scene.get("instanced", []))
     _player_starts(actions, level(scene))
     env = scene["environment"]
     actions.append({"kind": "sky", "label": "Sky", "folder": "", "tags": [],
@@ -661,6 +721,15 @@ def plan(scene: dict[str, Any]) -> list[Action]:
     return actions
 
 
+def _instances_action(group: dict[str, Any]) -> Action:
+    """One actor per instanced group, at the origin (instance transforms are world space);
+    its tags hold the node ids by instance index (tag ``i + 1`` is instance ``i``)."""
+    tags = ["pacai:instanced"] + ["pacai:id=" + _tag_text(i) for i in group["ids"]]
+    return {"kind": "instances", "label": group["label"], "folder": group["folder"],
+            "tags": tags, "ids": group["ids"], "location": ZERO, "rotation": ZERO,
+            "scale": ONE, "mesh": group["shape"], "file": group["file"],
+            "material": group["material"], "instances": group["instances"],
+            "mobility": "movable", "collision": "NoCollision", "simulate": False}
 def level(scene: dict[str, Any]) -> dict[str, Any]:
     """The level's game mode and player (first ``player_controller`` of the scene). Speeds go
     from m/s to cm/s: UCharacterMovementComponent::MaxWalkSpeed and JumpZVelocity are cm/s,
@@ -1189,6 +1258,8 @@ def _apply(action: Action, imported: dict[str, list[unreal.Object]],
         material = materials.get(action.get("material") or "")
         spawned = [_mesh_actor(action, mesh, material) for mesh in _meshes(action, imported)]
         return spawned[0] if spawned else _spawn(unreal.TargetPoint, action)
+    if kind == "instances":
+        return _instanced(action, imported, materials)
     if kind == "collider":
         return _collider(action, imported)
     if kind == "light":
@@ -1204,6 +1275,49 @@ def _apply(action: Action, imported: dict[str, list[unreal.Object]],
     cls = {"player_start": unreal.PlayerStart, "trigger_box": unreal.TriggerBox}.get(
         kind, unreal.TargetPoint)
     return _spawn(cls, action)
+
+
+def _instanced(action: Action, imported: dict[str, list[unreal.Object]],
+               materials: dict[str, unreal.MaterialInstanceConstant]) -> unreal.Actor:
+    """A StaticMeshActor at the origin (its own component left empty) holding a
+    UHierarchicalInstancedStaticMeshComponent: one draw per cluster of instances, culled by
+    its cluster tree (HierarchicalInstancedStaticMeshComponent.h). Instances are added with
+    UInstancedStaticMeshComponent::AddInstances(Transforms, bShouldReturnIndices,
+    bWorldSpace=true) (InstancedStaticMeshComponent.h)."""
+    actor = _spawn(unreal.StaticMeshActor, action)
+    meshes = _meshes(action, imported)
+    component = _new_component(actor, unreal.HierarchicalInstancedStaticMeshComponent)
+    if not meshes or not isinstance(component, unreal.HierarchicalInstancedStaticMeshComponent):
+        return actor
+    component.set_static_mesh(meshes[0])
+    material = materials.get(action.get("material") or "")
+    if material is not None:
+        component.set_material(0, material)
+    _collision(component, action)
+    transforms = [unreal.Transform(unreal.Vector(x, y, z),
+                                   unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw),
+                                   unreal.Vector(sx, sy, sz))
+                  for x, y, z, pitch, yaw, roll, sx, sy, sz in action["instances"]]
+    component.add_instances(unreal.Array.cast(unreal.Transform, transforms), False,
+                            world_space=True)
+    return actor
+
+
+def _new_component(actor: unreal.Actor,
+                   cls: type[unreal.ActorComponent]) -> unreal.Object | None:
+    """A component of ``cls`` added to a placed actor under its root through the subobject
+    data subsystem (the Details panel's "Add Component"); None if the editor refuses."""
+    subsystem = unreal.get_engine_subsystem(unreal.SubobjectDataSubsystem)
+    assert subsystem is not None
+    handles = subsystem.k2_gather_subobject_data_for_instance(actor)
+    params = unreal.AddNewSubobjectParams(parent_handle=handles[0],
+                                          new_class=cls.static_class())
+    handle, failure = subsystem.add_new_subobject(params)
+    if not failure.is_empty():
+        unreal.log_warning("pacai: %s: %s" % (actor.get_actor_label(), failure))
+        return None
+    library = unreal.SubobjectDataBlueprintFunctionLibrary
+    return library.get_object(library.get_data(handle))
 
 
 def _collider(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
