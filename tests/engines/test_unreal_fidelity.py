@@ -33,9 +33,9 @@ import pytest
 
 from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
+from pacai_export.engines.instancing import CONSTRUCTS, UE_SHEARED, instancing_report
 from pacai_export.manifest import Manifest, Node
 from tests.conftest import validate_gltf
-from pacai_export.engines.instancing import CONSTRUCTS, UE_SHEARED, instancing_report
 from tests.engines.fidelity_scene import fidelity_manifest_with_extras, instanced_manifest
 
 TOLERANCE_M = 0.01
@@ -578,7 +578,8 @@ def test_instanced_groups_are_findable_and_sheared_ones_stay_actors(tmp_path: Pa
     sheared = [a for a in actions if str(a.get("node", "")).startswith("shr")]
     assert len(sheared) == 16 and all(a["file"].startswith("SourceArt/Generated/")
                                       for a in sheared)
-    report = {g["ids"][0]: g["as"]["ue5"] for g in instancing_report(manifest)}
+    report = {g["ids"][0]: g["as"]["ue5"]  # type: ignore[index]
+              for g in instancing_report(manifest)}
     assert report == {"box0": CONSTRUCTS["ue5"], "cap0": CONSTRUCTS["ue5"],
                       "cyl0": CONSTRUCTS["ue5"], "shr0": UE_SHEARED}
 
