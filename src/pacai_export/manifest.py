@@ -198,8 +198,8 @@ class Project(_Model):
     version: Annotated[str, Field(max_length=64)] = "1.0.0"
     instancing: bool = Field(
         default=True,
-        description="Repeated plain props (16 or more nodes sharing a parent, primitive and "
-                    "material, with no body, collider, light, camera, audio, model, "
+        description="Repeated plain props (16 or more nodes sharing a parent, a primitive or "
+                    "a model, and a material, with no body, collider, light, camera, audio, "
                     "component or child) become the engines' instancing constructs; false "
                     "keeps every node separate.")
 

@@ -314,7 +314,8 @@ def instanced_manifest(copies: int = 16) -> dict[str, Any]:
     a turned, uniformly scaled parent, each turned and scaled its own way (mirrored too);
     capsules at the root; cylinders under a (1, 2, 3) parent, upright (world TRS exact); and
     boxes turned under that parent (sheared world matrices, which no UE instance transform
-    holds). Plus a lone node sharing a group's name, so labels must stay unique."""
+    holds); a model placed 16 times under the turned parent. Plus a lone node sharing a
+    group's name, so labels must stay unique."""
     nodes: list[dict[str, Any]] = [
         {"id": "grove", "name": "Grove", "transform": _t((3, 1, -2), _q((1, 1, 0), 35),
                                                          (1.5, 1.5, 1.5))},
@@ -335,6 +336,11 @@ def instanced_manifest(copies: int = 16) -> dict[str, Any]:
         nodes.append({"id": f"shr{i}", "name": f"Shear {i}", "parent": "stretched",
                       "mesh": {"primitive": "box"},
                       "transform": _t((0, i / 4, 1), _q((0, 0, 1), 30))})
+        # a model repeated (placeholder boxes from off-centre bounds when assets stay out)
+        nodes.append({"id": f"mdl{i}", "name": "Statue", "parent": "grove", "model": "statue",
+                      "transform": _t((0, i, 2), _q((0, 1, 0), 23 * i), (1, 1 + i / 8, 1))})
     return {"schema": "pacai.manifest/v1", "project": {"id": "grove", "name": "Grove"},
+            "assets": [{"id": "statue", "type": "model", "uri": "statue.glb",
+                        "bounds": {"min": [-0.5, 0, -0.25], "max": [0.5, 2.5, 0.75]}}],
             "materials": [{"id": "bark", "base_color": [0.4, 0.25, 0.1, 1]}],
             "scenes": [{"id": "main", "nodes": nodes}], "main_scene": "main"}

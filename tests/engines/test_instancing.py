@@ -9,9 +9,15 @@ from typing import Any
 from pacai_export.bundle import BundleMeta, bundle_json
 from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext
-from pacai_export.engines.instancing import CONSTRUCTS, THRESHOLD, instancing_report
+from pacai_export.engines.instancing import (
+    CONSTRUCTS,
+    MODEL_CONSTRUCTS,
+    THRESHOLD,
+    instancing_report,
+)
 from pacai_export.manifest import Manifest
 from tests.conftest import stress_manifest
+from tests.engines.fidelity_scene import instanced_manifest
 
 
 def _manifest(copies: int, **extra: Any) -> Manifest:
@@ -27,7 +33,7 @@ def _manifest(copies: int, **extra: Any) -> Manifest:
 def test_threshold_copies_are_one_group_with_ids_in_instance_order() -> None:
     report = instancing_report(_manifest(THRESHOLD))
     assert report == [{"scene": "main", "parent": "forest", "primitive": "cylinder",
-                       "material": "mat_gold", "count": THRESHOLD, "as": CONSTRUCTS,
+                       "model": None, "material": "mat_gold", "count": THRESHOLD, "as": CONSTRUCTS,
                        "ids": [f"t{i}" for i in range(THRESHOLD)]}]
 
 
@@ -88,3 +94,29 @@ def test_unity_static_bodies_and_their_helpers_are_batching_static() -> None:
     assert flags["Lamp"] == {0}  # a child node of its own: not static
     wall_helpers = [n for n in flags if n not in ("Wall", "Lamp", "Main", "sun", "forest")]
     assert wall_helpers and all(flags[n] <= {0, 4} for n in wall_helpers)
+
+
+def test_repeated_models_are_a_group_and_each_engine_says_what_it_made() -> None:
+    raw = instanced_manifest(THRESHOLD)
+    raw["scenes"][0]["nodes"].append(  # a model node with a mesh too is no plain prop
+        {"id": "both", "parent": "grove", "model": "statue", "mesh": {"primitive": "box"}})
+    report = {g["ids"][0]: g for g in instancing_report(Manifest.model_validate(raw))}
+    statues = report["mdl0"]
+    assert (statues["model"], statues["primitive"], statues["count"]) == ("statue", None, 16)
+    assert statues["as"] == MODEL_CONSTRUCTS and "both" not in statues["ids"]  # type: ignore[operator]
+    less = instanced_manifest(THRESHOLD)
+    less["scenes"][0]["nodes"] = [n for n in less["scenes"][0]["nodes"] if n["id"] != "mdl3"]
+    assert all(g["model"] is None for g in instancing_report(Manifest.model_validate(less)))
+
+
+def test_godot_keeps_one_model_instance_per_node() -> None:
+    """A model is a whole scene, not one Mesh: Godot places it per node (MODEL_CONSTRUCTS)."""
+    manifest = Manifest.model_validate(instanced_manifest())
+    files = write_engine("godot", BuildContext(manifest, "s", "high", False, {}))
+    scene = files["scenes/main.tscn"]
+    assert isinstance(scene, bytes)
+    text = scene.decode()
+    statues = re.findall(r'\[node name="(Statue(?: \d+)?)" type="Node3D" parent="Grove"\]', text)
+    assert len(statues) == 16
+    # the four primitive groups are MultiMeshes (Godot's Transform3D holds shear too)
+    assert text.count('type="MultiMeshInstance3D"') == 4

@@ -31,9 +31,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pacai_export.engines import unreal as unreal_writer
 from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
-from pacai_export.engines.instancing import CONSTRUCTS, UE_SHEARED, instancing_report
+from pacai_export.engines.instancing import (
+    CONSTRUCTS,
+    MODEL_CONSTRUCTS,
+    UE_SHEARED,
+    instancing_report,
+)
 from pacai_export.manifest import Manifest, Node
 from tests.conftest import validate_gltf
 from tests.engines.fidelity_scene import fidelity_manifest_with_extras, instanced_manifest
@@ -540,8 +546,10 @@ def test_every_instance_lands_on_the_manifest_geometry(tmp_path: Path) -> None:
     worlds = manifest_worlds(manifest)
     nodes = {n.id: n for n in manifest.scenes[0].nodes}
     groups = [a for a in actions if a["kind"] == "instances"]
-    assert sorted((nodes[g["ids"][0]].mesh.primitive, len(g["ids"])) for g in groups  # type: ignore[union-attr]
-                  ) == [("box", 16), ("capsule", 16), ("cylinder", 16)]
+    firsts = [nodes[g["ids"][0]] for g in groups]
+    assert sorted((n.model or n.mesh.primitive, len(g["ids"]))  # type: ignore[union-attr]
+                  for n, g in zip(firsts, groups, strict=True)) == [
+        ("box", 16), ("capsule", 16), ("cylinder", 16), ("statue", 16)]
     worst, checked = 0.0, 0
     for group in groups:
         assert group["location"] == [0.0, 0.0, 0.0] and group["scale"] == [1.0, 1.0, 1.0]
@@ -552,11 +560,15 @@ def test_every_instance_lands_on_the_manifest_geometry(tmp_path: Path) -> None:
         assert len(group["instances"]) == len(group["ids"])
         for node_id, row in zip(group["ids"], group["instances"], strict=True):
             instance = {"location": row[0:3], "rotation": row[3:6], "scale": row[6:9]}
-            kind, dims = primitive_dims(nodes[node_id])
+            node = nodes[node_id]
+            if node.model is not None:  # the placeholder box fills the bounds
+                kind, dims, center = collider_dims(node, manifest)
+            else:
+                (kind, dims), center = primitive_dims(node), (0.0, 0.0, 0.0)
             worst = max(worst, check_geometry(node_id, worlds[node_id], kind, dims,
-                                              actor_to_gltf(instance, local)))
+                                              actor_to_gltf(instance, local), center))
             checked += 1
-    assert checked == 48
+    assert checked == 64
     print(f"\nworst instance placement error: {worst * 1000:.3f} mm")
 
 
@@ -581,7 +593,8 @@ def test_instanced_groups_are_findable_and_sheared_ones_stay_actors(tmp_path: Pa
     report = {g["ids"][0]: g["as"]["ue5"]  # type: ignore[index]
               for g in instancing_report(manifest)}
     assert report == {"box0": CONSTRUCTS["ue5"], "cap0": CONSTRUCTS["ue5"],
-                      "cyl0": CONSTRUCTS["ue5"], "shr0": UE_SHEARED}
+                      "cyl0": CONSTRUCTS["ue5"], "shr0": UE_SHEARED,
+                      "mdl0": MODEL_CONSTRUCTS["ue5"]}
 
 
 def test_instancing_off_places_every_node(tmp_path: Path) -> None:
@@ -591,4 +604,22 @@ def test_instancing_off_places_every_node(tmp_path: Path) -> None:
     files = write_engine("ue5", BuildContext(manifest, "grove", "high", False, {}))
     scene = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
     assert scene["scenes"][0]["instanced"] == []
-    assert len(scene["scenes"][0]["nodes"]) == 3 + 4 * 16
+    assert len(scene["scenes"][0]["nodes"]) == 3 + 5 * 16
+
+
+def test_instanced_models_use_the_imported_file_at_each_world_transform() -> None:
+    """With the model shipped, every static mesh of its file is instanced at the node's world
+    TRS (Interchange bakes the file's own node transforms into the meshes, as for one node)."""
+    manifest = Manifest.model_validate(instanced_manifest())
+    ctx = BuildContext(manifest, "grove", "high", True, {})
+    data = unreal_writer.scene_json(ctx, {"main": "main"},
+                                    {"statue": "SourceArt/Models/statue.glb"})
+    (group,) = [g for g in data["scenes"][0]["instanced"] if g["model"] == "statue"]
+    assert group["file"] == "SourceArt/Models/statue.glb" and group["shape"] is None
+    worlds = manifest_worlds(manifest)
+    for node_id, row in zip(group["ids"], group["instances"], strict=True):
+        world = worlds[node_id]
+        location = np.asarray(row[0:3]) @ P.T / 100.0
+        assert np.abs(location - world[:3, 3]).max() <= 1e-6, node_id
+        rows = rotator_rows(*row[3:6]) * np.asarray(row[6:9])[:, None]  # scaled axes, UE
+        assert np.abs(P @ rows.T @ P - world[:3, :3]).max() <= 1e-5, node_id

@@ -230,7 +230,8 @@ class _SceneWriter:
         self.scripts: set[str] = set()
         self.groups: dict[str | None, list[instancing.Group]] = {}
         for group in instancing.scene_groups(ctx.manifest, scene):
-            self.groups.setdefault(group.parent, []).append(group)
+            if group.model is None:  # a model is a scene: one instance per node (MODEL_CONSTRUCTS)
+                self.groups.setdefault(group.parent, []).append(group)
         instanced = instancing.instanced_ids(g for gs in self.groups.values() for g in gs)
         self.children: dict[str | None, list[Node]] = {}
         for node in scene.nodes:
@@ -608,7 +609,7 @@ class _SceneWriter:
 
 
 def _group_names(groups: list[instancing.Group]) -> list[str]:
-    return [f"{g.primitive.capitalize()}Instances" for g in groups]
+    return [f"{(g.primitive or '').capitalize()}Instances" for g in groups]
 
 
 def _native_shape(shape: Shape, rest: Matrix3) -> Shape | None:

@@ -3,11 +3,11 @@
 A forest of 10,000 copies of one tree is drawn fastest, and opened fastest in an editor, as
 one instanced mesh, not 10,000 nodes. Engine-neutral, so every writer and ``bundle.json``
 agree on the groups: nodes of one scene that share a parent, a primitive (same shape and
-size) and a material, at least ``THRESHOLD`` of them, each a plain prop — a mesh and a
-transform, nothing that needs a node of its own:
+size) or a model asset, and a material, at least ``THRESHOLD`` of them, each a plain prop —
+a primitive or a model (not both) and a transform, nothing that needs a node of its own:
 
-- no body, collider, light, camera, audio, model or component (each is per-node behaviour
-  or physics an instanced mesh cannot carry),
+- no body, collider, light, camera, audio or component (each is per-node behaviour or
+  physics an instanced mesh cannot carry),
 - no children (nothing may hang off an instance).
 
 What each engine makes of a group: Godot one ``MultiMeshInstance3D`` under the parent
@@ -16,8 +16,8 @@ Unity keeps the GameObjects and turns GPU instancing on in the shared material; 
 actor per group with a ``HierarchicalInstancedStaticMeshComponent`` (instance transforms in
 world space, node ids in the actor's tags by instance index) — unless an instance's world
 matrix has shear, which an ``FTransform`` cannot carry: that group stays separate actors in
-Unreal (``bundle.json`` says so). The manifest's ``project.instancing: false`` keeps every
-node separate.
+Unreal (``bundle.json`` says so). Groups of model nodes: see ``MODEL_CONSTRUCTS``. The
+manifest's ``project.instancing: false`` keeps every node separate.
 """
 
 from __future__ import annotations
@@ -33,6 +33,15 @@ THRESHOLD = 16  # fewer copies than this draw about as fast as separate nodes
 # What each engine makes of a group, as bundle.json reports it.
 CONSTRUCTS = {"godot": "MultiMeshInstance3D", "unity": "GPU instancing on the shared material",
               "ue5": "HierarchicalInstancedStaticMeshComponent"}
+# What each engine makes of a group of model nodes. A model is a whole glTF scene (several
+# meshes, a hierarchy, materials of its own): Godot's MultiMesh draws one Mesh and Unity's GPU
+# instancing is a flag of the model's imported materials, which the export does not write,
+# so those two keep one instance of the model per node; Unreal instances every static mesh
+# Interchange imports from the model's file (or the placeholder box when assets are left out).
+MODEL_CONSTRUCTS = {
+    "godot": "separate scene instances (MultiMesh draws one mesh; a model is a scene)",
+    "unity": "separate prefab instances (instancing is a setting of the imported materials)",
+    "ue5": "HierarchicalInstancedStaticMeshComponent per static mesh of the model"}
 # What Unreal makes of a group one of whose world matrices has shear (no FTransform holds it).
 UE_SHEARED = "separate actors (a world transform with shear)"
 
@@ -50,9 +59,14 @@ class Group:
         return self.nodes[0]
 
     @property
-    def primitive(self) -> str:
-        assert self.first.mesh is not None
-        return self.first.mesh.primitive
+    def primitive(self) -> str | None:
+        """The shared primitive, or None for a group of model nodes."""
+        return self.first.mesh.primitive if self.first.mesh is not None else None
+
+    @property
+    def model(self) -> str | None:
+        """The shared model asset id, or None for a group of primitives."""
+        return self.first.model
 
     @property
     def material(self) -> str | None:
@@ -60,9 +74,10 @@ class Group:
 
 
 def _plain(node: Node, parents: set[str]) -> bool:
-    return (node.mesh is not None and node.body is None and node.collider is None
-            and node.light is None and node.camera is None and node.audio is None
-            and node.model is None and not node.components and node.id not in parents)
+    """A prop with one primitive or one model (not both) and nothing else of its own."""
+    return ((node.mesh is None) != (node.model is None) and node.body is None
+            and node.collider is None and node.light is None and node.camera is None
+            and node.audio is None and not node.components and node.id not in parents)
 
 
 def scene_groups(manifest: Manifest, scene: Scene) -> list[Group]:
@@ -73,7 +88,8 @@ def scene_groups(manifest: Manifest, scene: Scene) -> list[Group]:
     buckets: dict[tuple[str | None, object, str | None], list[Node]] = {}
     for node in scene.nodes:
         if _plain(node, parents):
-            buckets.setdefault((node.parent, node.mesh, node.material), []).append(node)
+            shared = node.mesh if node.mesh is not None else ("model", node.model)
+            buckets.setdefault((node.parent, shared, node.material), []).append(node)
     return [Group(scene.id, parent, tuple(nodes))
             for (parent, _, _), nodes in buckets.items() if len(nodes) >= THRESHOLD]
 
@@ -116,13 +132,14 @@ def instancing_report(manifest: Manifest) -> list[dict[str, object]]:
     """What ``bundle.json`` says was instanced: one entry per group, with the node ids in
     instance order (the per-instance table: instance ``i`` of a group is ``ids[i]``)."""
     return [{"scene": g.scene, "parent": g.parent, "primitive": g.primitive,
-             "material": g.material, "count": len(g.nodes), "as": _constructs(scene, g),
+             "model": g.model, "material": g.material, "count": len(g.nodes),
+             "as": _constructs(scene, g),
              "ids": [n.id for n in g.nodes]}
             for scene in manifest.scenes for g in scene_groups(manifest, scene)]
 
 
 def _constructs(scene: Scene, group: Group) -> dict[str, str]:
-    out = dict(CONSTRUCTS)
+    out = dict(CONSTRUCTS if group.model is None else MODEL_CONSTRUCTS)
     if not trs_exact(group, parent_world(scene, group.parent)):
         out["ue5"] = UE_SHEARED
     return out

@@ -90,7 +90,8 @@ def write(ctx: BuildContext) -> Files:
                  in unique_filenames((mat.id for mat in m.materials), ".mat").items()}
     # GPU instancing on the materials shared by repeated props (engines/instancing.py): Unity
     # then draws each group's renderers in instanced batches.
-    instanced = {g.material for scene in m.scenes for g in instancing.scene_groups(m, scene)}
+    instanced = {g.material for scene in m.scenes for g in instancing.scene_groups(m, scene)
+                 if g.model is None}  # model groups stay prefab instances (MODEL_CONSTRUCTS)
     for material in m.materials:
         files[materials[material.id]] = _material(ctx, material, assets,
                                                   material.id in instanced)

@@ -319,7 +319,7 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
     labels = UniqueNames()
     main_camera = next((n.id for n in scene.nodes if n.camera is not None), None)
 
-    groups = _Groups(ctx.manifest, scene, children, labels, gen)
+    groups = _Groups(ctx.manifest, scene, children, labels, gen, assets)
     # Depth first, children in manifest order, with an explicit stack: a parent chain may be
     # as deep as the manifest is long.
     stack: list[tuple[Iterator[Node], Matrix4, str]] = [
@@ -360,8 +360,9 @@ class _Groups:
     separate nodes, as ``instancing_report`` says."""
 
     def __init__(self, manifest: Manifest, scene: Scene, children: dict[str | None, list[Node]],
-                 labels: UniqueNames, gen: _Generated) -> None:
-        self.children, self.labels, self.gen = children, labels, gen
+                 labels: UniqueNames, gen: _Generated, assets: dict[str, str]) -> None:
+        self.manifest, self.children, self.labels, self.gen = manifest, children, labels, gen
+        self.assets = assets
         self.by_parent: dict[str | None, list[instancing.Group]] = {}
         for group in instancing.scene_groups(manifest, scene):
             self.by_parent.setdefault(group.parent, []).append(group)
@@ -373,41 +374,60 @@ class _Groups:
         taken: set[str] = set()
         for group in self.by_parent.get(parent, []):
             if instancing.trs_exact(group, world):
-                self.out.append(_group(group, world, folder, self.labels, self.gen))
+                self.out.append(self._entry(group, world, folder))
                 taken.update(n.id for n in group.nodes)
         return iter([k for k in kids if k.id not in taken] if taken else kids)
 
+    def _entry(self, group: instancing.Group, parent: Matrix4, folder: str) -> dict[str, Any]:
+        """One instanced group: its mesh (basic shape, generated capsule, imported model or
+        placeholder box), its material, and per instance the placement a single node gets
+        (``_mesh``, ``_model``), in world space."""
+        worlds = [compose(parent, trs(n.transform)) for n in group.nodes]
+        if group.first.mesh is not None:
+            shape, file, rows = self._primitive(group.first.mesh, worlds)
+            name = group.first.mesh.primitive.capitalize()
+        else:
+            assert group.model is not None
+            shape, file, rows = _model_rows(self.manifest.asset(group.model), worlds,
+                                            self.assets.get(group.model))
+            name = group.model + " "
+        return {"label": self.labels.take(ue_label(f"{name}Instances")), "folder": folder,
+                "parent": group.parent, "primitive": group.primitive, "model": group.model,
+                "material": group.material, "ids": [n.id for n in group.nodes],
+                "instances": rows, "shape": shape, "file": file}
 
-def _group(group: instancing.Group, parent: Matrix4, folder: str, labels: UniqueNames,
-           gen: _Generated) -> dict[str, Any]:
-    """One instanced group: the shared shape (or generated capsule) and material, and per
-    instance the same placement a single node's mesh gets (``_mesh``), in world space."""
-    from .. import gltf
+    def _primitive(self, mesh: Mesh, worlds: list[Matrix4]
+                   ) -> tuple[str | None, str | None, list[list[float]]]:
+        from .. import gltf
 
-    mesh = group.first.mesh
-    assert mesh is not None
-    rows = []
-    for node in group.nodes:
-        world = decompose(compose(parent, trs(node.transform)))
-        scale = world.scale if mesh.primitive == "capsule" else _mul(world.scale,
-                                                                      primitive_extent(mesh))
-        rows.append(_row(world.translation, world.rotation, scale))
-    entry: dict[str, Any] = {
-        "label": labels.take(ue_label(f"{mesh.primitive.capitalize()}Instances")),
-        "folder": folder, "parent": group.parent, "primitive": mesh.primitive,
-        "material": group.material, "ids": [n.id for n in group.nodes], "instances": rows,
-        "shape": SHAPES.get(mesh.primitive), "file": None}
-    if mesh.primitive == "capsule":  # as _mesh: a real capsule, not a scaled basic shape
-        stem = f"capsule_{_num(mesh.radius)}_{_num(mesh.height)}"
-        entry["file"] = gen.add(stem, gltf.primitive_glb(stem, mesh))
-    return entry
+        if mesh.primitive == "capsule":  # as _mesh: a real capsule, not a scaled basic shape
+            stem = f"capsule_{_num(mesh.radius)}_{_num(mesh.height)}"
+            file = self.gen.add(stem, gltf.primitive_glb(stem, mesh))
+            return None, file, [_row(decompose(w)) for w in worlds]
+        extent = primitive_extent(mesh)
+        return SHAPES[mesh.primitive], None, [_row(decompose(w), extent) for w in worlds]
 
 
-def _row(translation: Vec3, rotation: Quat, scale: Vec3) -> list[float]:
+def _model_rows(asset: Asset, worlds: list[Matrix4], file: str | None
+                ) -> tuple[str | None, str | None, list[list[float]]]:
+    """A model group: the imported file (every static mesh of it) at each node's world
+    transform, or (assets left out) the placeholder box, offset to the bounds' centre and
+    scaled to their size, as ``_model`` places one node's."""
+    if file is not None:
+        return None, file, [_row(decompose(w)) for w in worlds]
+    box = bounds_box(asset)
+    offset = trs_matrix(Trs(box.center))
+    rows = [_row(decompose(matmul4(w, offset)), box.size) for w in worlds]
+    return SHAPES["box"], None, rows
+
+
+def _row(world: Trs, size: Vec3 = (1.0, 1.0, 1.0)) -> list[float]:
     """An instance transform as nine numbers: UE location (cm), rotator (pitch, yaw, roll in
-    degrees) and scale, converted exactly as ``ue_transform`` converts a node's."""
-    pitch, yaw, roll = ue_rotator(ue_rotation(rotation))
-    return [*_v(ue_location(translation)), _r(pitch), _r(yaw), _r(roll), *_v(ue_scale(scale))]
+    degrees) and scale (times ``size``, the mesh's own extent), converted exactly as
+    ``ue_transform`` converts a node's."""
+    pitch, yaw, roll = ue_rotator(ue_rotation(world.rotation))
+    return [*_v(ue_location(world.translation)), _r(pitch), _r(yaw), _r(roll),
+            *_v(ue_scale(_mul(world.scale, size)))]
 
 
 def _node(ctx: BuildContext, node: Node, label: str, folder: str, matrix: Matrix4,
@@ -1285,21 +1305,22 @@ def _instanced(action: Action, imported: dict[str, list[unreal.Object]],
     UInstancedStaticMeshComponent::AddInstances(Transforms, bShouldReturnIndices,
     bWorldSpace=true) (InstancedStaticMeshComponent.h)."""
     actor = _spawn(unreal.StaticMeshActor, action)
-    meshes = _meshes(action, imported)
-    component = _new_component(actor, unreal.HierarchicalInstancedStaticMeshComponent)
-    if not meshes or not isinstance(component, unreal.HierarchicalInstancedStaticMeshComponent):
-        return actor
-    component.set_static_mesh(meshes[0])
     material = materials.get(action.get("material") or "")
-    if material is not None:
-        component.set_material(0, material)
-    _collision(component, action)
-    transforms = [unreal.Transform(unreal.Vector(x, y, z),
-                                   unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw),
-                                   unreal.Vector(sx, sy, sz))
-                  for x, y, z, pitch, yaw, roll, sx, sy, sz in action["instances"]]
-    component.add_instances(unreal.Array.cast(unreal.Transform, transforms), False,
-                            world_space=True)
+    transforms = unreal.Array.cast(unreal.Transform, [
+        unreal.Transform(unreal.Vector(x, y, z), unreal.Rotator(roll=roll, pitch=pitch, yaw=yaw),
+                         unreal.Vector(sx, sy, sz))
+        for x, y, z, pitch, yaw, roll, sx, sy, sz in action["instances"]])
+    # A model's file may import as several static meshes (Interchange bakes its node
+    # transforms into them): one component per mesh, all with the same instances.
+    for mesh in _meshes(action, imported):
+        component = _new_component(actor, unreal.HierarchicalInstancedStaticMeshComponent)
+        if not isinstance(component, unreal.HierarchicalInstancedStaticMeshComponent):
+            continue
+        component.set_static_mesh(mesh)
+        if material is not None:
+            component.set_material(0, material)
+        _collision(component, action)
+        component.add_instances(transforms, False, world_space=True)
     return actor
 
 
