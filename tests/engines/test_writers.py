@@ -222,6 +222,10 @@ def test_ids() -> None:
     assert re.fullmatch(r"[0-9A-F]{32}", ids.ue_guid("s", "x"))
     fid = ids.unity_file_id("s", "scene", "key")
     assert 1 << 20 <= fid < (1 << 63) - 1
+    # the per-scene hasher hashes the same bytes: the same ids, whatever the characters
+    per_scene = ids.UnityFileIds("s\"é", "Assets/Scenes/a b.unity")
+    for key in ("key", "g:n:tree 1", 'q"\\x', "ключ ✨", ""):
+        assert per_scene(key) == ids.unity_file_id("s\"é", "Assets/Scenes/a b.unity", key)
     assert ids.godot_uid_text(0x7FFFFFFFFFFFFFFF) == "uid://d4n4ub6itg400"  # from Godot's source
     assert ids.godot_uid_text(0) == "uid://a"
     assert re.fullmatch(r"uid://[a-y0-8]{1,13}", ids.godot_uid("s", "res://x.tscn"))

@@ -42,6 +42,23 @@ def unity_file_id(seed: str, scene_path: str, key: str) -> int:
     return (value % (_INT63 - (1 << 21))) + (1 << 20)
 
 
+class UnityFileIds:
+    """``unity_file_id`` for one scene, faster: the hash state of the JSON prefix shared by
+    every id of the scene (``["pacai-id/v1","unity-fileid",seed,scene_path,``) is computed
+    once and copied per key — the same bytes hashed, so the same ids, in half the time (a big
+    scene asks for four ids a node)."""
+
+    def __init__(self, seed: str, scene_path: str) -> None:
+        prefix = ",".join(map(encode_basestring, (_VERSION, "unity-fileid", seed, scene_path)))
+        self._prefix = hashlib.sha256(("[" + prefix + ",").encode("utf-8"))
+
+    def __call__(self, key: str) -> int:
+        h = self._prefix.copy()
+        h.update((encode_basestring(key) + "]").encode("utf-8"))
+        value = int.from_bytes(h.digest()[:8], "big")
+        return (value % (_INT63 - (1 << 21))) + (1 << 20)
+
+
 def godot_uid_int(seed: str, path: str) -> int:
     """The 63-bit integer behind a Godot ``uid://`` (never 0, never negative)."""
     value = int.from_bytes(_digest("godot-uid", seed, path)[:8], "big") & _INT63
