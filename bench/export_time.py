@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/export_time.py [--sizes 1000 10000 20000 100000]
                                           [--baseline-sizes 1000 10000 20000] [--no-baseline]
+                                          [--plot docs/export_time.png]
 
 Each size runs in a fresh process (so its peak RSS is its own): a generated scene of boxes
 and spheres in groups of 100 under one material (as ``tests/conftest.py:stress_manifest``),
@@ -11,14 +12,17 @@ validate (decode the manifest's bytes and build the models), each engine writer 
 written to disk), pack (bundle.json, deflate, zip). The baseline is ``BASELINE`` (main when
 the work started), checked out into a temporary ``git worktree`` and run by the same Python
 with ``PYTHONPATH`` on its ``src``; the worktree is removed afterwards. Prints seconds per
-stage, microseconds per node, peak RSS, and the ratio baseline / now per stage.
+stage, microseconds per node, peak RSS, and the ratio baseline / now per stage, and draws the
+curve (µs per node by stage against nodes) into ``docs/export_time.png`` (``--plot``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
+import math
 import os
 import resource
 import subprocess
@@ -133,11 +137,87 @@ def report(now: dict[int, dict[str, Any]], before: dict[int, dict[str, Any]]) ->
               f"total {sum(b.values()) / sum(a.values()):.1f}x")
 
 
+COLOURS = {"validate": (31, 119, 180), "godot": (44, 160, 44), "unity": (148, 103, 189),
+           "ue5": (214, 39, 40), "pack": (255, 127, 14), "total": (0, 0, 0)}
+
+
+def plot(now: dict[int, dict[str, Any]], before: dict[int, dict[str, Any]], path: Path) -> None:
+    """The curve as a PNG (Pillow, already the bench extra's): µs per node of each stage and
+    the total against the node count (log scale), the baseline's total dashed in grey. A flat
+    line is a linear cost."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height, left, right, top, bottom = 900, 520, 70, 170, 40, 60
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    series = {s: [(n, r["times"][s] / n * 1e6) for n, r in sorted(now.items())] for s in STAGES}
+    series["total"] = [(n, sum(r["times"].values()) / n * 1e6) for n, r in sorted(now.items())]
+    base = [(n, sum(r["times"].values()) / n * 1e6) for n, r in sorted(before.items())]
+    sizes = sorted({n for n, _ in series["total"]} | {n for n, _ in base})
+    ymax = max(v for pts in (*series.values(), base) for _, v in pts) * 1.1
+    lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
+
+    def xy(n: int, v: float) -> tuple[float, float]:
+        x = left + (math.log10(n) - lo) / max(hi - lo, 1e-9) * (width - left - right)
+        return x, height - bottom - v / ymax * (height - top - bottom)
+
+    draw.rectangle([left, top, width - right, height - bottom], outline="black")
+    step = _nice_step(ymax / 6)
+    for i in range(int(ymax / step) + 1):
+        _, y = xy(sizes[0], i * step)
+        draw.line([left, y, width - right, y], fill=(225, 225, 225))
+        draw.text((left - 8, y), f"{i * step:g}", fill="black", font=font, anchor="rm")
+    for n in sizes:
+        x, _ = xy(n, 0)
+        draw.line([x, top, x, height - bottom], fill=(225, 225, 225))
+        draw.text((x, height - bottom + 8), f"{n:,}", fill="black", font=font, anchor="mt")
+    draw.text((width / 2 - right / 2, height - 20), "nodes (log scale)", fill="black",
+              font=font, anchor="mm")
+    draw.text((10, top - 22), "CPU µs per node, by stage (bench/export_time.py)".replace(
+        "µ", "u"), fill="black", font=font)
+    _polyline(draw, [xy(n, v) for n, v in base], (150, 150, 150), dashed=True)
+    for name, pts in series.items():
+        _polyline(draw, [xy(n, v) for n, v in pts], COLOURS[name], width=3 if name == "total"
+                  else 2)
+    legend = [*series, "baseline total"]
+    for i, name in enumerate(legend):
+        y = top + 10 + i * 20
+        colour = COLOURS.get(name, (150, 150, 150))
+        draw.line([width - right + 15, y, width - right + 45, y], fill=colour, width=3)
+        draw.text((width - right + 52, y), name, fill="black", font=font, anchor="lm")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, optimize=True)
+    print(f"plot: {path}")
+
+
+def _nice_step(raw: float) -> float:
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _polyline(draw: Any, points: list[tuple[float, float]], colour: tuple[int, int, int],
+              width: int = 2, dashed: bool = False) -> None:
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if not dashed:
+            draw.line([x0, y0, x1, y1], fill=colour, width=width)
+            continue
+        parts = max(int(math.hypot(x1 - x0, y1 - y0) / 8), 1)
+        for k in range(0, parts, 2):
+            a, b = k / parts, min((k + 1) / parts, 1.0)
+            draw.line([x0 + (x1 - x0) * a, y0 + (y1 - y0) * a,
+                       x0 + (x1 - x0) * b, y0 + (y1 - y0) * b], fill=colour, width=width)
+    for x, y in points:
+        draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 20000, 100000])
     parser.add_argument("--baseline-sizes", type=int, nargs="+", default=[1000, 10000, 20000])
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "export_time.png",
+                        help="where the PNG of the curve goes (default docs/export_time.png)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -146,6 +226,7 @@ def main() -> None:
     now = {n: run(n, ROOT / "src") for n in args.sizes}
     before = {} if args.no_baseline else baseline_runs(args.baseline_sizes)
     report(now, before)
+    plot(now, before, args.plot)
 
 
 if __name__ == "__main__":
