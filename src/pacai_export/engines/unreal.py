@@ -9,6 +9,9 @@ sizes, movement components. What UE transforms cannot carry (shear) or has no ba
 The behaviours no built-in component has (player, pickup, trigger event) are the opt-in C++
 plugin in ``Plugins/PacaiGameplay/`` (package data in ``ue_plugin/``), which the bootstrap
 uses when it is compiled and loaded.
+Repeated plain props (``instancing.py``) are one ``scene.json`` entry per group with a row per
+instance, which the bootstrap turns into one actor holding Hierarchical Instanced Static Mesh
+components.
 """
 
 from __future__ import annotations
@@ -678,7 +681,8 @@ BOOTSTRAP = r'''"""Builds the levels from SourceArt/scene.json on the first edit
 
 Runs from PythonScriptPluginSettings.StartupScripts. It imports SourceArt/ through the asset
 tools (Interchange handles .glb in UE 5.4+), creates the master materials and one material
-instance per manifest material, creates one level per scene, places actors, saves, and writes
+instance per manifest material, creates one level per scene, places actors (one per node part,
+and one with instanced static mesh components per instanced group), saves, and writes
 Saved/pacai_bootstrap.done so later opens do nothing. ``plan`` is pure Python (no ``unreal``)
 so it can be tested outside the editor; the rest type-checks against UE's generated stub.
 """
