@@ -94,9 +94,9 @@ def scene_groups(manifest: Manifest, scene: Scene) -> list[Group]:
             for (parent, _, _), nodes in buckets.items() if len(nodes) >= THRESHOLD]
 
 
-def parent_world(scene: Scene, parent: str | None) -> Matrix4:
-    """The world matrix of ``parent`` (identity for the scene root), from the manifest."""
-    nodes = {n.id: n for n in scene.nodes} if parent is not None else {}
+def parent_world(nodes: dict[str, Node], parent: str | None) -> Matrix4:
+    """The world matrix of ``parent`` (identity for the scene root) among the scene's
+    ``nodes`` by id, from the manifest."""
     chain = []
     while parent is not None:
         node = nodes[parent]
@@ -131,15 +131,19 @@ def instanced_ids(groups: Iterable[Group]) -> set[str]:
 def instancing_report(manifest: Manifest) -> list[dict[str, object]]:
     """What ``bundle.json`` says was instanced: one entry per group, with the node ids in
     instance order (the per-instance table: instance ``i`` of a group is ``ids[i]``)."""
-    return [{"scene": g.scene, "parent": g.parent, "primitive": g.primitive,
-             "model": g.model, "material": g.material, "count": len(g.nodes),
-             "as": _constructs(scene, g),
-             "ids": [n.id for n in g.nodes]}
-            for scene in manifest.scenes for g in scene_groups(manifest, scene)]
+    out: list[dict[str, object]] = []
+    for scene in manifest.scenes:
+        groups = scene_groups(manifest, scene)
+        nodes = {n.id: n for n in scene.nodes} if groups else {}  # once a scene, not a group
+        out.extend({"scene": g.scene, "parent": g.parent, "primitive": g.primitive,
+                    "model": g.model, "material": g.material, "count": len(g.nodes),
+                    "as": _constructs(nodes, g), "ids": [n.id for n in g.nodes]}
+                   for g in groups)
+    return out
 
 
-def _constructs(scene: Scene, group: Group) -> dict[str, str]:
+def _constructs(nodes: dict[str, Node], group: Group) -> dict[str, str]:
     out = dict(CONSTRUCTS if group.model is None else MODEL_CONSTRUCTS)
-    if not trs_exact(group, parent_world(scene, group.parent)):
+    if not trs_exact(group, parent_world(nodes, group.parent)):
         out["ue5"] = UE_SHEARED
     return out
