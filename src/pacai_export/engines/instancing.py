@@ -85,10 +85,13 @@ def scene_groups(manifest: Manifest, scene: Scene) -> list[Group]:
     if not manifest.project.instancing:
         return []
     parents = {n.parent for n in scene.nodes if n.parent is not None}
-    buckets: dict[tuple[str | None, object, str | None], list[Node]] = {}
+    buckets: dict[tuple[str | None, tuple[object, ...], str | None], list[Node]] = {}
     for node in scene.nodes:
         if _plain(node, parents):
-            shared = node.mesh if node.mesh is not None else ("model", node.model)
+            # The mesh's field values, not the model: hashing and comparing pydantic models
+            # was most of this function's time (every writer asks for the groups).
+            shared = (tuple(node.mesh.__dict__.values()) if node.mesh is not None
+                      else ("model", node.model))
             buckets.setdefault((node.parent, shared, node.material), []).append(node)
     return [Group(scene.id, parent, tuple(nodes))
             for (parent, _, _), nodes in buckets.items() if len(nodes) >= THRESHOLD]
