@@ -114,12 +114,12 @@ def parent_world(nodes: dict[str, Node], parent: str | None) -> Matrix4:
 def trs_exact(group: Group, parent: Matrix4) -> bool:
     """Whether every instance's world matrix (under ``parent``) is a TRS without shear, what
     an engine instance transform made of location, rotation and scale can carry exactly."""
-    if _similarity(parent):  # rotation x uniform scale x any TRS is a TRS: no test per node
+    if similarity(parent):  # rotation x uniform scale x any TRS is a TRS: no test per node
         return True
     return not any(has_shear(compose(parent, trs(n.transform))) for n in group.nodes)
 
 
-def _similarity(m: Matrix4) -> bool:
+def similarity(m: Matrix4) -> bool:
     """A rotation times a uniform scale (non-zero), within the shear tolerance."""
     if has_shear(m):
         return False

@@ -53,10 +53,12 @@ from .coords import (
     collider_shape,
     compose,
     decompose,
+    determinant,
     has_shear,
     matmul4,
     primitive_extent,
     quat_multiply,
+    transform_point,
     transform_vector,
     trs,
     trs_matrix,
@@ -385,12 +387,13 @@ class _Groups:
         """One instanced group: its mesh (basic shape, generated capsule, imported model or
         placeholder box), its material, and per instance the placement a single node gets
         (``_mesh``, ``_model``), in world space."""
-        worlds = [compose(parent, trs(n.transform)) for n in group.nodes]
         if group.first.mesh is not None:
-            shape, file, rows = self._primitive(group.first.mesh, worlds)
+            shape, file, rows = self._primitive(group.first.mesh,
+                                                _instance_worlds(parent, group.nodes))
             name = group.first.mesh.primitive.capitalize()
         else:
             assert group.model is not None
+            worlds = [compose(parent, trs(n.transform)) for n in group.nodes]
             shape, file, rows = _model_rows(self.manifest.asset(group.model), worlds,
                                             self.assets.get(group.model))
             name = group.model + " "
@@ -399,16 +402,34 @@ class _Groups:
                 "material": group.material, "ids": [n.id for n in group.nodes],
                 "instances": rows, "shape": shape, "file": file}
 
-    def _primitive(self, mesh: Mesh, worlds: list[Matrix4]
+    def _primitive(self, mesh: Mesh, worlds: list[Trs]
                    ) -> tuple[str | None, str | None, list[list[float]]]:
         from .. import gltf
 
         if mesh.primitive == "capsule":  # as _mesh: a real capsule, not a scaled basic shape
             stem = f"capsule_{_num(mesh.radius)}_{_num(mesh.height)}"
             file = self.gen.add(stem, gltf.primitive_glb(stem, mesh))
-            return None, file, [_row(decompose(w)) for w in worlds]
+            return None, file, [_row(w) for w in worlds]
         extent = primitive_extent(mesh)
-        return SHAPES[mesh.primitive], None, [_row(decompose(w), extent) for w in worlds]
+        return SHAPES[mesh.primitive], None, [_row(w, extent) for w in worlds]
+
+
+def _instance_worlds(parent: Matrix4, nodes: tuple[Node, ...]) -> list[Trs]:
+    """Each node's world TRS under ``parent``. Under a parent that is a rotation times a
+    positive uniform scale (a forest's usual group) the TRS composes directly — translation
+    through the matrix, rotations multiplied, scales times the parent's — which is exact and
+    skips a 4x4 product and its decomposition per instance; otherwise the matrix way."""
+    if not (instancing.similarity(parent) and determinant(parent) > 0):
+        return [decompose(compose(parent, trs(n.transform))) for n in nodes]
+    p = decompose(parent)
+    k = p.scale[0]
+    out = []
+    for node in nodes:
+        t = trs(node.transform)
+        out.append(Trs(transform_point(parent, t.translation),
+                       quat_multiply(p.rotation, t.rotation),
+                       (k * t.scale[0], k * t.scale[1], k * t.scale[2])))
+    return out
 
 
 def _model_rows(asset: Asset, worlds: list[Matrix4], file: str | None
