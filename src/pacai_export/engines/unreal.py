@@ -279,7 +279,9 @@ def scene_json(ctx: BuildContext, maps: dict[str, str], assets: dict[str, str],
     gen = generated if generated is not None else _Generated()
     scenes = [_scene(ctx, scene, maps[scene.id], assets, gen) for scene in m.scenes]
     return {
-        "format": "pacai.ue-scene/v3",  # v3: bob movement as world offsets_cm
+        # v3: bob movement as world offsets_cm; v4: instanced groups in scenes[].instanced (their
+        # nodes are not in scenes[].nodes)
+        "format": "pacai.ue-scene/v4",
         "frame": "unreal: Z up, left-handed, centimetres; rotators in degrees",
         "project": {"id": m.project.id, "name": m.project.name, "version": m.project.version},
         "main_map": f"/Game/Maps/{maps[m.main_scene]}",
