@@ -1340,7 +1340,8 @@ def _instanced(action: Action, imported: dict[str, list[unreal.Object]],
     # A model's file may import as several static meshes (Interchange bakes its node
     # transforms into them): one component per mesh, all with the same instances.
     for mesh in _meshes(action, imported):
-        component = _new_component(actor, unreal.HierarchicalInstancedStaticMeshComponent)
+        component = _add_component(
+            actor, unreal.HierarchicalInstancedStaticMeshComponent.static_class())
         if not isinstance(component, unreal.HierarchicalInstancedStaticMeshComponent):
             continue
         component.set_static_mesh(mesh)
@@ -1349,23 +1350,6 @@ def _instanced(action: Action, imported: dict[str, list[unreal.Object]],
         _collision(component, action)
         component.add_instances(transforms, False, world_space=True)
     return actor
-
-
-def _new_component(actor: unreal.Actor,
-                   cls: type[unreal.ActorComponent]) -> unreal.Object | None:
-    """A component of ``cls`` added to a placed actor under its root through the subobject
-    data subsystem (the Details panel's "Add Component"); None if the editor refuses."""
-    subsystem = unreal.get_engine_subsystem(unreal.SubobjectDataSubsystem)
-    assert subsystem is not None
-    handles = subsystem.k2_gather_subobject_data_for_instance(actor)
-    params = unreal.AddNewSubobjectParams(parent_handle=handles[0],
-                                          new_class=cls.static_class())
-    handle, failure = subsystem.add_new_subobject(params)
-    if not failure.is_empty():
-        unreal.log_warning("pacai: %s: %s" % (actor.get_actor_label(), failure))
-        return None
-    library = unreal.SubobjectDataBlueprintFunctionLibrary
-    return library.get_object(library.get_data(handle))
 
 
 def _collider(action: Action, imported: dict[str, list[unreal.Object]]) -> unreal.Actor:
