@@ -133,11 +133,16 @@ def test_instanced_export_reports_its_groups_in_the_bundle(tmp_path: Path) -> No
     with zipfile.ZipFile(tmp_path / "out" / "grove.zip") as bundle:
         report = json.loads(bundle.read("bundle.json"))["instanced"]
         scene = bundle.read("godot/scenes/main.tscn").decode()
+        ue_scene = json.loads(bundle.read("ue5/SourceArt/scene.json"))["scenes"][0]
     assert report == [{"scene": "main", "parent": "grove", "primitive": "cylinder",
-                       "material": "mat_gold", "count": 40,
+                       "model": None, "material": "mat_gold", "count": 40,
                        "as": {"godot": "MultiMeshInstance3D",
-                              "unity": "GPU instancing on the shared material"},
+                              "unity": "GPU instancing on the shared material",
+                              "ue5": "HierarchicalInstancedStaticMeshComponent"},
                        "ids": [f"tree_{i:03d}" for i in range(40)]}]
+    (group,) = ue_scene["instanced"]  # one entry, a row per instance, no node entries
+    assert group["ids"] == report[0]["ids"] and len(group["instances"]) == 40
+    assert not set(group["ids"]) & {n["id"] for n in ue_scene["nodes"]}
     ids = ", ".join(f'"tree_{i:03d}"' for i in range(40))
     assert f"metadata/pacai_ids = PackedStringArray({ids})" in scene
     assert "instance_count = 40" in scene
