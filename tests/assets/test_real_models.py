@@ -556,3 +556,85 @@ def test_meshopt_octahedral_normals_are_unfiltered(tmp_path: Path) -> None:
     normals = corpus.accessor(out, binary, out["meshes"][0]["primitives"][0]["attributes"][
         "NORMAL"]).astype(np.float64) / 127
     np.testing.assert_allclose(normals, np.tile([0.713, 0.0, 0.702], (n, 1)), atol=0.01)
+
+
+# --- flat-shaded low-poly props: the tiers differ ------------------------------------------
+
+
+def flat_rock() -> Any:
+    """A low-poly rock as kit exporters write one: a lumpy icosphere, every face with its own
+    three vertices and face normal (320 triangles, no shared vertex)."""
+    rng = np.random.default_rng(7)
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    lumps = 1 + 0.15 * rng.standard_normal((len(sphere.vertices), 1))
+    rock = trimesh.Trimesh(sphere.vertices * lumps * [1.4, 0.8, 1.0], sphere.faces,
+                           process=False)
+    rock.unmerge_vertices()
+    _ = rock.vertex_normals  # computed, so trimesh writes them (the face normals)
+    return rock
+
+
+def rock_without_normals() -> Any:
+    """The same rock with no NORMAL: glTF viewers compute flat normals for it."""
+    rock = flat_rock()
+    return trimesh.Trimesh(rock.vertices, rock.faces, process=False)
+
+
+def palette_tree() -> Any:
+    """A low-poly tree textured from a palette, as the Kenney kits are: a 12-sided trunk and
+    a lumpy crown, flat-shaded, each region's faces on one texel (brown trunk, two greens)."""
+    rng = np.random.default_rng(3)
+    trunk = trimesh.creation.cylinder(radius=0.15, height=1.0, sections=12)
+    trunk.apply_translation([0, 0, 0.5])
+    crown = trimesh.creation.icosphere(subdivisions=2, radius=0.7)
+    crown.vertices *= 1 + 0.1 * rng.standard_normal((len(crown.vertices), 1))
+    crown.apply_translation([0, 0, 1.5])
+    both = trimesh.util.concatenate([trunk, crown])
+    tree = trimesh.Trimesh(both.vertices, both.faces, process=False)
+    tree.unmerge_vertices()
+    uv = np.zeros((len(tree.vertices), 2))
+    for f, face in enumerate(tree.faces):
+        top = tree.vertices[face].mean(0)[2] > 1.5
+        uv[face] = [0.25, 0.5] if f < len(trunk.faces) else [0.75, 0.25 if top else 0.75]
+    from PIL import Image
+    tree.visual = trimesh.visual.TextureVisuals(uv=uv, image=Image.new("RGB", (4, 4)))
+    _ = tree.vertex_normals
+    return tree
+
+
+@pytest.mark.parametrize("make", [flat_rock, palette_tree, rock_without_normals],
+                         ids=["rock", "palette tree", "rock without normals"])
+def test_flat_shaded_props_simplify_per_tier(tmp_path: Path, make: Any) -> None:
+    """Collapses cross the hard edges (a position-only shadow mesh), the result gets face
+    normals again: low < medium < high, the box nearly kept, unit normals, UVs from the
+    source's texels only (seams between palette regions are kept)."""
+    source = make()
+    src = tmp_path / "prop.glb"
+    src.write_bytes(source.export(file_type="glb"))
+    outputs = process_all(src, tmp_path / "out")
+    source_attributes = corpus.read_glb(src)[0]["meshes"][0]["primitives"][0]["attributes"]
+    counts = {q: model_triangles(path) for q, path in outputs.items()}
+    assert {before for before, _ in counts.values()} == {len(source.faces)}
+    assert counts["low"][1] < counts["medium"][1] < counts["high"][1] == len(source.faces)
+    assert counts["medium"][1] <= 0.85 * len(source.faces)
+    extent = float(np.ptp(source.vertices, axis=0).max())
+    for path in outputs.values():
+        doc, binary = corpus.read_glb(path)
+        prim = doc["meshes"][0]["primitives"][0]
+        positions = corpus.accessor(doc, binary, prim["attributes"]["POSITION"])
+        assert np.abs(positions.min(0) - source.vertices.min(0)).max() <= 0.05 * extent
+        assert np.abs(positions.max(0) - source.vertices.max(0)).max() <= 0.05 * extent
+        assert ("NORMAL" in prim["attributes"]) == ("NORMAL" in source_attributes)
+        if "NORMAL" not in prim["attributes"]:
+            continue
+        normals = corpus.accessor(doc, binary, prim["attributes"]["NORMAL"]).astype(np.float64)
+        assert np.allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
+        triangles = corpus.accessor(doc, binary, prim["indices"])[:, 0].reshape(-1, 3)
+        corners = positions[triangles].astype(np.float64)
+        faces = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        faces /= np.linalg.norm(faces, axis=1)[:, None]
+        assert (np.einsum("tcj,tj->tc", normals[triangles], faces) > 0.999).all()  # flat
+        if "TEXCOORD_0" in prim["attributes"]:
+            uvs = corpus.accessor(doc, binary, prim["attributes"]["TEXCOORD_0"])
+            assert {tuple(uv) for uv in uvs} <= {tuple(uv) for uv in
+                                                 source.visual.uv.astype(np.float32)}

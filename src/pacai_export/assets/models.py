@@ -23,11 +23,16 @@ Steps, each refusing hostile input with ``InvalidInput`` naming the file and the
    no transfer step, and UV/normal seams (vertices sharing a position) collapse together
    without cracks. When simplification stops is the tier's rule (``MAX_ERROR``): ``medium``
    stops at 50 % of the triangles or when the next collapse would move the surface by more
-   than 1 % of the mesh's extent, ``low`` at 25 % or 4 %; primitives under
+   than 2 % of the mesh's extent, ``low`` at 25 % or 5 %; primitives under
    ``MIN_TRIANGLES`` are kept whole. Nothing collapses across a hard edge (split normals) or
-   a UV seam, so a flat-shaded low-poly prop, every vertex of which lies on such edges,
-   keeps most of its triangles at every tier: it stays recognisable, and ``bundle.json``
-   reports its triangles before and after. Skinned
+   a UV seam, so a **flat-shaded** primitive — no NORMAL (glTF viewers then compute flat
+   normals), or every corner's float NORMAL within 0.26° of its face normal
+   (``FLAT_COSINE``), and no TANGENT — is simplified on its shadow mesh instead: vertices
+   equal in every attribute but NORMAL merged, so collapses cross the hard edges, then every
+   kept triangle gets its face normal again and corners with equal attributes are merged.
+   UV seams and colour borders stay locked (on a palette-textured prop: the borders between
+   colour regions): the pinned meshoptimizer package offers no working "permissive" mode
+   that could collapse across them (``docs/decisions.md``). Skinned
    primitives (``JOINTS_0``) and primitives with morph targets are not simplified: a collapse
    judged on the rest pose can tear the mesh once joints or morph weights move it. Unused
    vertices are then dropped, unless another primitive shares the vertex accessors.
@@ -77,8 +82,10 @@ from .textures import QUALITY_CAPS, process_image
 
 DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
 # meshopt's relative error, a fraction of the mesh's extent: where each tier stops
-MAX_ERROR = {"low": 0.04, "medium": 0.01, "high": 0.0}
+MAX_ERROR = {"low": 0.05, "medium": 0.02, "high": 0.0}
 MIN_TRIANGLES = 32  # a primitive this small is a detail of its prop: never simplified
+FLAT_COSINE = 0.99999  # corner normal within 0.26° of its face normal: flat-shaded (a smooth
+# mesh this close to its faces would need ~1,400 segments around, and shade the same)
 SOURCE_TRIANGLES = "pacaiSourceTriangles"  # asset.extras key of the processed model
 
 GLB_MAGIC, CHUNK_JSON, CHUNK_BIN = b"glTF", 0x4E4F534A, 0x004E4942
@@ -449,6 +456,10 @@ class _Model:
         for prims in groups.values():
             reduce = keep < 1.0 and _simplifiable(prims[0])
             owned = all(refs[a] == len(prims) for a in _vertex_accessors(prims[0]))
+            if reduce and owned and len(prims) == 1 and self._flat_shaded(prims[0]):
+                counts = self._simplify_flat(prims[0], keep, max_error, refs)
+                before, after = before + counts[0], after + counts[1]
+                continue
             if reduce and owned and len(prims) == 1 and "indices" not in prims[0]:
                 self._weld(prims[0])
             indices = [self._indices(p) for p in prims]
@@ -460,6 +471,56 @@ class _Model:
             if reduce:
                 self._rewrite(prims, indices, compact=owned, refs=refs)
         return before, after
+
+    def _flat_shaded(self, prim: dict[str, Any]) -> bool:
+        """No NORMAL (glTF: the engine computes flat normals), or every corner's float NORMAL
+        is its triangle's face normal; and no TANGENT, which new normals would leave stale:
+        the prop is flat-shaded, every vertex on a hard edge."""
+        attributes = prim["attributes"]
+        if "TANGENT" in attributes or len(self._indices(prim)) < 3 * MIN_TRIANGLES:
+            return False
+        if "NORMAL" not in attributes:
+            return True
+        if self._layout(attributes["NORMAL"])[1] != np.float32:
+            return False
+        triangles = self._indices(prim).reshape(-1, 3)
+        normals = self.read(attributes["NORMAL"]).astype(np.float64)
+        faces, solid = _face_normals(self._positions(prim), triangles)
+        cosines = np.einsum("tcj,tj->tc", normals[triangles[solid]], faces[solid])
+        return bool(solid.any()) and bool((cosines >= FLAT_COSINE).all())
+
+    def _simplify_flat(self, prim: dict[str, Any], keep: float, max_error: float,
+                       refs: dict[int, int]) -> tuple[int, int]:
+        """Simplify a flat-shaded primitive on its shadow mesh (vertices equal in every
+        attribute but NORMAL merged), so collapses cross its hard edges; UV seams and colour
+        borders stay (they are not merged); then give every triangle its face normal again."""
+        named = sorted(prim["attributes"].items())
+        others = [int(acc) for name, acc in named if name != "NORMAL"]
+        columns = [self.read(acc) for acc in others]
+        rows = np.concatenate([c.view(np.uint8).reshape(len(c), -1) for c in columns], axis=1)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        indices = self._indices(prim)
+        shadow = inverse.reshape(-1).astype(np.uint32)[indices]
+        positions = self._positions(prim)[first]
+        kept = _simplify(shadow, positions.astype(np.float32), keep, max_error).reshape(-1, 3)
+        faces, solid = _face_normals(positions, kept)
+        kept, normals = kept[solid], np.repeat(faces[solid], 3, axis=0).astype(np.float32)
+        # Corners that share a shadow vertex (and a face normal) become one vertex again.
+        corners = kept.reshape(-1, 1).view(np.uint8).reshape(-1, 4)
+        if "NORMAL" in prim["attributes"]:
+            corners = np.concatenate([corners, normals.view(np.uint8).reshape(-1, 12)], axis=1)
+        _, unique, remap = np.unique(corners, axis=0, return_index=True, return_inverse=True)
+        source = first[kept.reshape(-1)[unique]]
+        for acc, column in zip(others, columns, strict=True):
+            self.replaced[acc] = column[source]
+        if "NORMAL" in prim["attributes"]:
+            self.replaced[int(prim["attributes"]["NORMAL"])] = normals[unique]
+        self._rewrite([prim], [remap.reshape(-1).astype(np.uint32)], compact=False, refs=refs)
+        return len(indices) // 3, len(kept)
+
+    def _positions(self, prim: dict[str, Any]) -> NDArray[np.float64]:
+        acc = prim["attributes"]["POSITION"]
+        return _as_float(self.read(acc), self._layout(acc)[0])
 
     def _weld(self, prim: dict[str, Any]) -> None:
         """Index a triangle soup: identical vertices (every attribute equal) merged, so the
@@ -687,6 +748,16 @@ def _sparse_parts(acc: dict[str, Any]) -> list[dict[str, Any]]:
 def _simplifiable(prim: dict[str, Any]) -> bool:
     """Skinned and morphed primitives keep every triangle (see the module's docstring)."""
     return "JOINTS_0" not in prim["attributes"] and not prim.get("targets")
+
+
+def _face_normals(positions: NDArray[np.float64], triangles: NDArray[Any]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """(unit face normal of each triangle by its winding, which triangles have an area)."""
+    p = positions[triangles]
+    cross = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    length = np.linalg.norm(cross, axis=1)
+    solid = length > 1e-12
+    return cross / np.where(solid, length, 1.0)[:, None], solid
 
 
 def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
