@@ -21,11 +21,9 @@ make smaller stored.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import hashlib
 import json
 import os
-import stat
 import zlib
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -107,18 +105,6 @@ class Prepared:
 
     document: bytes
     contents: dict[str, Content]
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(SHA-256, size) of a regular file, read into one reused buffer (no megabyte of garbage
-    per chunk, which the I/O threads' malloc arenas would keep). Opened non-blocking and
-    checked after opening: a file swapped for a FIFO after an earlier check cannot block the
-    read, and a directory cannot be read at all."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        return hashlib.file_digest(fh, "sha256").hexdigest(), fh.tell()
 
 
 def staged_files(root: Path) -> Iterator[tuple[str, Path]]:

@@ -308,7 +308,7 @@ def _canonical(raw: dict[str, Any]) -> bytes:
 def preview_glb(manifest: Manifest) -> bytes:
     """The main scene, written exactly as the ue5 folder's ``SourceArt/<map>.glb``
     (placeholder boxes for models): equal manifests give equal bytes."""
-    from . import gltf
+    from .engines import gltf
 
     return gltf.scene_glb(manifest, manifest.main)
 

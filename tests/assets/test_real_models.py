@@ -21,8 +21,8 @@ import trimesh  # type: ignore[import-untyped]
 
 from pacai_export.assets.models import External, model_triangles, process_model
 from pacai_export.demo import example_manifest
+from pacai_export.engines.gltf import scene_glb
 from pacai_export.errors import InvalidInput
-from pacai_export.gltf import scene_glb
 from pacai_export.manifest import parse_manifest
 from pacai_export.settings import Limits
 from tests.assets import corpus

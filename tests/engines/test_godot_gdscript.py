@@ -15,7 +15,8 @@ from gdtoolkit.parser import parser  # type: ignore[import-untyped]
 from lark import Tree
 
 from pacai_export.engines import COMPONENTS, write_engine
-from pacai_export.engines.base import AssetFile, BuildContext, Files
+from pacai_export.engines.base import BuildContext, Files
+from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 from tests.conftest import small_manifest, stress_manifest
 

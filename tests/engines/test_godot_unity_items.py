@@ -18,8 +18,9 @@ import yaml
 from unityparser import UnityDocument  # type: ignore[import-untyped]
 
 from pacai_export.engines import component_report, write_engine
-from pacai_export.engines.base import AssetFile, BuildContext, Files
+from pacai_export.engines.base import BuildContext, Files
 from pacai_export.errors import InvalidInput
+from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 from tests.engines.fidelity_scene import fidelity_manifest
 from tests.engines.test_godot_unity_fidelity import Tscn, UnityScene

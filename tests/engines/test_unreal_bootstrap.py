@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 import pytest
 
 from pacai_export.engines import write_engine
-from pacai_export.engines.base import AssetFile, BuildContext, Files
+from pacai_export.engines.base import BuildContext, Files
+from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 from tests.conftest import small_manifest
 from tests.engines.fidelity_scene import fidelity_manifest_with_extras

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from pacai_export.engines import WRITERS, coords, ids, names, write_engine
-from pacai_export.engines.base import AssetFile, BuildContext, Files
+from pacai_export.engines.base import BuildContext, Files
+from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 
 S = math.sqrt(0.5)

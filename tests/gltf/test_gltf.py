@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from pacai_export import gltf
-from pacai_export.engines import write_engine
-from pacai_export.engines.base import AssetFile, BuildContext
+from pacai_export.engines import gltf, write_engine
+from pacai_export.engines.base import BuildContext
+from pacai_export.files import AssetFile
 from pacai_export.manifest import Bounds, Manifest, Scene
 from tests.conftest import validate_gltf
 
@@ -398,7 +398,7 @@ def test_deterministic_across_runs_and_hash_seeds() -> None:
     assert first == gltf.scene_glb(_full_manifest(), _full_manifest().main)
     code = ("import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
             "from tests.gltf.test_gltf import _full_manifest, _example;"
-            "from pacai_export import gltf; m = _full_manifest(); e = _example();"
+            "from pacai_export.engines import gltf; m = _full_manifest(); e = _example();"
             "print(hashlib.sha256(gltf.scene_glb(m, m.main) + gltf.scene_glb(e, e.main)"
             " + gltf.placeholder_glb('p', None)).hexdigest())")
     example = _example()

@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from ..bundle import sha256_file
+from ..files import sha256_file
 
 Signature = tuple[str, int, int, int, int, int]
 

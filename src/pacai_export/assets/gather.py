@@ -31,9 +31,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes, urljoin, urlsplit
 
-from ..bundle import sha256_file
-from ..engines.base import AssetFile
 from ..errors import ExportError, InvalidInput, LimitExceeded, TransientError
+from ..files import AssetFile, sha256_file
 from ..logs import get_logger
 from ..manifest import Asset, Manifest
 from ..pool import CpuPool

@@ -66,7 +66,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput, LimitExceeded
-from ..gltf import write_glb
+from ..glb import CHUNK_BIN, CHUNK_JSON, write_glb
 from ..jsonlimits import load_json
 from ..manifest import Bounds
 from ..settings import Limits
@@ -88,7 +88,7 @@ FLAT_COSINE = 0.99999  # corner normal within 0.26° of its face normal: flat-sh
 # mesh this close to its faces would need ~1,400 segments around, and shade the same)
 SOURCE_TRIANGLES = "pacaiSourceTriangles"  # asset.extras key of the processed model
 
-GLB_MAGIC, CHUNK_JSON, CHUNK_BIN = b"glTF", 0x4E4F534A, 0x004E4942
+GLB_MAGIC = b"glTF"
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}

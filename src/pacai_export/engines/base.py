@@ -13,19 +13,11 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..files import AssetFile
 from ..manifest import Manifest
 
 Content = bytes | Path
 Files = dict[str, Content]
-
-
-@dataclasses.dataclass(frozen=True)
-class AssetFile:
-    """An asset ready to ship: its file on disk and the file name it gets in a bundle."""
-
-    asset_id: str
-    filename: str  # sanitised, unique within the job, with the right extension
-    path: Path
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,15 +26,15 @@ floats are packed as little-endian float32 and POSITION min/max are the float32 
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import struct
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
-from . import EXPORTER_NAME, __version__
-from .engines.coords import (
+from .. import EXPORTER_NAME, __version__
+from ..glb import encode_glb
+from ..manifest import Asset, Bounds, Camera, Light, Manifest, Material, Mesh, Node, Scene
+from .coords import (
     Matrix4,
     bounds_box,
     determinant,
@@ -42,7 +42,6 @@ from .engines.coords import (
     transform_point,
     transform_vector,
 )
-from .manifest import Asset, Bounds, Camera, Light, Manifest, Material, Mesh, Node, Scene
 
 SEGMENTS = 24  # around the Y axis (sphere, capsule, cylinder)
 SPHERE_RINGS = 12  # pole to pole
@@ -56,9 +55,6 @@ UNSIGNED_SHORT = 5123
 UNSIGNED_INT = 5125
 TRIANGLES = 4
 
-GLB_MAGIC = 0x46546C67  # "glTF"
-CHUNK_JSON = 0x4E4F534A
-CHUNK_BIN = 0x004E4942
 
 Vec2 = tuple[float, float]
 Vec3 = tuple[float, float, float]
@@ -394,35 +390,6 @@ class _Builder:
 def _pack_floats(items: Iterable[tuple[float, ...]]) -> bytes:
     flat = [c for item in items for c in item]
     return struct.pack(f"<{len(flat)}f", *flat)
-
-
-def encode_glb(gltf: dict[str, Any], binary: bytes) -> bytes:
-    """A glTF document and its buffer as GLB: canonical JSON (sorted keys, compact, ASCII)
-    padded with spaces, the binary chunk padded with zeros — the same bytes every time."""
-    head, tail = _glb_frame(gltf, len(binary))
-    return head + binary + tail
-
-
-def write_glb(dest: Path, gltf: dict[str, Any], binary: bytes | bytearray) -> None:
-    """``encode_glb`` written to ``dest`` piece by piece: the buffer is never copied."""
-    head, tail = _glb_frame(gltf, len(binary))
-    with dest.open("wb") as fh:
-        fh.write(head)
-        fh.write(binary)
-        fh.write(tail)
-
-
-def _glb_frame(gltf: dict[str, Any], binary_length: int) -> tuple[bytes, bytes]:
-    """What goes before and after a buffer of ``binary_length`` bytes in its GLB."""
-    text = json.dumps(gltf, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
-    text += b" " * (-len(text) % 4)
-    head = struct.pack("<II", len(text), CHUNK_JSON) + text
-    padding = b"\0" * (-binary_length % 4)
-    if binary_length:
-        head += struct.pack("<II", binary_length + len(padding), CHUNK_BIN)
-    total = 12 + len(head) + (binary_length + len(padding) if binary_length else 0)
-    return struct.pack("<III", GLB_MAGIC, 2, total) + head, padding if binary_length else b""
 
 
 # --- manifest → glTF ------------------------------------------------------------------------

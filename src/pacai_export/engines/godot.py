@@ -17,6 +17,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..files import AssetFile
 from ..manifest import Asset, Component, Light, Manifest, Material, Node, Scene
 from . import (
     COMPONENTS,
@@ -27,7 +28,7 @@ from . import (
     main_camera,
     unused_params,
 )
-from .base import AssetFile, BuildContext, Files
+from .base import BuildContext, Files
 from .coords import (
     Matrix3,
     Shape,

@@ -104,7 +104,7 @@ def write(ctx: BuildContext) -> Files:
     names = asset_filenames({aid: af.filename for aid, af in ctx.assets.items()})
     assets = {aid: f"SourceArt/{ASSET_FOLDERS[m.asset(aid).type]}/{names[aid]}"
               for aid in sorted(ctx.assets)}
-    from .. import gltf  # the scene as glTF binary, next to scene.json (§11: SourceArt/ glb)
+    from . import gltf  # the scene as glTF binary, next to scene.json (§11: SourceArt/ glb)
 
     scene_glbs = {s.id: f"SourceArt/{maps[s.id]}.glb" for s in m.scenes}
     generated = _Generated()
@@ -508,7 +508,7 @@ def _mesh(node: Node, mesh: Mesh, world: Trs, matrix: Matrix4, sheared: bool,
           gen: _Generated, bake: str) -> dict[str, Any]:
     """A basic shape scaled to the primitive, a generated capsule at true size, or (shear)
     the primitive baked in world space, placed at identity."""
-    from .. import gltf
+    from . import gltf
 
     if sheared:
         path = gen.add(bake, gltf.primitive_glb(node.id, mesh, matrix))
@@ -537,7 +537,7 @@ def _model(asset_id: str, asset: Asset | None, matrix: Matrix4, sheared: bool,
         # Imported models keep the closest TRS: a user's model is not re-baked (known limit).
         data["exact"] = not sheared
         return data
-    from .. import gltf
+    from . import gltf
 
     box = bounds_box(asset)
     offset = trs_matrix(Trs(box.center))
@@ -570,7 +570,7 @@ def _collider(node: Node, asset: Asset | None, matrix: Matrix4, gen: _Generated,
     uniform = _same(s[0], s[1]) and _same(s[1], s[2])
     exact = not has_shear(matrix) and (shape.kind in ("box", "cylinder") or uniform)
     if not exact and node.body != "rigid" and shape.kind in BAKED_SHAPES:
-        from .. import gltf
+        from . import gltf
 
         path = gen.add(bake + "_collider",
                        gltf.primitive_glb(node.id, BAKED_SHAPES[shape.kind](shape), local))

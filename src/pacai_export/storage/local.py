@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ..bundle import sha256_file
 from ..errors import StorageError
+from ..files import sha256_file
 from .base import StoredObject
 
 SIDECAR = ".meta.json"  # beside each bundle: its hash and entry count, for cheap reuse
