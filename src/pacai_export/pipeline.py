@@ -27,6 +27,7 @@ from .assets.digests import SourceDigests
 from .assets.fetch import Fetcher, FetchPolicy
 from .assets.gather import AssetGatherer, Sources
 from .assets.limits import default_s3_allow
+from .assets.location import located
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
 from .engines.base import BuildContext, Files
@@ -162,7 +163,8 @@ class Exporter:
         manifest_fetcher = Fetcher(self.fetch_policy, self.settings.limits.manifest_bytes,
                                    self.settings.limits.manifest_bytes)
         try:
-            fetched = await manifest_fetcher.fetch(url, work / "manifest.json", where)
+            with located(where):
+                fetched = await manifest_fetcher.fetch(url, work / "manifest.json")
         except InvalidInput as exc:
             if "HTTP 404" in str(exc) or "HTTP 410" in str(exc):
                 raise ManifestNotFound(f"{where}: not found") from None

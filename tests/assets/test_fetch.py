@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pacai_export.assets.fetch import Fetcher, FetchPolicy, refused_reason
+from pacai_export.assets.location import located
 from pacai_export.errors import InvalidInput, LimitExceeded, TransientError
 from tests.hostile.bad_http import (
     bad_chunk,
@@ -70,8 +71,10 @@ def fetcher(allow: tuple[str, ...] = ("127.0.0.1",), asset_bytes: int = 10_000,
 
 
 async def fetch(f: Fetcher, url: str, dest: Path) -> Any:
+    """``f.fetch`` at an asset's boundary, as the gatherer calls it: errors name the asset."""
     try:
-        return await f.fetch(url, dest, "assets[0] 'tex'")
+        with located("assets[0] 'tex'"):
+            return await f.fetch(url, dest)
     finally:
         await f.aclose()
 
@@ -165,10 +168,10 @@ async def test_job_byte_budget(server: Any, tmp_path: Path) -> None:
     routes.table["/t.png"] = (200, {}, PNG)
     f = fetcher(job_bytes=150)
     try:
-        await f.fetch(f"{base}/t.png", tmp_path / "a.png", "assets[0] 'a'")
-        with pytest.raises(LimitExceeded, match=r"^assets\[1\] 'b': the job's assets exceed 150 "
-                                                r"bytes$"):
-            await f.fetch(f"{base}/t.png", tmp_path / "b.png", "assets[1] 'b'")
+        await f.fetch(f"{base}/t.png", tmp_path / "a.png")
+        budget = r"^assets\[1\] 'b': the job's assets exceed 150 bytes$"
+        with pytest.raises(LimitExceeded, match=budget), located("assets[1] 'b'"):
+            await f.fetch(f"{base}/t.png", tmp_path / "b.png")
     finally:
         await f.aclose()
 

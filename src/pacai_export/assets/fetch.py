@@ -256,64 +256,64 @@ class Fetcher:
                          "accept-encoding": "identity"})  # as stored: no transparent gunzip
         return self._client
 
-    async def fetch(self, url: str, dest: Path, where: str) -> Fetched:
-        """Fetch ``url`` to ``dest`` with retries; ``where`` names the asset in errors."""
+    async def fetch(self, url: str, dest: Path) -> Fetched:
+        """Fetch ``url`` to ``dest`` with retries. Errors say what went wrong; the caller's
+        boundary (``location.located``) says for which asset."""
         for attempt in range(self.policy.retries + 1):
             try:
                 async with asyncio.timeout(self.policy.total_timeout):
-                    return await self._follow(url, dest, where)
+                    return await self._follow(url, dest)
             except (TransientError, httpx.TransportError, TimeoutError) as exc:
                 if isinstance(exc, _Blocked):
-                    raise InvalidInput(f"{where}: refused: {exc}") from None
+                    raise InvalidInput(f"refused: {exc}") from None
                 if isinstance(exc, _NotHttp | httpx.ProtocolError):
                     # httpx raises its own for a redirect whose Location is not a URL.
-                    raise InvalidInput(f"{where}: the server's answer is not valid HTTP"
+                    raise InvalidInput("the server's answer is not valid HTTP"
                                        ) from None
                 if attempt == self.policy.retries:
-                    what = str(exc) if isinstance(exc, TransientError) else (
-                        f"{where}: {_describe(exc)}")
+                    what = str(exc) if isinstance(exc, TransientError) else _describe(exc)
                     raise TransientError(f"{what}, after {attempt + 1} attempts") from exc
                 await asyncio.sleep(self.policy.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    async def _follow(self, url: str, dest: Path, where: str) -> Fetched:
+    async def _follow(self, url: str, dest: Path) -> Fetched:
         for _ in range(self.policy.max_redirects + 1):
-            self._check_url(url, where)
+            self._check_url(url)
             async with self.client.stream("GET", url) as response:
                 if response.status_code in REDIRECTS and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue
-                self._check_status(response.status_code, where)
-                return await self._save(response, dest, where)
-        raise InvalidInput(f"{where}: more than {self.policy.max_redirects} redirects")
+                self._check_status(response.status_code)
+                return await self._save(response, dest)
+        raise InvalidInput(f"more than {self.policy.max_redirects} redirects")
 
-    def _check_url(self, url: str, where: str) -> None:
+    def _check_url(self, url: str) -> None:
         try:
             httpx.URL(url)
         except httpx.InvalidURL:
-            raise InvalidInput(f"{where}: not a valid URL: {url[:200]!r}") from None
+            raise InvalidInput(f"not a valid URL: {url[:200]!r}") from None
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.scheme == "https" or (parts.scheme == "http" and
                                        self.policy.allowed_host(host)):
             return
         if parts.scheme == "http":
-            raise InvalidInput(f"{where}: http:// is only fetched from ASSET_HTTP_ALLOWLIST "
+            raise InvalidInput(f"http:// is only fetched from ASSET_HTTP_ALLOWLIST "
                                f"hosts, not {host!r}")
-        raise InvalidInput(f"{where}: cannot fetch a {parts.scheme or 'relative'} URL: {url}")
+        raise InvalidInput(f"cannot fetch a {parts.scheme or 'relative'} URL: {url}")
 
     @staticmethod
-    def _check_status(status: int, where: str) -> None:
+    def _check_status(status: int) -> None:
         if 200 <= status < 300:
             return
         if status in PERMANENT_STATUSES or (400 <= status < 500 and status != 429):
-            raise InvalidInput(f"{where}: the server answered HTTP {status}")
-        raise TransientError(f"{where}: the server answered HTTP {status}")
+            raise InvalidInput(f"the server answered HTTP {status}")
+        raise TransientError(f"the server answered HTTP {status}")
 
-    async def _save(self, response: httpx.Response, dest: Path, where: str) -> Fetched:
+    async def _save(self, response: httpx.Response, dest: Path) -> Fetched:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.asset_bytes:
-            raise LimitExceeded(f"{where}: {declared} bytes exceed the limit of "
+            raise LimitExceeded(f"{declared} bytes exceed the limit of "
                                 f"{self.asset_bytes}")
         digest, size = hashlib.sha256(), 0
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -325,10 +325,10 @@ class Fetcher:
                     # bytes, so together they cannot pass the job's limit.
                     self.fetched_bytes += len(chunk)
                     if size > self.asset_bytes:
-                        raise LimitExceeded(f"{where}: more than {self.asset_bytes} bytes "
+                        raise LimitExceeded(f"more than {self.asset_bytes} bytes "
                                             "(the per-asset limit)")
                     if self.fetched_bytes > self.job_bytes:
-                        raise LimitExceeded(f"{where}: the job's assets exceed "
+                        raise LimitExceeded(f"the job's assets exceed "
                                             f"{self.job_bytes} bytes")
                     digest.update(chunk)
                     await asyncio.to_thread(out.write, chunk)

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes, urljoin, urlsplit
 
-from ..errors import ExportError, InvalidInput, LimitExceeded, TransientError
+from ..errors import InvalidInput, LimitExceeded, TransientError
 from ..files import AssetFile, sha256_file
 from ..logs import get_logger
 from ..manifest import Asset, Manifest
@@ -41,6 +41,7 @@ from .cache import AssetCache, cache_key
 from .digests import SourceDigests
 from .fetch import Fetched, Fetcher
 from .limits import DecodeLimits, s3_refusal
+from .location import located
 from .process import (
     Externals,
     model_references,
@@ -123,15 +124,14 @@ class AssetGatherer:
 
         async def one(index: int, asset: Asset) -> None:
             nonlocal done
-            where = f"assets[{index}] {asset.id!r} ({_short(asset.uri)})"
-            async with semaphore:
-                fetched, ext = await self._fetch(asset, sources, work / "sources", where)
-            _verify(asset, fetched, ext, where)
-            refs = None
-            if asset.type == "model":
-                refs = await self._references(asset, fetched, sources, work, where)
-            files[asset.id], fetched = await self._process(asset, fetched, ext, work, where,
-                                                           refs)
+            with located(f"assets[{index}] {asset.id!r} ({_short(asset.uri)})"):
+                async with semaphore:
+                    fetched, ext = await self._fetch(asset, sources, work / "sources")
+                _verify(asset, fetched, ext)
+                refs = None
+                if asset.type == "model":
+                    refs = await self._references(asset, fetched, sources, work)
+                files[asset.id], fetched = await self._process(asset, fetched, ext, work, refs)
             digests[asset.id] = _digest(fetched, refs)
             if asset.type == "model":
                 triangles[asset.id] = await self.pool.run(model_triangles,
@@ -160,103 +160,103 @@ class AssetGatherer:
 
     # --- fetch --------------------------------------------------------------------------
 
-    async def _fetch(self, asset: Asset, sources: Sources, dest_dir: Path,
-                     where: str) -> tuple[Fetched, str]:
+    async def _fetch(self, asset: Asset, sources: Sources,
+                     dest_dir: Path) -> tuple[Fetched, str]:
         parts = urlsplit(asset.uri)
         scheme = parts.scheme.lower()
         if scheme == "data":
-            return await asyncio.to_thread(self._data_uri, asset, dest_dir, where)
-        ext = _extension(asset, PurePosixPath(unquote(parts.path)).suffix.lower(), where)
+            return await asyncio.to_thread(self._data_uri, asset, dest_dir)
+        ext = _extension(asset, PurePosixPath(unquote(parts.path)).suffix.lower())
         dest = dest_dir / f"{asset.id}{ext}"
         if scheme in ("http", "https"):
-            return await self._http(asset.uri, sources, dest, where), ext
+            return await self._http(asset.uri, sources, dest), ext
         if scheme == "s3":
             bucket, key = parts.netloc, parts.path.removeprefix("/")
             refusal = s3_refusal(bucket, key, sources.s3_allow, sources.project_id)
             if refusal:
-                raise InvalidInput(f"{where}: refused: {refusal}")
-            return await asyncio.to_thread(self._s3, bucket, key, sources, dest, where), ext
+                raise InvalidInput(f"refused: {refusal}")
+            return await asyncio.to_thread(self._s3, bucket, key, sources, dest), ext
         if scheme:
-            raise InvalidInput(f"{where}: {scheme}: URIs are not supported")
-        rel = _relative_path(asset.uri, where)
+            raise InvalidInput(f"{scheme}: URIs are not supported")
+        rel = _relative_path(asset.uri)
         if sources.root is not None:
-            return await asyncio.to_thread(self._file, sources.root, rel, where), ext
+            return await asyncio.to_thread(self._file, sources.root, rel), ext
         if sources.base_url is not None:
             url = f"{sources.base_url}/{quote(rel.as_posix())}"
-            return await self._http(url, sources, dest, where), ext
-        raise InvalidInput(f"{where}: a relative URI needs an asset root (PROJECTS_DIR, "
+            return await self._http(url, sources, dest), ext
+        raise InvalidInput("a relative URI needs an asset root (PROJECTS_DIR, "
                            "ASSET_BASE_URL or --assets)")
 
-    async def _http(self, url: str, sources: Sources, dest: Path, where: str) -> Fetched:
+    async def _http(self, url: str, sources: Sources, dest: Path) -> Fetched:
         if sources.fetcher is None:
-            raise InvalidInput(f"{where}: remote assets are not fetched here")
-        return await sources.fetcher.fetch(url, dest, where)
+            raise InvalidInput("remote assets are not fetched here")
+        return await sources.fetcher.fetch(url, dest)
 
-    def _file(self, root: Path, rel: PurePosixPath, where: str) -> Fetched:
+    def _file(self, root: Path, rel: PurePosixPath) -> Fetched:
         base = root.resolve()
         path = base.joinpath(*rel.parts).resolve()
         if not path.is_relative_to(base):  # a symlink pointing out of the root
-            raise InvalidInput(f"{where}: the path escapes the project's asset root")
+            raise InvalidInput("the path escapes the project's asset root")
         # Errors say what is wrong with the asset, never where the server keeps it.
         try:
             info = path.stat()
         except FileNotFoundError:
-            raise InvalidInput(f"{where}: not found under the project's asset root") from None
+            raise InvalidInput("not found under the project's asset root") from None
         except OSError as exc:
-            raise InvalidInput(f"{where}: cannot be read ({exc.strerror})") from None
+            raise InvalidInput(f"cannot be read ({exc.strerror})") from None
         if not stat.S_ISREG(info.st_mode):
             # A directory fails late and names the server path; a FIFO blocks the read.
-            raise InvalidInput(f"{where}: not a regular file")
+            raise InvalidInput("not a regular file")
         size = info.st_size
         if size > self.limits.asset_bytes:
-            raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
+            raise LimitExceeded(f"{size} bytes exceed the limit of "
                                 f"{self.limits.asset_bytes}")
         # Hashed where it lies (or remembered): a cache hit needs no copy (see _process).
         try:
             digest, size = self.digests.digest(path) if self.digests else sha256_file(path)
         except OSError as exc:
-            raise InvalidInput(f"{where}: cannot be read ({exc.strerror})") from None
+            raise InvalidInput(f"cannot be read ({exc.strerror})") from None
         if size > self.limits.asset_bytes:  # it grew after the stat
-            raise LimitExceeded(f"{where}: {size} bytes exceed the limit of "
+            raise LimitExceeded(f"{size} bytes exceed the limit of "
                                 f"{self.limits.asset_bytes}")
         return Fetched(path=path, bytes=size, sha256=digest, in_place=True)
 
-    def _s3(self, bucket: str, key: str, sources: Sources, dest: Path, where: str) -> Fetched:
+    def _s3(self, bucket: str, key: str, sources: Sources, dest: Path) -> Fetched:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if sources.s3 is None:
-            raise InvalidInput(f"{where}: s3:// assets need S3 credentials (STORAGE_URL=s3://…)")
+            raise InvalidInput("s3:// assets need S3 credentials (STORAGE_URL=s3://…)")
         try:
             head = sources.s3.head_object(Bucket=bucket, Key=key)
             if int(head["ContentLength"]) > self.limits.asset_bytes:
-                raise LimitExceeded(f"{where}: {head['ContentLength']} bytes exceed the limit "
+                raise LimitExceeded(f"{head['ContentLength']} bytes exceed the limit "
                                     f"of {self.limits.asset_bytes}")
             dest.parent.mkdir(parents=True, exist_ok=True)
             sources.s3.download_file(bucket, key, str(dest))
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code"))
             if code in ("404", "NoSuchKey", "NoSuchBucket", "403", "AccessDenied"):
-                raise InvalidInput(f"{where}: S3 answered {code}") from None
-            raise TransientError(f"{where}: {exc}") from exc
+                raise InvalidInput(f"S3 answered {code}") from None
+            raise TransientError(str(exc)) from exc
         except BotoCoreError as exc:
-            raise TransientError(f"{where}: {exc}") from exc
+            raise TransientError(str(exc)) from exc
         return _hash_file(dest)
 
-    def _data_uri(self, asset: Asset, dest_dir: Path, where: str) -> tuple[Fetched, str]:
+    def _data_uri(self, asset: Asset, dest_dir: Path) -> tuple[Fetched, str]:
         header, sep, payload = asset.uri[5:].partition(",")
         if not sep:
-            raise InvalidInput(f"{where}: malformed data: URI (no comma)")
+            raise InvalidInput("malformed data: URI (no comma)")
         media, _, params = header.partition(";")
         ext = DATA_MEDIA_TYPES.get(media.lower())
         if ext is None or ext not in EXTENSIONS[asset.type].values():
-            raise InvalidInput(f"{where}: data: URI media type {media!r} is not a {asset.type}")
+            raise InvalidInput(f"data: URI media type {media!r} is not a {asset.type}")
         if len(payload) * 3 // 4 > self.limits.asset_bytes:
-            raise LimitExceeded(f"{where}: exceeds the limit of {self.limits.asset_bytes} bytes")
+            raise LimitExceeded(f"exceeds the limit of {self.limits.asset_bytes} bytes")
         if params.lower() == "base64":
             try:
                 raw = base64.b64decode(payload, validate=True)
             except binascii.Error:
-                raise InvalidInput(f"{where}: data: URI is not valid base64") from None
+                raise InvalidInput("data: URI is not valid base64") from None
         else:
             raw = unquote_to_bytes(payload)  # %80-%FF are bytes, not characters
         dest = dest_dir / f"{asset.id}{ext}"
@@ -267,7 +267,7 @@ class AssetGatherer:
     # --- process ------------------------------------------------------------------------
 
     async def _process(self, asset: Asset, fetched: Fetched, ext: str, work: Path,
-                       where: str, refs: _References | None = None) -> tuple[AssetFile, Fetched]:
+                       refs: _References | None = None) -> tuple[AssetFile, Fetched]:
         """The processed file, from the cache or the pool, and the source it was made from."""
         out_ext = ".glb" if ext == ".gltf" else ext
         key = cache_key(_digest(fetched, refs), asset.type, self.quality, asset.color_space,
@@ -281,7 +281,7 @@ class AssetGatherer:
             # meanwhile cannot mix two versions, and the digest names what was processed.
             fetched = await asyncio.to_thread(_copy_hashing, fetched.path,
                                               work / "sources" / f"{asset.id}{ext}")
-            _verify(asset, fetched, ext, where)
+            _verify(asset, fetched, ext)
             key = cache_key(_digest(fetched, refs), asset.type, self.quality,
                             asset.color_space, out_ext)
         try:
@@ -290,38 +290,34 @@ class AssetGatherer:
                                              self.limits.image_pixels,
                                              refs.externals if refs else None,
                                              DecodeLimits.of(self.limits))
-        except ExportError as exc:
-            raise type(exc)(f"{where}: {exc}") from None
         except MemoryError:  # the pool process's address-space cap (LIMIT_POOL_MEMORY_BYTES)
-            raise LimitExceeded(f"{where}: processing it needs more memory than a worker "
-                                "process may use") from None
+            raise LimitExceeded("processing it needs more memory than a worker process may "
+                                "use") from None
         if self.cache is not None:
             await self._cache_put(key, path)
         return AssetFile(asset_id=asset.id, filename=path.name, path=path), fetched
 
     # --- what models refer to -------------------------------------------------------------
 
-    async def _references(self, asset: Asset, fetched: Fetched, sources: Sources, work: Path,
-                          where: str) -> _References | None:
+    async def _references(self, asset: Asset, fetched: Fetched, sources: Sources,
+                          work: Path) -> _References | None:
         """Every file the model refers to, fetched (images processed) once per job."""
-        try:
-            listed = await self.pool.run(model_references, fetched.path)
-        except ExportError as exc:
-            raise type(exc)(f"{where}: {exc}") from None
+        listed = await self.pool.run(model_references, fetched.path)
         if not listed:
             return None
         if len(listed) > MAX_REFERENCES:
-            raise LimitExceeded(f"{where}: refers to {len(listed)} files, more than the limit "
+            raise LimitExceeded(f"refers to {len(listed)} files, more than the limit "
                                 f"of {MAX_REFERENCES}")
 
         async def one(ref: dict[str, Any]) -> tuple[str, Path, bool, str]:
             what = f"{ref['field']} {_short(ref['uri'])!r}"
-            location = _resolve_reference(asset.uri, ref["uri"], f"{where}: {what}")
-            source = await self._shared_fetch(location, sources, work, f"{where}: {what}")
+            with located(what):
+                location = _resolve_reference(asset.uri, ref["uri"])
+                source = await self._shared_fetch(location, sources, work)
             if ref["kind"] != "image":
                 return ref["uri"], source.path, False, source.sha256
-            image = await self._shared_image(location, source, ref["color_space"], work,
-                                             where, what)
+            # The image's own messages name it (``what``), as textures name their files.
+            image = await self._shared_image(location, source, ref["color_space"], work, what)
             return ref["uri"], image, True, source.sha256
 
         try:
@@ -335,62 +331,55 @@ class AssetGatherer:
         digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
         return _References(externals=externals, digest=digest)
 
-    async def _shared_fetch(self, location: str, sources: Sources, work: Path,
-                            where: str) -> Fetched:
+    async def _shared_fetch(self, location: str, sources: Sources, work: Path) -> Fetched:
         task = self._referenced.get(location)
         if task is None:
             dest = work / "sources" / "referenced" / _location_name(location)
-            task = asyncio.create_task(self._fetch_location(location, sources, dest, where))
+            task = asyncio.create_task(self._fetch_location(location, sources, dest))
             self._referenced[location] = task
         return await asyncio.shield(task)  # one model failing leaves the shared fetch be
 
-    async def _fetch_location(self, location: str, sources: Sources, dest: Path,
-                              where: str) -> Fetched:
+    async def _fetch_location(self, location: str, sources: Sources, dest: Path) -> Fetched:
         parts = urlsplit(location)
         async with self._semaphore:
             if parts.scheme in ("http", "https"):
-                return await self._http(location, sources, dest, where)
+                return await self._http(location, sources, dest)
             if parts.scheme == "s3":
                 key = unquote(parts.path.lstrip("/"))
                 # A model's references obey the same rule as assets: no other tenant's keys.
                 refusal = s3_refusal(parts.netloc, key, sources.s3_allow, sources.project_id)
                 if refusal:
-                    raise InvalidInput(f"{where}: refused: {refusal}")
-                return await asyncio.to_thread(self._s3, parts.netloc, key, sources, dest,
-                                               where)
+                    raise InvalidInput(f"refused: {refusal}")
+                return await asyncio.to_thread(self._s3, parts.netloc, key, sources, dest)
             rel = PurePosixPath(unquote(parts.path))
             if sources.root is not None:
-                found = await asyncio.to_thread(self._file, sources.root, rel, where)
+                found = await asyncio.to_thread(self._file, sources.root, rel)
                 # A private copy: the digest names exactly what the models embed.
                 return await asyncio.to_thread(_copy_hashing, found.path, dest)
             if sources.base_url is not None:
                 url = f"{sources.base_url}/{quote(rel.as_posix())}"
-                return await self._http(url, sources, dest, where)
-        raise InvalidInput(f"{where}: a relative URI needs an asset root (PROJECTS_DIR, "
+                return await self._http(url, sources, dest)
+        raise InvalidInput("a relative URI needs an asset root (PROJECTS_DIR, "
                            "ASSET_BASE_URL or --assets)")
 
     async def _shared_image(self, location: str, source: Fetched, color_space: str,
-                            work: Path, where: str, what: str) -> Path:
+                            work: Path, what: str) -> Path:
         task = self._images.get((location, color_space))
         if task is None:
             target = (work / "sources" / "referenced" /
                       f"{_location_name(location)}-{color_space}.image")
-            task = asyncio.create_task(self._process_image(source, color_space, target,
-                                                           where, what))
+            task = asyncio.create_task(self._process_image(source, color_space, target, what))
             self._images[(location, color_space)] = task
         return await asyncio.shield(task)
 
     async def _process_image(self, source: Fetched, color_space: str, target: Path,
-                             where: str, what: str) -> Path:
+                             what: str) -> Path:
         key = cache_key(source.sha256, "model-image", self.quality, color_space, ".image")
         if self.cache is not None and await self._cache_get(key, target):
             return target
-        try:
-            path: Path = await self.pool.run(process_referenced_image, source.path, target,
-                                             self.quality, color_space,
-                                             self.limits.image_pixels, what)
-        except ExportError as exc:
-            raise type(exc)(f"{where}: {exc}") from None
+        path: Path = await self.pool.run(process_referenced_image, source.path, target,
+                                         self.quality, color_space, self.limits.image_pixels,
+                                         what)
         if self.cache is not None:
             await self._cache_put(key, path)
         return path
@@ -432,7 +421,7 @@ def _digest(fetched: Fetched, refs: _References | None) -> str:
     return hashlib.sha256(f"{fetched.sha256}+{refs.digest}".encode()).hexdigest()
 
 
-def _resolve_reference(model_uri: str, ref: str, where: str) -> str:
+def _resolve_reference(model_uri: str, ref: str) -> str:
     """Where a model's reference ``ref`` lies: an ``https://``/``http://`` URL or an
     ``s3://`` URI (as given, or joined to the model's), or a relative path under the
     project's asset root (normalised, never escaping it)."""
@@ -441,27 +430,27 @@ def _resolve_reference(model_uri: str, ref: str, where: str) -> str:
     if scheme in ("http", "https", "s3"):
         return ref
     if scheme or parts.netloc:
-        raise InvalidInput(f"{where}: {scheme or 'scheme-relative'} URIs are not supported")
+        raise InvalidInput(f"{scheme or 'scheme-relative'} URIs are not supported")
     base = urlsplit(model_uri)
     if base.scheme.lower() == "data":
-        raise InvalidInput(f"{where}: a model given as a data: URI cannot refer to other files")
+        raise InvalidInput("a model given as a data: URI cannot refer to other files")
     if base.scheme.lower() in ("http", "https"):
         return urljoin(model_uri, ref)
     folder = PurePosixPath(unquote(base.path).lstrip("/")).parent  # an s3:// key's folder
-    path = _join_under(folder, unquote(parts.path), where)
+    path = _join_under(folder, unquote(parts.path))
     if base.scheme.lower() == "s3":
         return f"s3://{base.netloc}/{quote(path)}"
     return quote(path)
 
 
-def _join_under(folder: PurePosixPath, ref: str, where: str) -> str:
+def _join_under(folder: PurePosixPath, ref: str) -> str:
     if any(ord(c) < 0x20 or c == "\x7f" for c in ref):  # %00 would end a C path early
-        raise InvalidInput(f"{where}: the path contains a control character")
+        raise InvalidInput("the path contains a control character")
     if not ref or ref.startswith("/"):
-        raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        raise InvalidInput("the path escapes the project's asset root")
     joined = posixpath.normpath(posixpath.join(folder.as_posix(), ref))
     if joined == "." or joined == ".." or joined.startswith(("../", "/")):
-        raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        raise InvalidInput("the path escapes the project's asset root")
     return joined
 
 
@@ -475,22 +464,22 @@ def _short(uri: str) -> str:
     return uri if len(uri) <= 80 else uri[:77] + "..."
 
 
-def _relative_path(uri: str, where: str) -> PurePosixPath:
+def _relative_path(uri: str) -> PurePosixPath:
     """A relative URI as a path under the asset root; NUL, control characters, absolute
     paths and ``..`` refused (``%00`` would end the path early in C, or raise)."""
     text = unquote(uri)
     rel = PurePosixPath(text)
     if any(ord(c) < 0x20 or c == "\x7f" for c in text):
-        raise InvalidInput(f"{where}: the path contains a control character")
+        raise InvalidInput("the path contains a control character")
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise InvalidInput(f"{where}: the path escapes the project's asset root")
+        raise InvalidInput("the path escapes the project's asset root")
     return rel
 
 
-def _extension(asset: Asset, suffix: str, where: str) -> str:
+def _extension(asset: Asset, suffix: str) -> str:
     allowed = EXTENSIONS[asset.type]
     if suffix not in allowed:
-        raise InvalidInput(f"{where}: a {asset.type} must be one of "
+        raise InvalidInput(f"a {asset.type} must be one of "
                            f"{', '.join(sorted(allowed))}, got {suffix or 'no extension'!r}")
     return allowed[suffix]
 
@@ -517,12 +506,12 @@ MAGIC: dict[str, Callable[[bytes], bool]] = {
 }
 
 
-def _verify(asset: Asset, fetched: Fetched, ext: str, where: str) -> None:
+def _verify(asset: Asset, fetched: Fetched, ext: str) -> None:
     """The declared SHA-256, and content that is what its type and extension say."""
     if asset.sha256 is not None and fetched.sha256 != asset.sha256:
-        raise InvalidInput(f"{where}: sha256 mismatch: expected {asset.sha256}, "
+        raise InvalidInput(f"sha256 mismatch: expected {asset.sha256}, "
                            f"got {fetched.sha256}")
     with fetched.path.open("rb") as fh:
         head = fh.read(16)
     if not MAGIC[ext](head):
-        raise InvalidInput(f"{where}: the content is not a {ext[1:]} file")
+        raise InvalidInput(f"the content is not a {ext[1:]} file")
