@@ -51,7 +51,7 @@ Each folder is a project for one engine:
   unity/   Unity 6 (6000.0 LTS): Unity Hub > Add > Add project from disk > choose unity/.
            On first open Unity resolves glTFast from Packages/manifest.json; the scene is
            in Assets/Scenes.
-  ue5/     Unreal Engine 5.4 or newer: open ue5/{uproject}. On first open the Python
+  ue5/     Unreal Engine 5.4 or newer: open ue5/<Project>.uproject. On first open the Python
            bootstrap imports SourceArt/ and builds the level once.
 
 bundle.json lists every file with its size and SHA-256.
@@ -69,7 +69,6 @@ class BundleMeta:
     include_assets: bool
     seed: str
     left_out: tuple[dict[str, str], ...] = ()
-    uproject: str = ""
     # Components and parameters no generated code uses, each kept as metadata in the engine
     # files (engines.component_report): listed so that nothing is dropped silently.
     kept_as_metadata: tuple[dict[str, str], ...] = ()
@@ -121,8 +120,7 @@ def staged_files(root: Path) -> Iterator[tuple[str, Path]]:
 def render_readme(meta: BundleMeta) -> bytes:
     return README_TEXT.format(
         name=meta.project_name, project_id=meta.project_id, exporter=EXPORTER_NAME,
-        version=__version__, uproject=meta.uproject or "<Project>.uproject",
-    ).encode()
+        version=__version__).encode()
 
 
 def bundle_json(meta: BundleMeta, listing: list[dict[str, Any]]) -> bytes:
@@ -278,16 +276,3 @@ def _zip_entry(name: str, path: Path, c: Content) -> zipwriter.ZipEntry:
     return zipwriter.ZipEntry(name=name, size=c.size, crc32=c.crc32, method=c.method,
                               packed=c.packed, data=data)
 
-
-def pack(stage_dir: Path, meta: BundleMeta, out: Path) -> PackedBundle:
-    """``prepare`` then ``zip_stage``: an unsigned bundle in one call (scratch data beside
-    ``out``, removed after)."""
-    scratch = out.with_name(out.name + ".deflate")
-    try:
-        prepared = prepare(stage_dir, meta, scratch)
-        return zip_stage(stage_dir, out, prepared.contents)
-    finally:
-        for leftover in scratch.glob("*") if scratch.is_dir() else ():
-            leftover.unlink()
-        if scratch.is_dir():
-            scratch.rmdir()

@@ -163,11 +163,15 @@ def test_every_output_passes_the_khronos_validator(tiers: dict[str, Any]) -> Non
         assert report["warnings"] == 0, report["messages"]
 
 
-def test_bounds_are_in_world_space(tiers: dict[str, Any]) -> None:
-    for done in tiers.values():
-        assert done.bounds is not None
-        assert done.bounds.min == pytest.approx((-1, 1, -1), abs=0.01)
-        assert done.bounds.max == pytest.approx((1, 3, 1), abs=0.01)
+def test_a_node_cycle_is_refused(tmp_path: Path) -> None:
+    """A hierarchy that loops (the ball its own grandchild) would hang an importer."""
+    doc, binary = _sphere_gltf()
+    doc["nodes"] = [{"name": "ball", "mesh": 0, "children": [1]}, {"children": [0]}]
+    (tmp_path / "loop.glb").write_bytes(_glb(doc, binary))
+    with pytest.raises(InvalidInput) as info:
+        process_model(tmp_path / "loop.glb", tmp_path / "out", quality="high",
+                      max_pixels=MAX_PIXELS)
+    assert str(info.value) == "loop.glb: nodes[0] appears twice in the scene hierarchy"
 
 
 def test_output_is_deterministic(sphere_glb: Path, tiers: dict[str, Any],

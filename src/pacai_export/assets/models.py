@@ -42,8 +42,7 @@ Steps, each refusing hostile input with ``InvalidInput`` naming the file and the
    cached model still reports it, ``model_triangles``); JSON with sorted keys. Same input,
    same bytes.
 
-``ProcessedModel.bounds`` is the box of every POSITION of the default scene's meshes in
-world space (node transforms applied), for placeholder sizing.
+The default scene's hierarchy is checked to be a tree of existing nodes and meshes.
 
 Pure and synchronous: the caller runs it in a process pool.
 """
@@ -68,7 +67,6 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput, LimitExceeded
 from ..glb import CHUNK_BIN, CHUNK_JSON, write_glb
 from ..jsonlimits import load_json
-from ..manifest import Bounds
 from ..settings import Limits
 from .compressed import decode_draco_primitives, decode_meshopt_views, is_meshopt_fallback
 from .limits import (
@@ -124,7 +122,6 @@ class ProcessedModel:
     path: Path
     triangles: int  # after simplification
     source_triangles: int
-    bounds: Bounds | None  # world-space POSITION box of the scene; None without geometry
 
 
 def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
@@ -142,10 +139,10 @@ def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
         model = _Model.load(src, externals or {}, decode.json_depth)
         model.process_images(quality, max_pixels, decode)
         before, after = model.simplify(quality)
-        bounds = model.bounds()
+        model.check_scene()
         _record_source_triangles(model.doc, before)
         model.write_glb(dest)
-    return ProcessedModel(path=dest, triangles=after, source_triangles=before, bounds=bounds)
+    return ProcessedModel(path=dest, triangles=after, source_triangles=before)
 
 
 @contextlib.contextmanager
@@ -568,26 +565,15 @@ class _Model:
             accessors[prim["indices"]]["componentType"] = 5123 if dtype == np.uint16 else 5125
             self.replaced[prim["indices"]] = idx.astype(dtype).reshape(-1, 1)
 
-    # --- bounds --------------------------------------------------------------------------------
+    # --- scene ---------------------------------------------------------------------------------
 
-    def bounds(self) -> Bounds | None:
-        """World-space box of the default scene's mesh positions."""
-        lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
+    def check_scene(self) -> None:
+        """The default scene's hierarchy is a tree of existing nodes and meshes (a cycle
+        would hang an importer walking it)."""
         meshes = _list(self.doc, "meshes")
-        for node, matrix in _walk(self.doc, self.name):
-            if "mesh" not in node:
-                continue
-            mesh = meshes[_index(node["mesh"], len(meshes), "mesh", self.name)]
-            for prim in mesh.get("primitives", []):
-                if "POSITION" in prim.get("attributes", {}):
-                    p = _as_float(self.read(prim["attributes"]["POSITION"]),
-                                  self._layout(prim["attributes"]["POSITION"])[0])
-                    world = p @ matrix[:3, :3].T + matrix[:3, 3]
-                    lo, hi = np.minimum(lo, world.min(0)), np.maximum(hi, world.max(0))
-        if not np.isfinite(lo).all():
-            return None
-        return Bounds(min=(float(lo[0]), float(lo[1]), float(lo[2])),
-                      max=(float(hi[0]), float(hi[1]), float(hi[2])))
+        for node in _walk(self.doc, self.name):
+            if "mesh" in node:
+                _index(node["mesh"], len(meshes), "mesh", self.name)
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -787,23 +773,8 @@ def _number(x: Any) -> float | int:
     return int(x) if isinstance(x, np.integer) else (0.0 if x == 0 else float(x))
 
 
-def _node_matrix(node: dict[str, Any]) -> NDArray[np.float64]:
-    if "matrix" in node:
-        return np.array(node["matrix"], np.float64).reshape(4, 4).T  # column-major
-    x, y, z, w = node.get("rotation", (0.0, 0.0, 0.0, 1.0))
-    rotation = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-    matrix = np.eye(4)
-    matrix[:3, :3] = rotation * np.array(node.get("scale", (1.0, 1.0, 1.0)), np.float64)
-    matrix[:3, 3] = node.get("translation", (0.0, 0.0, 0.0))
-    return matrix
-
-
-def _walk(doc: dict[str, Any],
-          what: str) -> Iterator[tuple[dict[str, Any], NDArray[np.float64]]]:
-    """(node, world matrix) for every node of the default scene (every root without scenes)."""
+def _walk(doc: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+    """Every node of the default scene (every root without scenes), each once."""
     nodes, scenes = _list(doc, "nodes"), _list(doc, "scenes")
     if scenes:
         scene = scenes[_index(doc.get("scene", 0), len(scenes), "scene", what)]
@@ -811,14 +782,13 @@ def _walk(doc: dict[str, Any],
     else:
         children = {c for n in nodes for c in n.get("children", [])}
         roots = [i for i in range(len(nodes)) if i not in children]
-    stack = [(_index(r, len(nodes), "scene node", what), np.eye(4)) for r in reversed(roots)]
+    stack = [_index(r, len(nodes), "scene node", what) for r in reversed(roots)]
     seen: set[int] = set()
     while stack:
-        index, parent = stack.pop()
+        index = stack.pop()
         if index in seen:
             raise InvalidInput(f"{what}: nodes[{index}] appears twice in the scene hierarchy")
         seen.add(index)
-        matrix = parent @ _node_matrix(nodes[index])
-        yield nodes[index], matrix
+        yield nodes[index]
         for child in reversed(nodes[index].get("children", [])):
-            stack.append((_index(child, len(nodes), "child node", what), matrix))
+            stack.append(_index(child, len(nodes), "child node", what))

@@ -494,7 +494,7 @@ class _SceneWriter:
                 # A stretched built-in capsule distorts its caps: built from exact parts.
                 extra.append(("Mesh", lambda n: self._capsule_child(node, go, n)))
             elif mesh_scale == (1.0, 1.0, 1.0):
-                self._renderer(go, node, MESH_IDS[node.mesh.primitive], node.material)
+                self._renderer(go, MESH_IDS[node.mesh.primitive], node.material)
                 if hull:
                     self._mesh_collider(go, node, MESH_IDS["cylinder"])
             else:
@@ -529,8 +529,7 @@ class _SceneWriter:
     def _header(self, go: _Go) -> list[str]:
         return [_COMPONENT_HEAD, f"  m_GameObject: {_ref(self.fid('g:' + go.key))}"]
 
-    def _renderer(self, go: _Go, node_key: Node | None, mesh_id: int,
-                  material_id: str | None) -> None:
+    def _renderer(self, go: _Go, mesh_id: int, material_id: str | None) -> None:
         mesh = f"{{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"
         go.add(33, "MeshFilter", f"mf:{go.key}", [f"  m_Mesh: {mesh}"])
         if material_id is not None:
@@ -547,7 +546,7 @@ class _SceneWriter:
         assert node.mesh is not None
         child = self._go(f"mesh:{node.id}", name, parent.key)
         child.scale = scale
-        self._renderer(child, node, MESH_IDS[node.mesh.primitive], node.material)
+        self._renderer(child, MESH_IDS[node.mesh.primitive], node.material)
         if hull:
             self._mesh_collider(child, node, MESH_IDS["cylinder"])
 
@@ -561,7 +560,7 @@ class _SceneWriter:
         for part, primitive, offset, scale in parts:
             child = self._go(f"mesh:{node.id}:{part}", part, holder.key)
             child.position, child.scale = (0.0, offset, 0.0), scale
-            self._renderer(child, node, MESH_IDS[primitive], node.material)
+            self._renderer(child, MESH_IDS[primitive], node.material)
 
     def _collider_parts(self, node: Node, parent: _Go, name: str, shape: Shape) -> None:
         """The collider as convex mesh colliders on built-in meshes under a ``Collider``
@@ -597,7 +596,7 @@ class _SceneWriter:
         box = bounds_box(self._model_asset(node))
         child = self._go(f"placeholder:{node.id}", name, parent.key)
         child.position, child.scale = unity_position(box.center), box.size
-        self._renderer(child, None, MESH_IDS["box"], None)
+        self._renderer(child, MESH_IDS["box"], None)
 
     def _collider(self, go: _Go, node: Node, shape: Shape) -> None:
         common = self._collider_common(node)
