@@ -78,7 +78,7 @@ async def _gather_soup(soup: Path, tmp: Path, headroom: int, quality: str = "hig
 async def test_memory_error_under_the_cap_is_limit_exceeded_naming_the_asset(
         soup: Path, tmp_path: Path) -> None:
     with pytest.raises(LimitExceeded) as info:
-        await _gather_soup(soup, tmp_path / "small", 48 * MiB)
+        await _gather_soup(soup, tmp_path / "small", 16 * MiB)
     assert str(info.value) == ("assets[0] 'soup' (models/soup.glb): soup.glb: processing it "
                                "needs more memory than a worker process may use")
 
