@@ -275,12 +275,12 @@ def test_an_external_file_the_gatherer_did_not_fetch_is_refused(tmp_path: Path) 
     with pytest.raises(InvalidInput) as caught:
         process_model(tmp_path / "ext.glb", tmp_path / "out", quality="low",
                       max_pixels=MAX_PIXELS)
-    assert str(caught.value) == "ext.glb images[0]: refers to 'bark.png', which was not fetched"
+    assert str(caught.value) == "ext.glb: images[0]: refers to 'bark.png', which was not fetched"
 
 
 def test_an_oversized_embedded_image_is_refused(tmp_path: Path) -> None:
     doc, binary = _sphere_gltf()
     (tmp_path / "big.glb").write_bytes(_glb(doc, binary))
-    with pytest.raises(InvalidInput, match=r"^big.glb images\[0\]: 1500×750 = 1125000 pixels"):
+    with pytest.raises(InvalidInput, match=r"^big.glb: images\[0\]: 1500×750 = 1125000 pixels"):
         process_model(tmp_path / "big.glb", tmp_path / "out", quality="low",
                       max_pixels=1_000_000)

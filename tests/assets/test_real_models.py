@@ -358,7 +358,7 @@ def test_truly_truncated_images_are_still_refused(tmp_path: Path, cut: Any,
     path = _image_model(tmp_path, cut(corpus.png(200, 100)), "cut.glb")
     with pytest.raises(InvalidInput) as caught:
         process_model(path, tmp_path / "out", quality="low", max_pixels=MAX_PIXELS)
-    assert str(caught.value).startswith(f"cut.glb images[0]: {message}")
+    assert str(caught.value).startswith(f"cut.glb: images[0]: {message}")
 
 
 # --- compressed inputs ---------------------------------------------------------------------

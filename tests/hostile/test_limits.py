@@ -17,6 +17,7 @@ from pacai_export.assets.limits import (
     s3_refusal,
     whole_number,
 )
+from pacai_export.assets.location import located
 from pacai_export.assets.textures import process_texture
 from pacai_export.errors import ConfigError, InvalidInput, InvalidManifest, LimitExceeded
 from pacai_export.jobs import ExportJob
@@ -141,12 +142,12 @@ def _size(acc: dict[str, Any]) -> int:
 
 def test_zero_filled_accessors_may_match_the_data_the_file_holds() -> None:
     # A morph target without displacement: as large as the positions it displaces.
-    check_zero_filled([_acc(1000, True), _acc(1000, False)], _size, "m.glb")
+    check_zero_filled([_acc(1000, True), _acc(1000, False)], _size)
     # Sparse values back their own count.
     sparse = {**_acc(50, False), "sparse": {"count": 50}}
-    check_zero_filled([sparse], _size, "m.glb")
-    with pytest.raises(LimitExceeded) as info:
-        check_zero_filled([_acc(1000, True), _acc(188, False, "MAT4")], _size, "m.glb")
+    check_zero_filled([sparse], _size)
+    with pytest.raises(LimitExceeded) as info, located("m.glb"):
+        check_zero_filled([_acc(1000, True), _acc(188, False, "MAT4")], _size)
     assert str(info.value) == ("m.glb: accessors[1] has no bufferView and a count of 188 "
                                "(12032 bytes), more than the 12000 bytes of the file's largest "
                                "accessor")

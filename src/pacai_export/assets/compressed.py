@@ -33,13 +33,13 @@ Buffer = bytes | memoryview
 class _Budget:
     """Decoded bytes of one model, against ``DECODED_LIMIT``."""
 
-    def __init__(self, name: str) -> None:
-        self.name, self.used = name, 0
+    def __init__(self) -> None:
+        self.used = 0
 
     def take(self, size: int, what: str) -> None:
         self.used += size
         if size < 0 or self.used > DECODED_LIMIT:
-            raise LimitExceeded(f"{self.name}: {what} would decode to more than "
+            raise LimitExceeded(f"{what} would decode to more than "
                                 f"{DECODED_LIMIT} bytes")
 
 
@@ -49,15 +49,15 @@ def is_meshopt_fallback(buffer: dict[str, Any]) -> bool:
     return isinstance(ext, dict) and bool(ext.get("fallback")) and "uri" not in buffer
 
 
-def decode_meshopt_views(doc: dict[str, Any], buffers: list[Buffer], name: str) -> None:
+def decode_meshopt_views(doc: dict[str, Any], buffers: list[Buffer]) -> None:
     """Every meshopt-compressed buffer view decoded into a new buffer of ``buffers``, the view
     pointed at it, and the extension dropped."""
-    budget = _Budget(name)
+    budget = _Budget()
     for i, view in enumerate(doc.get("bufferViews", [])):
         ext = view.get("extensions", {}).get(MESHOPT) if isinstance(view, dict) else None
         if not isinstance(ext, dict):
             continue
-        where = f"{name}: bufferViews[{i}] ({MESHOPT})"
+        where = f"bufferViews[{i}] ({MESHOPT})"
         data = _decode_meshopt(ext, buffers, budget, where)
         if len(data) != int(view.get("byteLength", -1)):
             raise InvalidInput(f"{where}: decodes to {len(data)} bytes, the view says "
@@ -119,19 +119,18 @@ def _narrow(indices: NDArray[np.uint32], size: int) -> NDArray[Any]:
     return indices.astype(np.uint16 if size == 2 else np.uint32)
 
 
-def decode_draco_primitives(doc: dict[str, Any], view_bytes: Any,
-                            name: str) -> dict[int, NDArray[Any]]:
+def decode_draco_primitives(doc: dict[str, Any], view_bytes: Any) -> dict[int, NDArray[Any]]:
     """Dense data for every accessor a Draco primitive uses (accessor → array of its type);
     the extension dropped from the primitives and the document. ``view_bytes(index)`` gives
     a buffer view's bytes (checked to lie inside its buffer)."""
     replaced: dict[int, NDArray[Any]] = {}
-    budget = _Budget(name)
+    budget = _Budget()
     for m, mesh in enumerate(doc.get("meshes", [])):
         for p, prim in enumerate(mesh.get("primitives", [])):
             ext = prim.get("extensions", {}).get(DRACO)
             if not isinstance(ext, dict):
                 continue
-            where = f"{name}: meshes[{m}].primitives[{p}] ({DRACO})"
+            where = f"meshes[{m}].primitives[{p}] ({DRACO})"
             replaced.update(_decode_draco(doc, prim, ext, view_bytes, budget, where))
             _drop_extension(prim, DRACO)
     _drop_used(doc, DRACO)

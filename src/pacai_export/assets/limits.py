@@ -47,7 +47,7 @@ def whole_number(value: Any, field: str, where: str, lo: int = 0,
 
 
 def check_zero_filled(accessors: list[dict[str, Any]],
-                      element_bytes: Callable[[dict[str, Any]], int], what: str,
+                      element_bytes: Callable[[dict[str, Any]], int],
                       compressed: frozenset[int] = frozenset()) -> None:
     """Bound the accessors without a ``bufferView``: they decode to zeros (plus any sparse
     values), so nothing in the file pays for their size: 276 bytes can ask for 30 million
@@ -65,7 +65,7 @@ def check_zero_filled(accessors: list[dict[str, Any]],
         sparse = acc.get("sparse")
         bound = max(backed, size(acc, int(sparse["count"])) if isinstance(sparse, dict) else 0)
         if size(acc, int(acc["count"])) > bound:
-            raise LimitExceeded(f"{what}: accessors[{i}] has no bufferView and a count of "
+            raise LimitExceeded(f"accessors[{i}] has no bufferView and a count of "
                                 f"{acc['count']} ({size(acc, int(acc['count']))} bytes), more "
                                 f"than the {bound} bytes of the file's largest accessor")
 

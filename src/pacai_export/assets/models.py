@@ -76,6 +76,7 @@ from .limits import (
     simplifier_bytes,
     whole_number,
 )
+from .location import located
 from .textures import QUALITY_CAPS, process_image
 
 DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
@@ -135,7 +136,7 @@ def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{src.stem}.glb"
     decode = decode or DecodeLimits()
-    with _malformed(src.name):
+    with located(src.name), _malformed():
         model = _Model.load(src, externals or {}, decode.json_depth)
         model.process_images(quality, max_pixels, decode)
         before, after = model.simplify(quality)
@@ -146,57 +147,57 @@ def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
 
 
 @contextlib.contextmanager
-def _malformed(name: str) -> Iterator[None]:
+def _malformed() -> Iterator[None]:
     """The JSON is not schema-checked field by field: a field of the wrong type or a missing
     one surfaces as one of these errors, and is the input's fault."""
     try:
         yield
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise InvalidInput(f"{name}: malformed glTF ({type(exc).__name__}: {exc})") from None
+        raise InvalidInput(f"malformed glTF ({type(exc).__name__}: {exc})") from None
     except MemoryError:  # the pool process's address-space cap
-        raise LimitExceeded(f"{name}: processing it needs more memory than a worker "
-                            "process may use") from None
+        raise LimitExceeded("processing it needs more memory than a worker process may "
+                            "use") from None
 
 
 # --- reading and validating -----------------------------------------------------------------
 
 
-def _parse_glb(data: bytes, what: str,
+def _parse_glb(data: bytes,
                max_depth: int = Limits.json_depth) -> tuple[dict[str, Any], Buffer | None]:
     """(JSON, BIN chunk or None) of a GLB, every length checked against the bytes. The BIN
     chunk is a view of ``data``, not a copy."""
     if len(data) < 20 or data[:4] != GLB_MAGIC:
-        raise InvalidInput(f"{what}: not a GLB file (no glTF header)")
+        raise InvalidInput("not a GLB file (no glTF header)")
     version, length = struct.unpack_from("<II", data, 4)
     if version != 2:
-        raise InvalidInput(f"{what}: GLB version {version} is not supported (only 2)")
+        raise InvalidInput(f"GLB version {version} is not supported (only 2)")
     if length != len(data):
-        raise InvalidInput(f"{what}: truncated or padded GLB: the header says {length} bytes, "
+        raise InvalidInput(f"truncated or padded GLB: the header says {length} bytes, "
                            f"the file has {len(data)}")
     chunks: list[tuple[int, memoryview]] = []
     whole = memoryview(data)
     offset = 12
     while offset < length:
         if offset + 8 > length:
-            raise InvalidInput(f"{what}: GLB chunk header at byte {offset} is cut short")
+            raise InvalidInput(f"GLB chunk header at byte {offset} is cut short")
         size, kind = struct.unpack_from("<II", data, offset)
         if offset + 8 + size > length:
-            raise InvalidInput(f"{what}: GLB chunk at byte {offset} claims {size} bytes but only "
+            raise InvalidInput(f"GLB chunk at byte {offset} claims {size} bytes but only "
                                f"{length - offset - 8} remain")
         chunks.append((kind, whole[offset + 8:offset + 8 + size]))
         offset += 8 + size + (-size % 4)
     if not chunks or chunks[0][0] != CHUNK_JSON:
-        raise InvalidInput(f"{what}: the first GLB chunk is not JSON")
+        raise InvalidInput("the first GLB chunk is not JSON")
     binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == CHUNK_BIN else None
-    return _parse_json(bytes(chunks[0][1]), what, max_depth), binary
+    return _parse_json(bytes(chunks[0][1]), max_depth), binary
 
 
-def _parse_json(text: bytes, what: str, max_depth: int = Limits.json_depth) -> dict[str, Any]:
+def _parse_json(text: bytes, max_depth: int = Limits.json_depth) -> dict[str, Any]:
     # Depth and numbers bounded (no NaN, no 1e400) before any field is read.
-    doc = load_json(text, f"{what}: the glTF JSON", max_depth)
+    doc = load_json(text, "the glTF JSON", max_depth)
     if not isinstance(doc, dict) or not str(doc.get("asset", {}).get("version", "")
                                                 ).startswith("2."):
-        raise InvalidInput(f"{what}: not a glTF 2.0 document (asset.version must be 2.x)")
+        raise InvalidInput("not a glTF 2.0 document (asset.version must be 2.x)")
     return doc
 
 
@@ -216,7 +217,7 @@ def model_triangles(path: Path) -> tuple[int, int]:
         doc = json.loads(fh.read(size))
     triangles = 0
     accessors = doc.get("accessors", [])
-    for prim in _Model(doc, [], path.name)._triangle_primitives():
+    for prim in _Model(doc, [])._triangle_primitives():
         acc = prim.get("indices", prim["attributes"]["POSITION"])
         triangles += int(accessors[acc]["count"]) // 3
     return int(doc["asset"].get("extras", {}).get(SOURCE_TRIANGLES, triangles)), triangles
@@ -225,16 +226,16 @@ def model_triangles(path: Path) -> tuple[int, int]:
 def external_references(src: Path) -> list[Reference]:
     """Every buffer and image URI of a model that is neither embedded nor ``data:``, in
     document order; an image's colour space says how the model uses it."""
-    with _malformed(src.name):
+    with located(src.name), _malformed():
         return _references(src)
 
 
 def _references(src: Path) -> list[Reference]:
     if src.suffix.lower() == ".glb":
-        doc, _ = _parse_glb(src.read_bytes(), src.name)
+        doc, _ = _parse_glb(src.read_bytes())
     else:
-        doc = _parse_json(src.read_bytes(), src.name)
-    linear = _Model(doc, [], src.name)._linear_images()
+        doc = _parse_json(src.read_bytes())
+    linear = _Model(doc, [])._linear_images()
     out = []
     for kind in ("buffers", "images"):
         for i, item in enumerate(_list(doc, kind)):
@@ -244,7 +245,7 @@ def _references(src: Path) -> list[Reference]:
                 out.append(Reference(uri=uri, kind=kind[:-1], color_space=space,
                                      field=f"{kind}[{i}]"))
             elif uri is not None and not isinstance(uri, str):
-                raise InvalidInput(f"{src.name}: {kind}[{i}].uri must be a string")
+                raise InvalidInput(f"{kind}[{i}].uri must be a string")
     return out
 
 
@@ -273,11 +274,10 @@ def _data_uri(uri: str, what: str) -> bytes:
 class _Model:
     """A glTF document with its buffers, edited in place then written as one GLB."""
 
-    def __init__(self, doc: dict[str, Any], buffers: list[Buffer], name: str,
+    def __init__(self, doc: dict[str, Any], buffers: list[Buffer],
                  externals: Mapping[str, External] | None = None) -> None:
         self.doc = doc
         self.buffers = buffers
-        self.name = name
         self.externals = externals or {}
         self.replaced: dict[int, Array] = {}  # accessor index → new dense data
         self.images: dict[int, tuple[bytes, str | None]] = {}  # image → (bytes, mime type)
@@ -287,46 +287,45 @@ class _Model:
              max_depth: int = Limits.json_depth) -> _Model:
         data = src.read_bytes()
         if src.suffix.lower() == ".glb":
-            doc, binary = _parse_glb(data, src.name, max_depth)
+            doc, binary = _parse_glb(data, max_depth)
         elif src.suffix.lower() == ".gltf":
-            doc, binary = _parse_json(data, src.name, max_depth), None
+            doc, binary = _parse_json(data, max_depth), None
         else:
-            raise InvalidInput(f"{src.name}: a model must be .glb or .gltf")
-        buffers = [_buffer_bytes(buf, i, binary, src.name, externals)
+            raise InvalidInput("a model must be .glb or .gltf")
+        buffers = [_buffer_bytes(buf, i, binary, externals)
                    for i, buf in enumerate(_list(doc, "buffers"))]
-        decode_meshopt_views(doc, buffers, src.name)
-        model = cls(doc, buffers, src.name, externals)
+        decode_meshopt_views(doc, buffers)
+        model = cls(doc, buffers, externals)
         model.check()
-        model.replaced.update(decode_draco_primitives(doc, model._checked_view, src.name))
+        model.replaced.update(decode_draco_primitives(doc, model._checked_view))
         return model
 
     def _checked_view(self, index: Any) -> memoryview:
         views = _list(self.doc, "bufferViews")
-        return self._view_bytes(views[_index(index, len(views), "bufferView", self.name)])
+        return self._view_bytes(views[_index(index, len(views), "bufferView")])
 
     def check(self) -> None:
         """Every buffer view and accessor inside its buffer (no data is decoded)."""
         for i, view in enumerate(_list(self.doc, "bufferViews")):
-            where = f"{self.name}: bufferViews[{i}]"
-            buffer = _index(view.get("buffer"), len(self.buffers), f"bufferViews[{i}].buffer",
-                            self.name)
+            where = f"bufferViews[{i}]"
+            buffer = _index(view.get("buffer"), len(self.buffers), f"{where}.buffer")
             end = (whole_number(view.get("byteOffset", 0), "byteOffset", where)
                    + whole_number(view.get("byteLength"), "byteLength", where, lo=1))
             if "byteStride" in view:
                 whole_number(view["byteStride"], "byteStride", where, lo=4, hi=252)
             if end > len(self.buffers[buffer]):
-                raise InvalidInput(f"{self.name}: bufferViews[{i}] (ends at byte {end}) lies "
+                raise InvalidInput(f"bufferViews[{i}] (ends at byte {end}) lies "
                                    f"outside buffers[{buffer}] ({len(self.buffers[buffer])} "
                                    "bytes)")
         for i in range(len(_list(self.doc, "accessors"))):
             self._layout(i)
-        check_zero_filled(_list(self.doc, "accessors"), _element_bytes, self.name,
+        check_zero_filled(_list(self.doc, "accessors"), _element_bytes,
                           _draco_accessors(self.doc))
 
     def _layout(self, index: int) -> tuple[dict[str, Any], np.dtype[Any], int, int]:
         """(accessor, dtype, components, stride), its extent checked against its view."""
         acc = _list(self.doc, "accessors")[index]
-        where = f"{self.name}: accessors[{index}]"
+        where = f"accessors[{index}]"
         if acc.get("componentType") not in DTYPES or acc.get("type") not in COMPONENTS:
             raise InvalidInput(f"{where} has an unknown componentType or type")
         dtype, comps = np.dtype(DTYPES[acc["componentType"]]), COMPONENTS[acc["type"]]
@@ -366,7 +365,7 @@ class _Model:
                                 int(sparse["indices"].get("byteOffset", 0)), n, itype, 1,
                                 itype.itemsize)[:, 0]
             if n and int(idx.max()) >= count:
-                raise InvalidInput(f"{self.name}: accessors[{index}] sparse index out of range")
+                raise InvalidInput(f"accessors[{index}] sparse index out of range")
             out[idx] = self._strided(sparse["values"]["bufferView"],
                                      int(sparse["values"].get("byteOffset", 0)), n, dtype,
                                      comps, dtype.itemsize * comps)
@@ -378,7 +377,7 @@ class _Model:
         start = int(view.get("byteOffset", 0)) + offset
         element = dtype.itemsize * comps
         if start + stride * max(count - 1, 0) + element > len(self.buffers[view["buffer"]]):
-            raise InvalidInput(f"{self.name}: bufferViews[{view_index}] data out of range")
+            raise InvalidInput(f"bufferViews[{view_index}] data out of range")
         raw = np.frombuffer(self.buffers[view["buffer"]], np.uint8)
         rows = np.lib.stride_tricks.as_strided(raw[start:], shape=(count, element),
                                                strides=(stride, 1))
@@ -392,7 +391,7 @@ class _Model:
         assert quality in QUALITY_CAPS
         linear = self._linear_images()
         for i, image in enumerate(_list(self.doc, "images")):
-            where = f"{self.name} images[{i}]"
+            where = f"images[{i}]"
             if "uri" in image:
                 uri = str(image["uri"])
                 data = _uri_bytes(uri, where, self.externals)
@@ -537,12 +536,12 @@ class _Model:
         count = int(self._layout(prim["attributes"]["POSITION"])[0]["count"])
         for acc in _vertex_accessors(prim):
             if int(self._layout(acc)[0]["count"]) != count:
-                raise InvalidInput(f"{self.name}: a primitive's attributes differ in count")
+                raise InvalidInput("a primitive's attributes differ in count")
         if "indices" not in prim:
             return np.arange(count - count % 3, dtype=np.uint32)
         indices = self.read(prim["indices"])[:, 0].astype(np.uint32)
         if len(indices) and int(indices.max()) >= count:
-            raise InvalidInput(f"{self.name}: accessors[{prim['indices']}] holds an index "
+            raise InvalidInput(f"accessors[{prim['indices']}] holds an index "
                                f"beyond the primitive's {count} vertices")
         return indices[:len(indices) - len(indices) % 3]
 
@@ -571,9 +570,9 @@ class _Model:
         """The default scene's hierarchy is a tree of existing nodes and meshes (a cycle
         would hang an importer walking it)."""
         meshes = _list(self.doc, "meshes")
-        for node in _walk(self.doc, self.name):
+        for node in _walk(self.doc):
             if "mesh" in node:
-                _index(node["mesh"], len(meshes), "mesh", self.name)
+                _index(node["mesh"], len(meshes), "mesh")
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -659,9 +658,9 @@ class _BinWriter:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _buffer_bytes(buf: dict[str, Any], i: int, binary: Buffer | None, name: str,
+def _buffer_bytes(buf: dict[str, Any], i: int, binary: Buffer | None,
                   externals: Mapping[str, External]) -> Buffer:
-    where = f"{name}: buffers[{i}]"
+    where = f"buffers[{i}]"
     raw: Buffer
     if "uri" in buf:
         raw = _uri_bytes(str(buf["uri"]), where, externals)
@@ -709,9 +708,11 @@ def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return value
 
 
-def _index(value: Any, length: int, field: str, where: str) -> int:
+def _index(value: Any, length: int, field: str, where: str = "") -> int:
+    """``value`` as an index into a list of ``length``; ``where`` names the field's owner."""
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < length:
-        raise InvalidInput(f"{where}: {field} {value!r} does not exist")
+        owner = f"{where}: " if where else ""
+        raise InvalidInput(f"{owner}{field} {value!r} does not exist")
     return value
 
 
@@ -773,22 +774,22 @@ def _number(x: Any) -> float | int:
     return int(x) if isinstance(x, np.integer) else (0.0 if x == 0 else float(x))
 
 
-def _walk(doc: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+def _walk(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every node of the default scene (every root without scenes), each once."""
     nodes, scenes = _list(doc, "nodes"), _list(doc, "scenes")
     if scenes:
-        scene = scenes[_index(doc.get("scene", 0), len(scenes), "scene", what)]
+        scene = scenes[_index(doc.get("scene", 0), len(scenes), "scene")]
         roots = list(scene.get("nodes", []))
     else:
         children = {c for n in nodes for c in n.get("children", [])}
         roots = [i for i in range(len(nodes)) if i not in children]
-    stack = [_index(r, len(nodes), "scene node", what) for r in reversed(roots)]
+    stack = [_index(r, len(nodes), "scene node") for r in reversed(roots)]
     seen: set[int] = set()
     while stack:
         index = stack.pop()
         if index in seen:
-            raise InvalidInput(f"{what}: nodes[{index}] appears twice in the scene hierarchy")
+            raise InvalidInput(f"nodes[{index}] appears twice in the scene hierarchy")
         seen.add(index)
         yield nodes[index]
         for child in reversed(nodes[index].get("children", [])):
-            stack.append(_index(child, len(nodes), "child node", what))
+            stack.append(_index(child, len(nodes), "child node"))
