@@ -406,7 +406,7 @@ class _Groups:
 
     def _primitive(self, mesh: Mesh, worlds: list[Trs]
                    ) -> tuple[str | None, str | None, list[list[float]]]:
-        from .. import gltf
+        from . import gltf
 
         if mesh.primitive == "capsule":  # as _mesh: a real capsule, not a scaled basic shape
             stem = f"capsule_{_num(mesh.radius)}_{_num(mesh.height)}"
