@@ -17,6 +17,7 @@ _VERSION = "pacai-id/v1"
 # godotengine/godot core/io/resource_uid.cpp (uuid_characters / char_count + '9' - '0').
 _GODOT_ALPHABET = "abcdefghijklmnopqrstuvwxy012345678"
 _INT63 = (1 << 63) - 1
+_FILE_ID_RANGE = _INT63 - (1 << 21)  # Unity fileIDs: 2**20 + (hash mod this)
 
 
 def _digest(kind: str, seed: str, *parts: str) -> bytes:
@@ -56,7 +57,20 @@ class UnityFileIds:
         h = self._prefix.copy()
         h.update((encode_basestring(key) + "]").encode("utf-8"))
         value = int.from_bytes(h.digest()[:8], "big")
-        return (value % (_INT63 - (1 << 21))) + (1 << 20)
+        return (value % _FILE_ID_RANGE) + (1 << 20)
+
+    def prefixed(self, prefixes: tuple[str, ...], key: str) -> list[int]:
+        """``[self(p + key) for p in prefixes]``, ``key`` escaped once: for prefixes that JSON
+        keeps as they are (ASCII letters and ``:``), ``encode_basestring(p + key)`` is
+        ``'"' + p`` followed by ``encode_basestring(key)`` without its opening quote. A plain
+        Unity prop asks for four ids of one node key at once."""
+        tail = (encode_basestring(key)[1:] + "]").encode("utf-8")
+        values = []
+        for p in prefixes:
+            h = self._prefix.copy()
+            h.update(b'"' + p.encode("ascii") + tail)
+            values.append(int.from_bytes(h.digest()[:8], "big") % _FILE_ID_RANGE + (1 << 20))
+        return values
 
 
 def godot_uid_int(seed: str, path: str) -> int:
