@@ -1,0 +1,79 @@
+"""Plain props (a mesh under a material, nothing else) take Unity's fast path: one f-string
+and their ids hashed together. Its output must be the bytes of the general path."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from pacai_export.engines import unity, write_engine
+from pacai_export.engines.base import BuildContext
+from pacai_export.engines.ids import UnityFileIds, unity_file_id
+from pacai_export.manifest import Manifest, parse_manifest
+from pacai_export.settings import Limits
+from tests.conftest import stress_manifest
+from tests.engines.fidelity_scene import fidelity_manifest
+
+
+def _mixed_manifest() -> dict[str, Any]:
+    """Plain props at the root and under parents, beside nodes that are not plain: a rigid
+    body, a scaled sphere, a capsule, a prop with a component, a parent with children (plain itself, but not a leaf)."""
+    manifest = stress_manifest("plain", 300)
+    nodes = manifest["scenes"][0]["nodes"]
+    nodes += [
+        {"id": "root_box", "mesh": {"primitive": "box"}, "material": "mat_gold"},
+        {"id": "root_plain_default", "name": "Ünïcode \"quoted\" / name", "mesh":
+         {"primitive": "sphere"}},
+        {"id": "rigid", "mesh": {"primitive": "box"}, "body": "rigid"},
+        {"id": "big", "mesh": {"primitive": "sphere", "radius": 2.0}},
+        {"id": "pill", "mesh": {"primitive": "capsule"}},
+        {"id": "spinner", "mesh": {"primitive": "box"}, "components": [{"type": "spin"}]},
+        {"id": "holder", "mesh": {"primitive": "box"},
+         "transform": {"rotation": [0, 0.7071068, 0, 0.7071068], "scale": [2, 1, 1]}},
+        {"id": "held", "parent": "holder", "mesh": {"primitive": "box"},
+         "transform": {"translation": [1.5, -2.25, 0.125]}},
+    ]
+    return manifest
+
+
+def _parse(data: dict[str, Any]) -> Manifest:
+    return parse_manifest(data, Limits())
+
+
+def _digest(files: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(files):
+        content = files[path]
+        h.update(path.encode() + b"\0" + (content if isinstance(content, bytes)
+                                          else str(content).encode()) + b"\0")
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("make", [_mixed_manifest, fidelity_manifest])
+def test_plain_props_render_the_bytes_of_the_general_path(make: Any, monkeypatch: Any) -> None:
+    manifest = make()
+    parsed = _parse(manifest)
+    plain = [n for n in parsed.scenes[0].nodes if unity._plain(n)]
+    ctx = BuildContext(manifest=parsed, seed="s", quality="high",
+                       include_assets=False)
+    fast = write_engine("unity", ctx)
+    monkeypatch.setattr(unity, "_plain", lambda node: False)
+    general = write_engine("unity", ctx)
+    assert fast.keys() == general.keys()
+    for path in fast:
+        assert fast[path] == general[path], path
+    assert _digest(fast) == _digest(general)
+    if make is _mixed_manifest:
+        assert {n.id for n in plain} >= {"root_box", "root_plain_default", "held"}
+        assert not {n.id for n in plain} & {"rigid", "big", "pill", "spinner"}
+
+
+@pytest.mark.parametrize("key", ["n:n000001", "n:Ünï\"co\\de", "n:tab\there", "n:" + "x" * 300])
+def test_prefixed_file_ids_are_the_ids_hashed_one_by_one(key: str) -> None:
+    ids = UnityFileIds("seed ✓", "Assets/Scenes/Main.unity")
+    prefixes = ("g:", "t:", "mf:", "mr:")
+    expected = [unity_file_id("seed ✓", "Assets/Scenes/Main.unity", p + key) for p in prefixes]
+    assert ids.prefixed(prefixes, key) == expected
+    assert [ids(p + key) for p in prefixes] == expected
