@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import pickle
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -37,6 +37,28 @@ Color4 = tuple[Unit, Unit, Unit, Unit]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="after")
+    def _share_fields_set(self) -> Self:
+        # Every model keeps the set of the fields its input gave (~0.2-0.7 KB each, three or
+        # more a node); nodes of a big scene give the same few sets. The models are frozen,
+        # so no set is changed in place (model_copy copies it first): one set per distinct
+        # content is shared, which keeps ~1.1 KB a node less (docs/performance.md).
+        fields_set = self.__pydantic_fields_set__
+        key = frozenset(fields_set)
+        shared = _FIELDS_SETS.get(key)
+        if shared is None and len(_FIELDS_SETS) < _MAX_FIELDS_SETS:
+            _FIELDS_SETS[key] = shared = fields_set
+        if shared is not None and shared is not fields_set:
+            object.__setattr__(self, "__pydantic_fields_set__", shared)
+        return self
+
+
+# The distinct fields sets seen, shared by all models: a handful per model class in practice;
+# bounded, since a hostile manifest could combine optional fields in many ways (past the
+# bound, models keep their own sets, as pydantic makes them).
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+_MAX_FIELDS_SETS = 4096
 
 
 class Transform(_Model):

@@ -19,7 +19,8 @@ from tests.engines.fidelity_scene import fidelity_manifest
 
 def _mixed_manifest() -> dict[str, Any]:
     """Plain props at the root and under parents, beside nodes that are not plain: a rigid
-    body, a scaled sphere, a capsule, a prop with a component, a parent with children (plain itself, but not a leaf)."""
+    body, a scaled sphere, a capsule, a prop with a component, a parent with children
+    (plain itself, but not a leaf)."""
     manifest = stress_manifest("plain", 300)
     nodes = manifest["scenes"][0]["nodes"]
     nodes += [
