@@ -159,6 +159,7 @@ PLUGIN_API: dict[str, tuple[str | None, set[str], set[str]]] = {
                                                 "capsule_radius", "capsule_half_height"}),
     "PacaiPickupComponent": ("ActorComponent", set(), {"value", "radius"}),
     "PacaiTriggerComponent": ("ActorComponent", set(), {"event_name"}),
+    "PacaiBobComponent": ("ActorComponent", set(), {"amplitude", "frequency"}),
 }
 # static function libraries: class name -> functions
 LIBRARIES: dict[str, set[str]] = {

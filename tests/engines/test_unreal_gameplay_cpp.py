@@ -65,8 +65,9 @@ def test_every_source_compiles_for_syntax_and_types(tmp_path: Path) -> None:
     root = _plugin(tmp_path)
     sources = sorted((root / SOURCE / "Private").glob("*.cpp"))
     assert [s.name for s in sources] == [
-        "PacaiCharacter.cpp", "PacaiGameMode.cpp", "PacaiGameplayModule.cpp",
-        "PacaiPickupComponent.cpp", "PacaiPlayerStart.cpp", "PacaiTriggerComponent.cpp"]
+        "PacaiBobComponent.cpp", "PacaiCharacter.cpp", "PacaiGameMode.cpp",
+        "PacaiGameplayModule.cpp", "PacaiPickupComponent.cpp", "PacaiPlayerStart.cpp",
+        "PacaiTriggerComponent.cpp"]
     for source in sources:
         done = _compile(root, source)
         assert done.returncode == 0, (source.name, done.stderr[-3000:])
@@ -82,6 +83,8 @@ def test_every_source_compiles_for_syntax_and_types(tmp_path: Path) -> None:
      "AttachToActor(Start, FAttachmentTransformRules", "invalid conversion"),
     ("PacaiTriggerComponent.cpp", "OnEntered.Broadcast(Player, EventName)",
      "OnEntered.Broadcast(EventName)", "no matching function"),
+    ("PacaiBobComponent.cpp", "Root->SetRelativeLocation(Start + OffsetAt(Cycles));",
+     "Owner->SetRelativeLocation(Start + OffsetAt(Cycles));", "has no member named"),
 ])
 def test_a_wrong_declaration_use_fails(tmp_path: Path, file: str, good: str, bad: str,
                                        error: str) -> None:

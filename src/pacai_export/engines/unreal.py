@@ -676,13 +676,16 @@ def _bob(amplitude: float, frequency: float, parent: Matrix4) -> dict[str, Any]:
     whatever points are chosen, and it exposes no curve or easing (UE 5.6 stub): the motion is
     the triangle wave with the sine's extremes, period and zeros, at most 0.2105 A from
     ``A sin(2 pi f t)``. ``offsets_cm`` are world-axis offsets; the bootstrap's plan turns
-    them into the moving actor's frame (ComputeMoveDelta rotates them by its rotation)."""
+    them into the moving actor's frame (ComputeMoveDelta rotates them by its rotation).
+    ``amplitude_cm`` (the same up axis, world cm) and ``frequency_hz`` are the exact sine
+    the plugin's UPacaiBobComponent follows when it is loaded."""
     up = ue_location(transform_vector(parent, (0.0, amplitude, 0.0)))
     offsets = [[0.0, 0.0, 0.0], _v(up), [0.0, 0.0, 0.0], _v(tuple(-c for c in up)),
                [0.0, 0.0, 0.0]]
     return {"component": "interp_to", "behaviour": "LOOP_RESET",
             "duration_s": _r(1.0 / frequency), "offsets_cm": offsets, "exact": False,
-            "max_deviation_cm": _r(BOB_MAX_DEVIATION * math.sqrt(sum(c * c for c in up)))}
+            "max_deviation_cm": _r(BOB_MAX_DEVIATION * math.sqrt(sum(c * c for c in up))),
+            "amplitude_cm": _v(up), "frequency_hz": frequency}
 
 
 def _component(type_: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -715,6 +718,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Collection
 from typing import Any
 
 try:
@@ -744,18 +748,19 @@ CM_PER_M = 100.0
 GAMEPLAY = "/Script/PacaiGameplay."
 BUILT_WITH = "gameplay="  # the marker's second line: the plugin classes the levels used
 GAMEPLAY_CLASSES = ("PacaiGameMode", "PacaiPlayerStart", "PacaiPickupComponent",
-                    "PacaiTriggerComponent")
+                    "PacaiTriggerComponent", "PacaiBobComponent")
 ZERO = [0.0, 0.0, 0.0]
 ONE = [1.0, 1.0, 1.0]
 
 
-def plan(scene: dict[str, Any]) -> list[Action]:
-    """The actors to spawn for one scene of scene.json, as plain dicts (no unreal needed)."""
+def plan(scene: dict[str, Any], loaded: Collection[str] = ()) -> list[Action]:
+    """The actors to spawn for one scene of scene.json, as plain dicts (no unreal needed).
+    ``loaded``: the plugin's classes the editor found (bob is exact with PacaiBobComponent)."""
     actions: list[Action] = []
     # Without a spawn point the player starts where the manifest puts the player.
     spawns = any(c["type"] == "spawn_point" for n in scene["nodes"] for c in n["components"])
     for node in scene["nodes"]:
-        actions.extend(_node_actions(node, spawns))
+        actions.extend(_node_actions(node, spawns, "PacaiBobComponent" in loaded))
     actions.extend(_instances_action(group) for group in scene.get("instanced", []))
     _player_starts(actions, level(scene))
     env = scene["environment"]
@@ -852,7 +857,7 @@ def _add(actions: list[Action], node: dict[str, Any], transform: dict[str, Any],
     return action
 
 
-def _node_actions(node: dict[str, Any], spawns: bool) -> list[Action]:
+def _node_actions(node: dict[str, Any], spawns: bool, exact_bob: bool) -> list[Action]:
     actions: list[Action] = []
     world = node["world"]
     visual = _visual_physics(node)
@@ -879,12 +884,12 @@ def _node_actions(node: dict[str, Any], spawns: bool) -> list[Action]:
     if actions:
         actions[0]["tags"] = _tags(node["components"])
     if node.get("movement") and actions:
-        _moving(actions, node["movement"])
+        _moving(actions, node["movement"], exact_bob)
     pickups = [c["params"] for c in node["components"] if c["type"] == "pickup"]
     if pickups and actions:
         primary = _primary(actions)
         _follow(actions, primary)  # collecting it destroys the primary and what is attached
-        primary["gameplay"] = [_pickup(p) for p in pickups]
+        primary["gameplay"] = primary.get("gameplay", []) + [_pickup(p) for p in pickups]
     return actions
 
 
@@ -909,13 +914,22 @@ def _follow(actions: list[Action], primary: Action) -> None:
             action["attach_to"] = primary["label"]
 
 
-def _moving(actions: list[Action], movement: list[dict[str, Any]]) -> None:
+def _moving(actions: list[Action], movement: list[dict[str, Any]], exact_bob: bool) -> None:
     """Movement components go on the node's primary actor, the others follow it. Bob's
     offsets are in world axes; UInterpToMovementComponent::ComputeMoveDelta rotates relative
     control points by the moving component's rotation (InterpToMovementComponent.cpp), so
-    they are given in that actor's frame."""
+    they are given in that actor's frame. With the plugin, bob is a UPacaiBobComponent
+    instead: the exact sine on the root's relative location, whose frame is the world's for
+    the unattached primary (so a spin on the same actor does not turn its axis)."""
     primary = _primary(actions)
-    primary["movement"] = [_in_actor_frame(spec, primary["rotation"]) for spec in movement]
+    bobs = [spec for spec in movement if exact_bob and "amplitude_cm" in spec]
+    primary["movement"] = [_in_actor_frame(spec, primary["rotation"]) for spec in movement
+                           if not any(spec is bob for bob in bobs)]
+    if bobs:
+        primary["gameplay"] = primary.get("gameplay", []) + [
+            {"class": "PacaiBobComponent", "properties": {
+                "amplitude": spec["amplitude_cm"], "frequency": spec["frequency_hz"]}}
+            for spec in bobs]
     _follow(actions, primary)
 
 
@@ -1036,7 +1050,7 @@ def main() -> None:
         levels.new_level(scene["map"])
         sky = _sky_material(scene)
         spawned: dict[str, unreal.Actor] = {}
-        actions = plan(scene)
+        actions = plan(scene, classes)
         for action in actions:
             spawned[action["label"]] = _apply(action, imported, materials, sky, classes)
         _attach(actions, spawned)
@@ -1433,7 +1447,9 @@ def _add_gameplay(actor: unreal.Actor, spec: dict[str, Any],
     component = _add_component(actor, cls) if cls is not None else None
     if component is not None:
         for name, value in spec["properties"].items():
-            component.set_editor_property(name, value)
+            # a list is an FVector property (PacaiBobComponent's Amplitude, cm)
+            component.set_editor_property(
+                name, unreal.Vector(*value) if isinstance(value, list) else value)
 
 
 def _add_component(actor: unreal.Actor, cls: unreal.Class) -> unreal.Object | None:

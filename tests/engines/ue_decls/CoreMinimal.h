@@ -1,7 +1,9 @@
 // Mirrors: Runtime/Core/Public/CoreMinimal.h (HAL/Platform.h, Containers/UnrealString.h,
 // UObject/NameTypes.h, Math/Vector.h, Math/Rotator.h, Math/RotationMatrix.h, Math/Axis.h,
-// Containers/Array.h, Logging/LogMacros.h, Delegates/DelegateCombinations.h).
+// Containers/Array.h, Logging/LogMacros.h, Delegates/DelegateCombinations.h,
+// Math/UnrealMathUtility.h, GenericPlatform/GenericPlatformMath.h).
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 using int32 = std::int32_t;
@@ -32,7 +34,20 @@ namespace EAxis { enum Type { None, X, Y, Z }; }
 struct FVector
 {
 	double X = 0, Y = 0, Z = 0;
+	static const FVector ZeroVector;
 	static double Dist(const FVector& V1, const FVector& V2) { return 0.0 * V1.X * V2.X; }
+	FVector operator+(const FVector& V) const { return {X + V.X, Y + V.Y, Z + V.Z}; }
+	template <typename FArg> FVector operator*(FArg Scale) const { return {X * Scale, Y * Scale, Z * Scale}; }
+};
+inline const FVector FVector::ZeroVector{};
+
+// UnrealMathUtility.h: UE_TWO_PI; GenericPlatformMath.h: FMath::Sin is the C library's sin.
+// FMath::Fmod (UnrealMathUtility.cpp) is fmod, returning 0 for a near-zero divisor.
+#define UE_TWO_PI (6.28318530717958647692528676655900576)
+struct FMath
+{
+	static double Sin(double Value) { return std::sin(Value); }
+	static double Fmod(double X, double Y) { return std::fmod(X, Y); }
 };
 
 struct FRotator

@@ -11,5 +11,6 @@ public:
 	static UClass* StaticClass();
 	FActorComponentTickFunction PrimaryComponentTick;
 	AActor* GetOwner() const;
+	virtual void BeginPlay();
 	virtual void TickComponent(float DeltaTime, enum ELevelTick TickType, FActorComponentTickFunction* ThisTickFunction);
 };

@@ -1,14 +1,7 @@
 // Mirrors: Runtime/Engine/Classes/Components/CapsuleComponent.h (UCapsuleComponent) and
-// Components/ShapeComponent.h, Components/PrimitiveComponent.h, Components/SceneComponent.h
-// (its bases, reduced to the chain).
+// Components/ShapeComponent.h, Components/PrimitiveComponent.h (its bases, reduced to the chain).
 #pragma once
-#include "Components/ActorComponent.h"
-
-class USceneComponent : public UActorComponent
-{
-public:
-	static UClass* StaticClass();
-};
+#include "Components/SceneComponent.h"
 
 class UPrimitiveComponent : public USceneComponent
 {

@@ -1,4 +1,4 @@
-// Mirrors: Runtime/Engine/Classes/Engine/EngineTypes.h (FAttachmentTransformRules).
+// Mirrors: Runtime/Engine/Classes/Engine/EngineTypes.h (FAttachmentTransformRules, ETeleportType).
 #pragma once
 #include "CoreMinimal.h"
 
@@ -9,3 +9,5 @@ struct FAttachmentTransformRules
 	static const FAttachmentTransformRules SnapToTargetNotIncludingScale;
 	static const FAttachmentTransformRules SnapToTargetIncludingScale;
 };
+
+enum class ETeleportType : uint8 { None, TeleportPhysics, ResetPhysics };

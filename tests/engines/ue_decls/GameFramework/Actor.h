@@ -5,11 +5,13 @@
 #include "Engine/EngineTypes.h"
 
 class UInputComponent;
+class USceneComponent;
 
 class AActor : public UObject
 {
 public:
 	static UClass* StaticClass();
+	USceneComponent* GetRootComponent() const;
 	FVector GetActorLocation() const;
 	FRotator GetActorRotation() const;
 	bool SetActorLocation(const FVector& NewLocation, bool bSweep = false, void* OutSweepHitResult = nullptr);
