@@ -267,8 +267,8 @@ def test_the_editor_adds_the_components(tmp_path: Path, monkeypatch: pytest.Monk
     everything = [c for a in actors.values() for c in a.state["components"]]
     assert not [c for c in everything if type(c).__name__.startswith("Pacai")]
     assert ("log", "pacai: PacaiGameplay plugin not loaded: pickups, triggers and the player "
-            "controller stay actor tags (enable it in the .uproject; it needs a C++ compiler)"
-            ) in ue.logs
+            "controller stay actor tags and bob moves as a triangle wave (enable it in the "
+            ".uproject; it needs a C++ compiler)") in ue.logs
 
 
 def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> None:

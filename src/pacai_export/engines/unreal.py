@@ -1042,8 +1042,8 @@ def main() -> None:
     classes = _gameplay_classes()
     if not classes:
         unreal.log("pacai: PacaiGameplay plugin not loaded: pickups, triggers and the "
-                   "player controller stay actor tags (enable it in the .uproject; it needs "
-                   "a C++ compiler)")
+                   "player controller stay actor tags and bob moves as a triangle wave "
+                   "(enable it in the .uproject; it needs a C++ compiler)")
     for scene in data["scenes"]:
         if unreal.EditorAssetLibrary.does_asset_exist(scene["map"]):
             continue  # built by an earlier, interrupted run

@@ -41,9 +41,11 @@ struct FVector
 };
 inline const FVector FVector::ZeroVector{};
 
-// UnrealMathUtility.h: UE_TWO_PI; GenericPlatformMath.h: FMath::Sin is the C library's sin.
-// FMath::Fmod (UnrealMathUtility.cpp) is fmod, returning 0 for a near-zero divisor.
-#define UE_TWO_PI (6.28318530717958647692528676655900576)
+// UnrealMathUtility.h (UE 5.x, as written there): the float and the double 2 pi.
+// GenericPlatformMath.h: FMath::Sin(double) is the C library's sin; UnrealMathUtility.h
+// declares FMath::Fmod(double, double), the remainder toward 0 (fmod).
+#define UE_TWO_PI (6.28318530717f)
+#define UE_DOUBLE_TWO_PI (6.28318530717958647692)
 struct FMath
 {
 	static double Sin(double Value) { return std::sin(Value); }

@@ -34,5 +34,7 @@ void UPacaiBobComponent::TickComponent(float DeltaTime, ELevelTick TickType,
 
 FVector UPacaiBobComponent::OffsetAt(double InCycles) const
 {
-	return Amplitude * FMath::Sin(UE_TWO_PI * InCycles);
+	// UE_DOUBLE_TWO_PI: UE_TWO_PI is a float (6.28318530717f, UnrealMathUtility.h), which
+	// would put the sine 2e-7 of the amplitude off the other engines' double one.
+	return Amplitude * FMath::Sin(UE_DOUBLE_TWO_PI * InCycles);
 }

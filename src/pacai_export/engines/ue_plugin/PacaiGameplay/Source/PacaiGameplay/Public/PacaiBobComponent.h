@@ -2,7 +2,7 @@
 // it was at BeginPlay (t = 0 then), the sine the Godot and Unity bob scripts follow
 // (origin + up * A * sin(2 pi f t)). Amplitude is in the root's parent frame (the world for an
 // unattached actor) and only the relative location is set, so a RotatingMovementComponent
-// spinning the same actor turns neither the bob axis nor is undone by it.
+// spinning the same actor neither turns the bob axis nor undoes the bob (it sets rotation only).
 #pragma once
 
 #include "CoreMinimal.h"
