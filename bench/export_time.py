@@ -9,8 +9,9 @@ and spheres in groups of 100 under one material (as ``tests/conftest.py:stress_m
 no assets, through the pipeline's own stage functions on one core, each timed in CPU
 seconds of the process (other load on a shared machine counts less than in wall time):
 validate (decode the manifest's bytes and build the models), each engine writer (files
-written to disk), pack (bundle.json, deflate, zip), in that fixed order, each after a full
-collection of the cyclic garbage collector (timed apart and printed, not in the total; see
+written to disk by ``pipeline.stage_engine``, big ones streamed), pack (bundle.json,
+deflate, zip), in that fixed order, each after a full collection of the cyclic garbage
+collector (timed apart and printed, not in the total; see
 ``_collect``). The baseline is ``BASELINE`` (main when
 the work started), checked out into a temporary ``git worktree`` and run by the same Python
 with ``PYTHONPATH`` on its ``src``; the worktree is removed afterwards. Prints seconds per
@@ -58,11 +59,10 @@ def scene(nodes: int) -> dict[str, Any]:
 def measure(nodes: int) -> dict[str, Any]:
     """One size, in this process: seconds per stage and peak RSS (run by ``--one``)."""
     from pacai_export.bundle import prepare, zip_stage
-    from pacai_export.engines import write_engine
     from pacai_export.engines.base import BuildContext
     from pacai_export.jobs import ExportJob
     from pacai_export.manifest import decode_manifest_bytes, parse_manifest
-    from pacai_export.pipeline import bundle_meta, write_files
+    from pacai_export.pipeline import bundle_meta, stage_engine
     from pacai_export.settings import Limits
 
     raw = json.dumps(scene(nodes)).encode()
@@ -80,7 +80,7 @@ def measure(nodes: int) -> dict[str, Any]:
         for engine in STAGES[1:4]:
             collect[engine] = _collect()
             started = time.process_time()
-            write_files(write_engine(engine, ctx), stage / engine)
+            stage_engine(engine, ctx, stage / engine)  # as the pipeline: big files streamed
             times[engine] = time.process_time() - started
             rss_after[engine] = _rss()
         job, _ = ExportJob.parse({"project_id": "bench", "engines": list(STAGES[1:4]),

@@ -30,7 +30,7 @@ from .assets.limits import default_s3_allow
 from .assets.location import located
 from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
-from .engines.base import BuildContext, Files
+from .engines.base import BuildContext, Chunks, Files
 from .engines.instancing import instancing_report
 from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
 from .jobs import ExportJob, ExportResult
@@ -317,7 +317,7 @@ def preview_glb(manifest: Manifest) -> bytes:
 
 def stage_engine(engine: str, ctx: BuildContext, dest: Path) -> int:
     """Write one engine's files under ``dest``; return how many."""
-    return write_files(write_engine(engine, ctx), dest)
+    return write_files(write_engine(engine, ctx, lazy=True), dest)
 
 
 def write_files(files: Files, dest: Path) -> int:
@@ -328,12 +328,21 @@ def write_files(files: Files, dest: Path) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             target.write_bytes(content)
+        elif isinstance(content, Chunks):
+            _write_chunks(content, target)
         else:
             try:
                 target.hardlink_to(content)
             except OSError:
                 shutil.copyfile(content, target)
     return len(files)
+
+
+def _write_chunks(chunks: Chunks, target: Path) -> None:
+    """A lazily produced file, written piece by piece: never held whole in memory."""
+    with target.open("wb") as fh:
+        for piece in chunks:
+            fh.write(piece)
 
 
 def _inline_size(manifest: dict[str, Any], limits: Limits) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..gcpause import paused
 from ..manifest import Manifest, Scene
-from .base import BuildContext, Files, Writer
+from .base import BuildContext, Files, Writer, materialized
 from .names import path_problems
 
 ENGINES = ("godot", "unity", "ue5")
@@ -153,8 +153,12 @@ def _lazy(engine: str) -> Writer:
 WRITERS: dict[str, Writer] = {engine: _lazy(engine) for engine in ENGINES}
 
 
-def write_engine(engine: str, ctx: BuildContext) -> Files:
-    """Run the writer of ``engine`` (``godot``, ``unity`` or ``ue5``) on ``ctx``."""
+def write_engine(engine: str, ctx: BuildContext, *, lazy: bool = False) -> Files:
+    """Run the writer of ``engine`` (``godot``, ``unity`` or ``ue5``) on ``ctx``.
+
+    Every content is ``bytes`` or a ``Path``, unless ``lazy``: then big generated files stay
+    ``Chunks``, produced as they are read (the pipeline writes them straight to disk).
+    """
     try:
         writer = WRITERS[engine]
     except KeyError:
@@ -166,7 +170,7 @@ def write_engine(engine: str, ctx: BuildContext) -> Files:
     if problems:
         # Deterministic, so retrying cannot help: the ids give paths that cannot coexist.
         raise InvalidInput(f"{engine} files: {problems[0]}")
-    return files
+    return files if lazy else dict(materialized(files))
 
 
 __all__ = ["ALIASES", "COMPONENTS", "ENGINES", "WRITERS", "component_params", "component_report",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-import io
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
@@ -28,7 +28,7 @@ from . import (
     main_camera,
     unused_params,
 )
-from .base import BuildContext, Files
+from .base import BuildContext, Chunks, Files
 from .coords import (
     UNITY_FORWARD_FIX,
     Matrix3,
@@ -102,7 +102,8 @@ def write(ctx: BuildContext) -> Files:
     unknown = False
     for scene in m.scenes:
         writer = _SceneWriter(ctx, scene, scene_paths[scene.id], assets, materials)
-        files[scene_paths[scene.id]] = writer.render()
+        writer.build()  # now: the placements and the scripts depend on it
+        files[scene_paths[scene.id]] = Chunks(writer.render)  # when read: ~2.4 KB a node
         placements += writer.placements
         unknown = unknown or writer.unknown_components
     for type_ in COMPONENTS:
@@ -462,34 +463,35 @@ class _SceneWriter:
         fid = self.fid
         return fid("g:" + key), fid("t:" + key), fid("mf:" + key), fid("mr:" + key)
 
-    def render(self) -> bytes:
+    def build(self) -> None:
+        """Every GameObject of the scene, in the order ``render`` writes them."""
         top = self.children.get(None, [])
         for node, name in zip(top, unique([unity_object_name(n.display_name) for n in top]),
                               strict=True):
             self._node(node, name, None, ())
-        # Rendered into one growing buffer, each GameObject dropped once written: at 100,000
-        # nodes the text is ~240 MB, and a list of parts, its join and its encoding would
-        # each hold all of it at once.
-        out = io.BytesIO()
-        out.write(HEADER.encode())
-        _write_docs(out, _settings(self.scene))
-        # Plain props are rendered as strings and written a few hundred at a time.
-        gos, docs, leaves = self.gos, self.docs, []
+
+    def render(self) -> Iterator[bytes]:
+        """The scene file, after ``build``, as pieces of a few hundred KB, each GameObject
+        dropped once written: at 100,000 nodes the text is ~240 MB, and the pipeline writes
+        the pieces to disk as they come, so no more than one piece is held at a time."""
+        yield _docs(HEADER, *_settings(self.scene)).encode()
+        # Rendered as strings in order (the ids are registered as they are asked), joined
+        # and encoded a few hundred objects at a time.
+        gos, docs, parts = self.gos, self.docs, []
         while docs:
             item = docs.popleft()
             if isinstance(item, _Leaf):
-                leaves.append(self._render_leaf(item))
-                if len(leaves) < 256:
-                    continue
-            out.write("".join(leaves).encode())
-            leaves.clear()
-            if isinstance(item, _Go):
-                _write_docs(out, self._render_go(gos.pop(item.key)))
-        out.write("".join(leaves).encode())
-        _write_docs(out, [f"--- !u!1660057539 &{SCENE_ROOTS_ID}\nSceneRoots:\n"
-                          "  m_ObjectHideFlags: 0\n  m_Roots:\n"
-                          + "".join(f"  - {_ref(self.fid('t:' + k))}\n" for k in self.roots)])
-        return out.getvalue()
+                parts.append(self._render_leaf(item))
+            else:
+                parts.append(_docs(*self._render_go(gos.pop(item.key))))
+            if len(parts) >= 256:
+                yield "".join(parts).encode()
+                parts.clear()
+        parts.append(_docs(f"--- !u!1660057539 &{SCENE_ROOTS_ID}\nSceneRoots:\n"
+                           "  m_ObjectHideFlags: 0\n  m_Roots:\n"
+                           + "".join(f"  - {_ref(self.fid('t:' + k))}\n"
+                                     for k in self.roots)))
+        yield "".join(parts).encode()
 
     # building
 
@@ -872,8 +874,9 @@ _RENDERER_TAIL = "\n".join(["  m_StaticBatchInfo:", "    firstSubMesh: 0",
             "  m_AdditionalVertexStreams: {fileID: 0}"])
 
 
-def _write_docs(out: io.BytesIO, docs: list[str]) -> None:
-    out.write("".join(d if d.endswith("\n") else d + "\n" for d in docs).encode())
+def _docs(*docs: str) -> str:
+    """YAML documents joined, each ending its line."""
+    return "".join(d if d.endswith("\n") else d + "\n" for d in docs)
 
 
 # The keys of a plain prop's own ids, the Transform's aside (asked first by the parent).

@@ -39,7 +39,7 @@ from ..manifest import (
     Sphere,
 )
 from . import COMPONENTS, component_params, instancing, unused_params
-from .base import BuildContext, Files
+from .base import BuildContext, Chunks, Files
 from .coords import (
     IDENTITY4,
     UE_CM_PER_M,
@@ -120,7 +120,9 @@ def write(ctx: BuildContext) -> Files:
         BOOTSTRAP_PATH: BOOTSTRAP.encode(),
     }
     for scene in m.scenes:
-        files[scene_glbs[scene.id]] = gltf.scene_glb(m, scene)
+        # Built when read (the pipeline writes it after this returns): by then scene.json's
+        # tree of dicts (~0.4 KB a node) is freed, so the two are never in memory together.
+        files[scene_glbs[scene.id]] = Chunks(_glb_pieces(m, scene))
     files.update(generated.files)
     files.update(plugin_files())
     if not ctx.include_assets:
@@ -132,6 +134,16 @@ def write(ctx: BuildContext) -> Files:
     for asset_id, path in assets.items():
         files[path] = ctx.assets[asset_id].path
     return files
+
+
+def _glb_pieces(manifest: Manifest, scene: Scene) -> Callable[[], Iterator[bytes]]:
+    """What ``Chunks`` reads for a scene's ``.glb``: the file in one piece, built on demand."""
+    from . import gltf
+
+    def produce() -> Iterator[bytes]:
+        yield gltf.scene_glb(manifest, scene)
+
+    return produce
 
 
 def _json(data: Any) -> bytes:
