@@ -36,6 +36,15 @@ def _mixed_manifest() -> dict[str, Any]:
         {"id": "held", "parent": "holder", "mesh": {"primitive": "box"},
          "transform": {"translation": [1.5, -2.25, 0.125]}},
     ]
+    # Turned plain props (the rotation text is cached per rotation): a unit quaternion, one
+    # a little off unit length (normalised on the way), negative zeros, the same rotation
+    # twice, scaled and mirrored.
+    turns = [[0, 0.7071068, 0, 0.7071068], [0.1, -0.2, 0.3, 0.9277], [-0.0, 0.0, -0.0, -1.0],
+             [0, 0.7071068, 0, 0.7071068]]
+    nodes += [{"id": f"turned_{i}", "parent": "group_0001", "mesh": {"primitive": "box"},
+               "material": "mat_gold", "transform": {"translation": [-0.0, 2.5, -1e-7],
+                                                     "rotation": q, "scale": [1, -2, 0.5]}}
+              for i, q in enumerate(turns)]
     return manifest
 
 
@@ -67,7 +76,8 @@ def test_plain_props_render_the_bytes_of_the_general_path(make: Any, monkeypatch
         assert fast[path] == general[path], path
     assert _digest(fast) == _digest(general)
     if make is _mixed_manifest:
-        assert {n.id for n in plain} >= {"root_box", "root_plain_default", "held"}
+        assert {n.id for n in plain} >= {"root_box", "root_plain_default", "held",
+                                         "turned_0", "turned_1", "turned_2", "turned_3"}
         assert not {n.id for n in plain} & {"rigid", "big", "pill", "spinner"}
 
 

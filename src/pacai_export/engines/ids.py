@@ -65,12 +65,19 @@ class UnityFileIds:
         ``'"' + p`` followed by ``encode_basestring(key)`` without its opening quote. A plain
         Unity prop asks for four ids of one node key at once."""
         tail = (encode_basestring(key)[1:] + "]").encode("utf-8")
+        copy, from_bytes = self._prefix.copy, int.from_bytes
         values = []
-        for p in prefixes:
-            h = self._prefix.copy()
-            h.update(b'"' + p.encode("ascii") + tail)
-            values.append(int.from_bytes(h.digest()[:8], "big") % _FILE_ID_RANGE + (1 << 20))
+        for head in _quoted(prefixes):
+            h = copy()
+            h.update(head + tail)
+            values.append(from_bytes(h.digest()[:8], "big") % _FILE_ID_RANGE + (1 << 20))
         return values
+
+
+@functools.lru_cache(maxsize=64)
+def _quoted(prefixes: tuple[str, ...]) -> tuple[bytes, ...]:
+    """Each prefix after the opening quote of a JSON string, as bytes (asked once a node)."""
+    return tuple(b'"' + p.encode("ascii") for p in prefixes)
 
 
 def godot_uid_int(seed: str, path: str) -> int:

@@ -39,6 +39,7 @@ from .coords import (
     collider_shape,
     linear_to_srgb,
     primitive_extent,
+    quat_normalize,
     trs,
     unity_position,
     unity_rotation,
@@ -806,7 +807,8 @@ class _SceneWriter:
         on a big scene."""
         g, t, mf, mr = self.leaf_ids("n:" + leaf.node.id)
         father = self.fid("t:" + leaf.parent) if leaf.parent else 0
-        trs_ = trs(leaf.node.transform)
+        transform = leaf.node.transform
+        x, y, z = transform.translation
         owner = f"{_COMPONENT_HEAD}\n  m_GameObject: {{fileID: {g}}}"
         return (
             f"--- !u!1 &{g}\n{_GO_HEAD}\n  - component: {{fileID: {t}}}\n"
@@ -814,9 +816,10 @@ class _SceneWriter:
             f"  m_Layer: 0\n  m_Name: {_s(leaf.name)}\n  m_TagString: Untagged\n"
             "  m_Icon: {fileID: 0}\n  m_NavMeshLayer: 0\n  m_StaticEditorFlags: 0\n"
             f"  m_IsActive: 1\n--- !u!4 &{t}\nTransform:\n{owner}\n  serializedVersion: 2\n"
-            f"  m_LocalRotation: {_q4(unity_rotation(trs_.rotation))}\n"
-            f"  m_LocalPosition: {_v3(unity_position(trs_.translation))}\n"
-            f"  m_LocalScale: {_v3(unity_scale(trs_.scale))}\n"
+            f"  m_LocalRotation: {_leaf_rotation(transform.rotation)}\n"
+            # unity_position, inlined: X negated (as glTFast).
+            f"  m_LocalPosition: {{x: {_f(-x)}, y: {_f(y)}, z: {_f(z)}}}\n"
+            f"  m_LocalScale: {_v3(transform.scale)}\n"
             f"  m_ConstrainProportionsScale: 0\n  m_Children: []\n"
             f"  m_Father: {{fileID: {father}}}\n"
             f"--- !u!33 &{mf}\nMeshFilter:\n{owner}\n  m_Mesh: {leaf.mesh}\n"
@@ -881,6 +884,15 @@ def _docs(*docs: str) -> str:
 
 # The keys of a plain prop's own ids, the Transform's aside (asked first by the parent).
 _LEAF_OWN = ("g:", "mf:", "mr:")
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _leaf_rotation(rotation: tuple[float, ...]) -> str:
+    """A manifest rotation as a plain prop's ``m_LocalRotation``: the text ``_render_go``
+    writes (``trs`` normalises, ``unity_rotation`` converts), once per distinct rotation — a
+    big scene repeats a few (most props are not turned at all)."""
+    return _q4(unity_rotation(quat_normalize((rotation[0], rotation[1], rotation[2],
+                                              rotation[3]))))
 
 
 def _builtin_mesh(mesh_id: int) -> str:
