@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyvips  # type: ignore[import-untyped]
 
-FLOAT, UBYTE, USHORT, SHORT, UINT = 5126, 5121, 5123, 5122, 5125
+FLOAT, BYTE, UBYTE, USHORT, SHORT, UINT = 5126, 5120, 5121, 5123, 5122, 5125
 TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
 DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
 COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}

@@ -26,7 +26,7 @@ from pacai_export.errors import InvalidInput
 from pacai_export.manifest import parse_manifest
 from pacai_export.settings import Limits
 from tests.assets import corpus
-from tests.assets.corpus import FLOAT, SHORT, UBYTE, UINT, USHORT, Builder
+from tests.assets.corpus import BYTE, FLOAT, SHORT, UBYTE, UINT, USHORT, Builder
 from tests.conftest import validate_gltf
 
 TIERS = ("low", "medium", "high")
@@ -638,3 +638,102 @@ def test_flat_shaded_props_simplify_per_tier(tmp_path: Path, make: Any) -> None:
             uvs = corpus.accessor(doc, binary, prim["attributes"]["TEXCOORD_0"])
             assert {tuple(uv) for uv in uvs} <= {tuple(uv) for uv in
                                                  source.visual.uv.astype(np.float32)}
+
+
+# --- multi-material flat-shaded props: primitives sharing one vertex buffer ---------------
+
+REGIONS = ("dirt", "stone", "moss")  # materials, bottom to top
+
+
+def unity_rock(normals: int = FLOAT) -> Builder:
+    """A multi-material low-poly rock as UnityGLTF writes one (``GLTFSceneExporter.
+    ExportPrimitive``, Runtime/Scripts/SceneExporter/ExporterMeshes.cs): the Unity mesh's
+    vertex arrays become one set of accessors, and each submesh a primitive with its own
+    index accessor and material over those same accessors. The mesh is flat-shaded as Unity
+    imports one (every face its own three vertices, NORMAL its face normal), UVs a planar
+    projection continuous across faces and materials; faces belong to dirt, stone or moss by
+    height. ``normals``: FLOAT, or BYTE / SHORT normalized (KHR_mesh_quantization)."""
+    rock = flat_rock()
+    vertices = rock.vertices.astype(np.float32)
+    uvs = (vertices[:, [0, 2]] - vertices[:, [0, 2]].min(0)) / np.ptp(vertices[:, [0, 2]], 0)
+    face_normals = np.repeat(rock.face_normals, 3, axis=0)
+    b = Builder()
+    attributes = {"POSITION": b.accessor(vertices, FLOAT, bounds=True),
+                  "TEXCOORD_0": b.accessor(uvs.astype(np.float32), FLOAT)}
+    if normals == FLOAT:
+        attributes["NORMAL"] = b.accessor(face_normals.astype(np.float32), FLOAT)
+    else:
+        scale = np.iinfo(corpus.DTYPES[normals]).max
+        attributes["NORMAL"] = b.accessor(np.round(face_normals * scale), normals,
+                                          normalized=True)
+        b.use("KHR_mesh_quantization", required=True)
+    height = vertices[rock.faces].mean(1)[:, 2]
+    region = np.digitize(height, [-0.35, 0.35])
+    primitives = []
+    for m, name in enumerate(REGIONS):
+        b.add("materials", {"name": name, "pbrMetallicRoughness": {
+            "baseColorFactor": [0.3 + 0.2 * m, 0.4, 0.2, 1.0]}})
+        faces = rock.faces[region == m].reshape(-1, 1)
+        primitives.append({"attributes": attributes, "material": m,
+                           "indices": b.accessor(faces, USHORT, target=34963)})
+    b.add("meshes", {"name": "rock", "primitives": primitives})
+    b.add("nodes", {"name": "rock", "mesh": 0})
+    b.doc.update(scene=0, scenes=[{"nodes": [0]}])
+    return b
+
+
+def open_edges(triangles: list[np.ndarray], positions: np.ndarray) -> int:
+    """Edges not shared by exactly two triangles, over every primitive, vertices at the same
+    position counted as one (a crack between materials opens such edges)."""
+    _, weld = np.unique(positions, axis=0, return_inverse=True)
+    faces = weld.reshape(-1)[np.concatenate(triangles)]
+    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    _, uses = np.unique(edges, axis=0, return_counts=True)
+    return int((uses != 2).sum())
+
+
+@pytest.mark.parametrize("normals", [FLOAT, BYTE, SHORT],
+                         ids=["float normals", "byte normals", "short normals"])
+def test_multi_material_flat_props_simplify_without_cracks(tmp_path: Path,
+                                                           normals: int) -> None:
+    """Primitives sharing one vertex buffer are simplified each on the shared shadow mesh,
+    the borders between materials locked: low < medium < high, every primitive keeps its
+    material and still shares the vertices, no crack opens, normals are face normals again
+    in the source's own encoding."""
+    src = tmp_path / "rock.glb"
+    src.write_bytes(unity_rock(normals).glb())
+    source, source_binary = corpus.read_glb(src)
+    source_positions = corpus.accessor(source, source_binary, 0)
+    source_faces = [corpus.accessor(source, source_binary, p["indices"])[:, 0].reshape(-1, 3)
+                    for p in source["meshes"][0]["primitives"]]
+    assert open_edges(source_faces, source_positions) == 0  # the source is closed
+    outputs = process_all(src, tmp_path / "out")
+    counts = {q: model_triangles(path) for q, path in outputs.items()}
+    assert counts["low"][1] < counts["medium"][1] < counts["high"][1] == 320
+    assert counts["low"][1] <= 0.6 * 320
+    extent = float(np.ptp(source_positions, axis=0).max())
+    cosine = 0.999 if normals == FLOAT else float(np.cos(np.radians(1.5)))
+    for quality, path in outputs.items():
+        doc, binary = corpus.read_glb(path)
+        prims = doc["meshes"][0]["primitives"]
+        assert [p["material"] for p in prims] == [0, 1, 2]
+        assert all(p["attributes"] == prims[0]["attributes"] for p in prims)  # still shared
+        attributes = prims[0]["attributes"]
+        assert doc["accessors"][attributes["NORMAL"]]["componentType"] == normals
+        positions = corpus.accessor(doc, binary, attributes["POSITION"]).astype(np.float64)
+        assert np.abs(positions.min(0) - source_positions.min(0)).max() <= 0.05 * extent
+        assert np.abs(positions.max(0) - source_positions.max(0)).max() <= 0.05 * extent
+        triangles = [corpus.accessor(doc, binary, p["indices"])[:, 0].reshape(-1, 3)
+                     for p in prims]
+        assert all(len(t) for t in triangles), quality
+        assert open_edges(triangles, positions) == 0, quality
+        stored = corpus.accessor(doc, binary, attributes["NORMAL"]).astype(np.float64)
+        unit = stored if normals == FLOAT else stored / np.iinfo(corpus.DTYPES[normals]).max
+        assert np.allclose(np.linalg.norm(unit, axis=1), 1.0, atol=1e-5 if normals == FLOAT
+                           else 0.02)
+        every = np.concatenate(triangles)
+        corners = positions[every]
+        faces = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        faces /= np.linalg.norm(faces, axis=1)[:, None]
+        unit /= np.linalg.norm(unit, axis=1)[:, None]
+        assert (np.einsum("tcj,tj->tc", unit[every], faces) > cosine).all(), quality

@@ -85,6 +85,9 @@ MAX_ERROR = {"low": 0.05, "medium": 0.02, "high": 0.0}
 MIN_TRIANGLES = 32  # a primitive this small is a detail of its prop: never simplified
 FLAT_COSINE = 0.99999  # corner normal within 0.26° of its face normal: flat-shaded (a smooth
 # mesh this close to its faces would need ~1,400 segments around, and shade the same)
+# meshopt_SimplifyLockBorder (meshoptimizer.h): vertices on the border of the index list given
+# (an edge used by one of its triangles) never move; a border between materials stays shut
+LOCK_BORDER = 1
 SOURCE_TRIANGLES = "pacaiSourceTriangles"  # asset.extras key of the processed model
 
 GLB_MAGIC = b"glTF"
@@ -452,8 +455,8 @@ class _Model:
         for prims in groups.values():
             reduce = keep < 1.0 and _simplifiable(prims[0])
             owned = all(refs[a] == len(prims) for a in _vertex_accessors(prims[0]))
-            if reduce and owned and len(prims) == 1 and self._flat_shaded(prims[0]):
-                counts = self._simplify_flat(prims[0], keep, max_error, refs)
+            if reduce and owned and self._flat_shaded(prims):
+                counts = self._simplify_flat(prims, keep, max_error, refs)
                 before, after = before + counts[0], after + counts[1]
                 continue
             if reduce and owned and len(prims) == 1 and "indices" not in prims[0]:
@@ -468,52 +471,71 @@ class _Model:
                 self._rewrite(prims, indices, compact=owned, refs=refs)
         return before, after
 
-    def _flat_shaded(self, prim: dict[str, Any]) -> bool:
-        """No NORMAL (glTF: the engine computes flat normals), or every corner's float NORMAL
-        is its triangle's face normal; and no TANGENT, which new normals would leave stale:
-        the prop is flat-shaded, every vertex on a hard edge."""
-        attributes = prim["attributes"]
-        if "TANGENT" in attributes or len(self._indices(prim)) < 3 * MIN_TRIANGLES:
+    def _flat_shaded(self, prims: list[dict[str, Any]]) -> bool:
+        """No NORMAL (glTF: the engine computes flat normals), or every corner's NORMAL (float,
+        or normalized integers of ``KHR_mesh_quantization``) is its triangle's face normal, in
+        every primitive sharing the vertices; and no TANGENT, which new normals would leave
+        stale: the prop is flat-shaded, every vertex on a hard edge."""
+        attributes = prims[0]["attributes"]
+        triangles = [self._indices(p).reshape(-1, 3) for p in prims]
+        if "TANGENT" in attributes or max(len(t) for t in triangles) < MIN_TRIANGLES:
             return False
-        if "NORMAL" not in attributes:
-            return True
-        if self._layout(attributes["NORMAL"])[1] != np.float32:
+        positions = self._positions(prims[0])
+        if "NORMAL" not in attributes:  # every primitive keeps a triangle with an area
+            return all(_face_normals(positions, t)[1].any() for t in triangles)
+        acc, dtype = self._layout(attributes["NORMAL"])[:2]
+        if dtype != np.float32 and not (acc.get("normalized") and dtype.kind == "i"):
             return False
-        triangles = self._indices(prim).reshape(-1, 3)
-        normals = self.read(attributes["NORMAL"]).astype(np.float64)
-        positions = self._positions(prim)
+        normals = _as_float(self.read(attributes["NORMAL"]), acc)
+        if dtype.kind == "i":  # rounding changes the length too: only the direction counts
+            normals /= np.maximum(np.linalg.norm(normals, axis=1), 1e-12)[:, None]
+        cosine = _flat_cosine(dtype)
         # A smooth mesh fails on its first triangles: only a flat one pays the whole check.
-        return all(_normals_flat(positions, normals, part)
-                   for part in (triangles[:MIN_TRIANGLES], triangles))
+        return all(_normals_flat(positions, normals, part, cosine)
+                   for t in triangles for part in (t[:MIN_TRIANGLES], t))
 
-    def _simplify_flat(self, prim: dict[str, Any], keep: float, max_error: float,
+    def _simplify_flat(self, prims: list[dict[str, Any]], keep: float, max_error: float,
                        refs: dict[int, int]) -> tuple[int, int]:
-        """Simplify a flat-shaded primitive on its shadow mesh (vertices equal in every
-        attribute but NORMAL merged), so collapses cross its hard edges; UV seams and colour
-        borders stay (they are not merged); then give every triangle its face normal again."""
-        named = sorted(prim["attributes"].items())
+        """Simplify flat-shaded primitives on their shadow mesh (vertices equal in every
+        attribute but NORMAL merged), so collapses cross their hard edges; UV seams and colour
+        borders stay (they are not merged); then give every triangle its face normal again.
+        Primitives sharing the vertices (a multi-material prop) are simplified one by one on
+        the same shadow mesh with their borders locked: the edges between materials stay
+        where they are on both sides, so no crack opens between them."""
+        named = sorted(prims[0]["attributes"].items())
         others = [int(acc) for name, acc in named if name != "NORMAL"]
         columns = [self.read(acc) for acc in others]
         rows = np.concatenate([c.view(np.uint8).reshape(len(c), -1) for c in columns], axis=1)
         _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-        indices = self._indices(prim)
-        shadow = inverse.reshape(-1).astype(np.uint32)[indices]
-        positions = self._positions(prim)[first]
-        kept = _simplify(shadow, positions.astype(np.float32), keep, max_error).reshape(-1, 3)
-        faces, solid = _face_normals(positions, kept)
-        kept, normals = kept[solid], np.repeat(faces[solid], 3, axis=0).astype(np.float32)
+        shadow_of = inverse.reshape(-1).astype(np.uint32)
+        positions = self._positions(prims[0])[first]
+        options = LOCK_BORDER if len(prims) > 1 else 0
+        before, parts = 0, []
+        for prim in prims:
+            shadow = shadow_of[self._indices(prim)]
+            before += len(shadow) // 3
+            kept = _simplify(shadow, positions.astype(np.float32), keep, max_error,
+                             options).reshape(-1, 3)
+            parts.append(kept[_face_normals(positions, kept)[1]])
+        kept = np.concatenate(parts)
+        normals = np.repeat(_face_normals(positions, kept)[0], 3, axis=0)
         # Corners that share a shadow vertex (and a face normal) become one vertex again.
         corners = kept.reshape(-1, 1).view(np.uint8).reshape(-1, 4)
-        if "NORMAL" in prim["attributes"]:
-            corners = np.concatenate([corners, normals.view(np.uint8).reshape(-1, 12)], axis=1)
+        if "NORMAL" in prims[0]["attributes"]:
+            normal_acc = int(prims[0]["attributes"]["NORMAL"])
+            encoded = _encode_normals(normals, self._layout(normal_acc)[1])
+            corners = np.concatenate([corners, encoded.view(np.uint8).reshape(len(kept) * 3, -1)],
+                                     axis=1)
         _, unique, remap = np.unique(corners, axis=0, return_index=True, return_inverse=True)
         source = first[kept.reshape(-1)[unique]]
         for acc, column in zip(others, columns, strict=True):
             self.replaced[acc] = column[source]
-        if "NORMAL" in prim["attributes"]:
-            self.replaced[int(prim["attributes"]["NORMAL"])] = normals[unique]
-        self._rewrite([prim], [remap.reshape(-1).astype(np.uint32)], compact=False, refs=refs)
-        return len(indices) // 3, len(kept)
+        if "NORMAL" in prims[0]["attributes"]:
+            self.replaced[normal_acc] = encoded[unique]
+        ends = np.cumsum([3 * len(part) for part in parts])[:-1]
+        indices = np.split(remap.reshape(-1).astype(np.uint32), ends)
+        self._rewrite(prims, indices, compact=False, refs=refs)
+        return before, len(kept)
 
     def _positions(self, prim: dict[str, Any]) -> NDArray[np.float64]:
         acc = prim["attributes"]["POSITION"]
@@ -749,17 +771,36 @@ def _face_normals(positions: NDArray[np.float64], triangles: NDArray[Any]
 
 
 def _normals_flat(positions: NDArray[np.float64], normals: NDArray[np.float64],
-                  triangles: NDArray[Any]) -> bool:
-    """Every corner normal of ``triangles`` is its face normal (within ``FLAT_COSINE``)."""
+                  triangles: NDArray[Any], cosine: float = FLAT_COSINE) -> bool:
+    """Every corner normal of ``triangles`` is its face normal (within ``cosine``)."""
     faces, solid = _face_normals(positions, triangles)
     cosines = np.einsum("tcj,tj->tc", normals[triangles[solid]], faces[solid])
-    return bool(solid.any()) and bool((cosines >= FLAT_COSINE).all())
+    return bool(solid.any()) and bool((cosines >= cosine).all())
+
+
+def _flat_cosine(dtype: np.dtype[Any]) -> float:
+    """How close a stored normal of ``dtype`` must be to its face normal to count as flat.
+    A normalized integer normal (KHR_mesh_quantization: signed byte or short) is off by up to
+    half a step per component, √3 / 2 steps in all: twice that is allowed (a byte normal:
+    0.78°, a short one: below ``FLAT_COSINE`` anyway)."""
+    if dtype.kind != "i":
+        return FLAT_COSINE
+    return min(FLAT_COSINE, float(np.cos(np.sqrt(3) / np.iinfo(dtype).max)))
+
+
+def _encode_normals(normals: NDArray[np.float64], dtype: np.dtype[Any]) -> Array:
+    """Unit normals in the NORMAL accessor's own type: float, or normalized signed integers
+    (KHR_mesh_quantization; decoded as ``max(c / max, -1)``, glTF 2.0 §3.11)."""
+    if dtype.kind != "i":
+        return normals.astype(np.float32)
+    scale = np.iinfo(dtype).max
+    return np.clip(np.round(normals * scale), -scale, scale).astype(dtype)
 
 
 def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
-              keep: float, max_error: float) -> NDArray[np.uint32]:
+              keep: float, max_error: float, options: int = 0) -> NDArray[np.uint32]:
     """meshopt_simplify down to ``keep`` of the triangles, moving the surface by at most
-    ``max_error`` of the mesh's extent."""
+    ``max_error`` of the mesh's extent; ``options``: meshopt_SimplifyXxx bits."""
     if len(indices) < 3 * MIN_TRIANGLES:
         return indices
     target = max(int(len(indices) // 3 * keep), 1) * 3
@@ -767,7 +808,7 @@ def _simplify(indices: NDArray[np.uint32], positions: NDArray[np.float32],
     ensure_headroom(simplifier_bytes(len(positions), len(indices)))
     count = meshoptimizer.simplify(dest, np.ascontiguousarray(indices),
                                    np.ascontiguousarray(positions), target_index_count=target,
-                                   target_error=max_error)
+                                   target_error=max_error, options=options)
     return dest[:int(count)].copy() if count else indices
 
 
