@@ -17,7 +17,15 @@ import pytest
 
 from pacai_export.assets.models import External, process_model
 from tests.assets import corpus
-from tests.assets.test_real_models import MAX_PIXELS, TIERS, character, kit_prop
+from tests.assets.test_real_models import (
+    BYTE,
+    MAX_PIXELS,
+    REGIONS,
+    TIERS,
+    character,
+    kit_prop,
+    unity_rock,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BLENDER_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
@@ -70,3 +78,18 @@ def test_blender_imports_a_gltf_kit_prop_with_its_texture(tmp_path: Path) -> Non
     (mesh,) = summary["meshes"]
     assert mesh["name"] == "crate" and mesh["uv_layers"] == 1
     assert summary["images"] == [[900, 600]]
+
+
+def test_blender_imports_every_tier_of_a_multi_material_flat_prop(tmp_path: Path) -> None:
+    """Primitives sharing one vertex buffer, simplified (float and byte normals): one mesh
+    with its three materials and every triangle the file holds."""
+    outputs = []
+    for normals in (corpus.FLOAT, BYTE):
+        (tmp_path / f"rock{normals}.glb").write_bytes(unity_rock(normals).glb())
+        outputs += [process_model(tmp_path / f"rock{normals}.glb", tmp_path / f"{q}{normals}",
+                                  quality=q, max_pixels=MAX_PIXELS).path for q in TIERS]
+    for path, summary in zip(outputs, blender_import(outputs), strict=True):
+        assert summary["result"] == ["FINISHED"]
+        (mesh,) = summary["meshes"]
+        assert mesh["materials"] == list(REGIONS)
+        assert mesh["triangles"] == corpus.triangles(corpus.read_glb(path)[0]), path

@@ -26,10 +26,16 @@ Steps, each refusing hostile input with ``InvalidInput`` naming the file and the
    than 2 % of the mesh's extent, ``low`` at 25 % or 5 %; primitives under
    ``MIN_TRIANGLES`` are kept whole. Nothing collapses across a hard edge (split normals) or
    a UV seam, so a **flat-shaded** primitive — no NORMAL (glTF viewers then compute flat
-   normals), or every corner's float NORMAL within 0.26° of its face normal
-   (``FLAT_COSINE``), and no TANGENT — is simplified on its shadow mesh instead: vertices
-   equal in every attribute but NORMAL merged, so collapses cross the hard edges, then every
-   kept triangle gets its face normal again and corners with equal attributes are merged.
+   normals), or every corner's NORMAL within 0.26° of its face normal (``FLAT_COSINE``;
+   0.78° for ``KHR_mesh_quantization`` byte normals, which cannot be closer), and no
+   TANGENT — is simplified on its shadow mesh instead: vertices equal in every attribute but
+   NORMAL merged, so collapses cross the hard edges, then every kept triangle gets its face
+   normal again (in the NORMAL accessor's own type) and corners with equal attributes are
+   merged. Primitives sharing one set of vertex accessors (a multi-material prop: UnityGLTF
+   writes each Unity submesh as a primitive over the mesh's accessors) are flat-shaded
+   together: each one's indices are simplified on the shared shadow mesh with its borders
+   locked (``LOCK_BORDER``), so the edges between materials stay where they are on both
+   sides and no crack opens, and they get one new shared set of vertices.
    UV seams and colour borders stay locked (on a palette-textured prop: the borders between
    colour regions): the pinned meshoptimizer package offers no working "permissive" mode
    that could collapse across them (``docs/decisions.md``). Skinned
@@ -790,7 +796,7 @@ def _flat_cosine(dtype: np.dtype[Any]) -> float:
 
 def _encode_normals(normals: NDArray[np.float64], dtype: np.dtype[Any]) -> Array:
     """Unit normals in the NORMAL accessor's own type: float, or normalized signed integers
-    (KHR_mesh_quantization; decoded as ``max(c / max, -1)``, glTF 2.0 §3.11)."""
+    (decoded as ``max(c / max, -1)``: KHR_mesh_quantization, "Encoding quantized data")."""
     if dtype.kind != "i":
         return normals.astype(np.float32)
     scale = np.iinfo(dtype).max
