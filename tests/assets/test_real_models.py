@@ -645,14 +645,15 @@ def test_flat_shaded_props_simplify_per_tier(tmp_path: Path, make: Any) -> None:
 REGIONS = ("dirt", "stone", "moss")  # materials, bottom to top
 
 
-def unity_rock(normals: int = FLOAT) -> Builder:
+def unity_rock(normals: int = FLOAT, tangents: bool = False) -> Builder:
     """A multi-material low-poly rock as UnityGLTF writes one (``GLTFSceneExporter.
     ExportPrimitive``, Runtime/Scripts/SceneExporter/ExporterMeshes.cs): the Unity mesh's
     vertex arrays become one set of accessors, and each submesh a primitive with its own
     index accessor and material over those same accessors. The mesh is flat-shaded as Unity
     imports one (every face its own three vertices, NORMAL its face normal), UVs a planar
     projection continuous across faces and materials; faces belong to dirt, stone or moss by
-    height. ``normals``: FLOAT, or BYTE / SHORT normalized (KHR_mesh_quantization)."""
+    height. ``normals``: FLOAT, or BYTE / SHORT normalized (KHR_mesh_quantization);
+    ``tangents``: with the TANGENT UnityGLTF writes when the Unity mesh has tangents."""
     rock = flat_rock()
     vertices = rock.vertices.astype(np.float32)
     uvs = (vertices[:, [0, 2]] - vertices[:, [0, 2]].min(0)) / np.ptp(vertices[:, [0, 2]], 0)
@@ -667,6 +668,10 @@ def unity_rock(normals: int = FLOAT) -> Builder:
         attributes["NORMAL"] = b.accessor(np.round(face_normals * scale), normals,
                                           normalized=True)
         b.use("KHR_mesh_quantization", required=True)
+    if tangents:  # in each face's plane, handedness +1
+        along = np.cross(face_normals, [0.0, 0.0, 1.0]) + np.cross(face_normals, [1e-3, 1, 0])
+        along /= np.linalg.norm(along, axis=1)[:, None]
+        attributes["TANGENT"] = b.accessor(np.hstack([along, np.ones((len(along), 1))]), FLOAT)
     height = vertices[rock.faces].mean(1)[:, 2]
     region = np.digitize(height, [-0.35, 0.35])
     primitives = []
@@ -737,3 +742,24 @@ def test_multi_material_flat_props_simplify_without_cracks(tmp_path: Path,
         faces /= np.linalg.norm(faces, axis=1)[:, None]
         unit /= np.linalg.norm(unit, axis=1)[:, None]
         assert (np.einsum("tcj,tj->tc", unit[every], faces) > cosine).all(), quality
+
+
+def test_multi_material_flat_props_with_tangents_keep_their_normals(tmp_path: Path) -> None:
+    """TANGENT is not recomputed: a prop that has it stays on the general path, whose
+    collapses never cross a hard edge, so no corner gets a normal its tangent was not made
+    for (every output normal and tangent pair is one of the source's)."""
+    src = tmp_path / "rock.glb"
+    src.write_bytes(unity_rock(tangents=True).glb())
+    source, source_binary = corpus.read_glb(src)
+    attributes = source["meshes"][0]["primitives"][0]["attributes"]
+    pairs = {tuple(row) for row in np.hstack([
+        corpus.accessor(source, source_binary, attributes[name]) for name in
+        ("NORMAL", "TANGENT")])}
+    outputs = process_all(src, tmp_path / "out")
+    for path in outputs.values():
+        doc, binary = corpus.read_glb(path)
+        out = doc["meshes"][0]["primitives"][0]["attributes"]
+        kept = np.hstack([corpus.accessor(doc, binary, out[name])
+                          for name in ("NORMAL", "TANGENT")])
+        assert {tuple(row) for row in kept} <= pairs
+    assert model_triangles(outputs["low"])[1] == 320  # every vertex on a hard edge
