@@ -81,12 +81,14 @@ def test_blender_imports_a_gltf_kit_prop_with_its_texture(tmp_path: Path) -> Non
 
 
 def test_blender_imports_every_tier_of_a_multi_material_flat_prop(tmp_path: Path) -> None:
-    """Primitives sharing one vertex buffer, simplified (float and byte normals): one mesh
-    with its three materials and every triangle the file holds."""
+    """Primitives sharing one vertex buffer, simplified (float normals, byte normals, float
+    normals with tangents): one mesh with its three materials and every triangle the file
+    holds."""
     outputs = []
-    for normals in (corpus.FLOAT, BYTE):
-        (tmp_path / f"rock{normals}.glb").write_bytes(unity_rock(normals).glb())
-        outputs += [process_model(tmp_path / f"rock{normals}.glb", tmp_path / f"{q}{normals}",
+    for name, rock in (("float", unity_rock()), ("byte", unity_rock(BYTE)),
+                       ("tangents", unity_rock(tangents=True))):
+        (tmp_path / f"{name}.glb").write_bytes(rock.glb())
+        outputs += [process_model(tmp_path / f"{name}.glb", tmp_path / f"{q}-{name}",
                                   quality=q, max_pixels=MAX_PIXELS).path for q in TIERS]
     for path, summary in zip(outputs, blender_import(outputs), strict=True):
         assert summary["result"] == ["FINISHED"]

@@ -744,12 +744,35 @@ def test_multi_material_flat_props_simplify_without_cracks(tmp_path: Path,
         assert (np.einsum("tcj,tj->tc", unit[every], faces) > cosine).all(), quality
 
 
-def test_multi_material_flat_props_with_tangents_keep_their_normals(tmp_path: Path) -> None:
-    """TANGENT is not recomputed: a prop that has it stays on the general path, whose
-    collapses never cross a hard edge, so no corner gets a normal its tangent was not made
-    for (every output normal and tangent pair is one of the source's)."""
+def test_flat_props_with_tangents_and_no_normal_map_get_tangents_in_each_face(
+        tmp_path: Path) -> None:
+    """No material reads TANGENT (no normal map): the prop is simplified like one without,
+    and every new face gets a unit tangent in its plane (handedness +1)."""
     src = tmp_path / "rock.glb"
     src.write_bytes(unity_rock(tangents=True).glb())
+    outputs = process_all(src, tmp_path / "out")
+    assert model_triangles(outputs["low"])[1] < model_triangles(outputs["medium"])[1] < 320
+    for path in outputs.values():
+        doc, binary = corpus.read_glb(path)
+        attributes = doc["meshes"][0]["primitives"][0]["attributes"]
+        normals, tangents = (corpus.accessor(doc, binary, attributes[name]).astype(np.float64)
+                             for name in ("NORMAL", "TANGENT"))
+        assert np.allclose(np.linalg.norm(tangents[:, :3], axis=1), 1.0, atol=1e-5)
+        assert np.abs(np.einsum("vj,vj->v", normals, tangents[:, :3])).max() < 1e-5
+        assert set(tangents[:, 3]) == {1.0}
+
+
+def test_flat_props_whose_material_has_a_normal_map_keep_their_tangents(
+        tmp_path: Path) -> None:
+    """A normal map reads TANGENT, which is not recomputed: the prop stays on the general
+    path, whose collapses never cross a hard edge, so no corner gets a normal its tangent
+    was not made for (every output normal and tangent pair is one of the source's)."""
+    b = unity_rock(tangents=True)
+    b.add("images", {"bufferView": b.view(corpus.png(8, 8)), "mimeType": "image/png"})
+    b.add("textures", {"source": 0})
+    b.doc["materials"][1]["normalTexture"] = {"index": 0}
+    src = tmp_path / "rock.glb"
+    src.write_bytes(b.glb())
     source, source_binary = corpus.read_glb(src)
     attributes = source["meshes"][0]["primitives"][0]["attributes"]
     pairs = {tuple(row) for row in np.hstack([

@@ -27,11 +27,12 @@ Steps, each refusing hostile input with ``InvalidInput`` naming the file and the
    ``MIN_TRIANGLES`` are kept whole. Nothing collapses across a hard edge (split normals) or
    a UV seam, so a **flat-shaded** primitive — no NORMAL (glTF viewers then compute flat
    normals), or every corner's NORMAL within 0.26° of its face normal (``FLAT_COSINE``;
-   0.78° for ``KHR_mesh_quantization`` byte normals, which cannot be closer), and no
-   TANGENT — is simplified on its shadow mesh instead: vertices equal in every attribute but
-   NORMAL merged, so collapses cross the hard edges, then every kept triangle gets its face
-   normal again (in the NORMAL accessor's own type) and corners with equal attributes are
-   merged. Primitives sharing one set of vertex accessors (a multi-material prop: UnityGLTF
+   0.78° for ``KHR_mesh_quantization`` byte normals, which cannot be closer), and TANGENT
+   only if no material reads it (no normal map, no anisotropy) — is simplified on its shadow
+   mesh instead: vertices equal in every attribute but NORMAL and TANGENT merged, so
+   collapses cross the hard edges, then every kept triangle gets its face normal again (and
+   a tangent in its plane), in the accessor's own type, and corners with equal attributes
+   are merged. Primitives sharing one set of vertex accessors (a multi-material prop: UnityGLTF
    writes each Unity submesh as a primitive over the mesh's accessors) are flat-shaded
    together: each one's indices are simplified on the shared shadow mesh with its borders
    locked (``LOCK_BORDER``), so the edges between materials stay where they are on both
@@ -94,6 +95,7 @@ FLAT_COSINE = 0.99999  # corner normal within 0.26° of its face normal: flat-sh
 # meshopt_SimplifyLockBorder (meshoptimizer.h): vertices on the border of the index list given
 # (an edge used by one of its triangles) never move; a border between materials stays shut
 LOCK_BORDER = 1
+FACE_ATTRIBUTES = ("NORMAL", "TANGENT")  # what a flat-shaded prop's new faces get anew
 SOURCE_TRIANGLES = "pacaiSourceTriangles"  # asset.extras key of the processed model
 
 GLB_MAGIC = b"glTF"
@@ -480,17 +482,21 @@ class _Model:
     def _flat_shaded(self, prims: list[dict[str, Any]]) -> bool:
         """No NORMAL (glTF: the engine computes flat normals), or every corner's NORMAL (float,
         or normalized integers of ``KHR_mesh_quantization``) is its triangle's face normal, in
-        every primitive sharing the vertices; and no TANGENT, which new normals would leave
-        stale: the prop is flat-shaded, every vertex on a hard edge."""
+        every primitive sharing the vertices: the prop is flat-shaded, every vertex on a hard
+        edge. TANGENT only where no material reads it (``_tangents_unused``)."""
         attributes = prims[0]["attributes"]
         triangles = [self._indices(p).reshape(-1, 3) for p in prims]
-        if "TANGENT" in attributes or max(len(t) for t in triangles) < MIN_TRIANGLES:
+        if max(len(t) for t in triangles) < MIN_TRIANGLES:
+            return False
+        if "TANGENT" in attributes and not (
+                "NORMAL" in attributes and self._tangents_unused(prims)
+                and _unit_vectors(self._layout(attributes["TANGENT"])[0])):
             return False
         positions = self._positions(prims[0])
         if "NORMAL" not in attributes:  # every primitive keeps a triangle with an area
             return all(_face_normals(positions, t)[1].any() for t in triangles)
         acc, dtype = self._layout(attributes["NORMAL"])[:2]
-        if dtype != np.float32 and not (acc.get("normalized") and dtype.kind == "i"):
+        if not _unit_vectors(acc):
             return False
         normals = _as_float(self.read(attributes["NORMAL"]), acc)
         if dtype.kind == "i":  # rounding changes the length too: only the direction counts
@@ -500,16 +506,33 @@ class _Model:
         return all(_normals_flat(positions, normals, part, cosine)
                    for t in triangles for part in (t[:MIN_TRIANGLES], t))
 
+    def _tangents_unused(self, prims: list[dict[str, Any]]) -> bool:
+        """No material of ``prims`` reads tangents: no normal map (core, or a clearcoat's) and
+        no anisotropy. Tangents then change nothing on screen, and the new faces may get any
+        tangent in their plane (``_face_tangents``)."""
+        materials = _list(self.doc, "materials")
+        for prim in prims:
+            if "material" not in prim:
+                continue  # the default material has no textures
+            material = materials[_index(prim["material"], len(materials), "material")]
+            extensions = material.get("extensions") or {}
+            if ("normalTexture" in material or "KHR_materials_anisotropy" in extensions
+                    or "clearcoatNormalTexture" in (extensions.get("KHR_materials_clearcoat")
+                                                    or {})):
+                return False
+        return True
+
     def _simplify_flat(self, prims: list[dict[str, Any]], keep: float, max_error: float,
                        refs: dict[int, int]) -> tuple[int, int]:
         """Simplify flat-shaded primitives on their shadow mesh (vertices equal in every
-        attribute but NORMAL merged), so collapses cross their hard edges; UV seams and colour
-        borders stay (they are not merged); then give every triangle its face normal again.
-        Primitives sharing the vertices (a multi-material prop) are simplified one by one on
-        the same shadow mesh with their borders locked: the edges between materials stay
-        where they are on both sides, so no crack opens between them."""
+        attribute but NORMAL and TANGENT merged), so collapses cross their hard edges; UV
+        seams and colour borders stay (they are not merged); then give every triangle its face
+        normal (and a tangent in its plane) again. Primitives sharing the vertices (a
+        multi-material prop) are simplified one by one on the same shadow mesh with their
+        borders locked: the edges between materials stay where they are on both sides, so no
+        crack opens between them."""
         named = sorted(prims[0]["attributes"].items())
-        others = [int(acc) for name, acc in named if name != "NORMAL"]
+        others = [int(acc) for name, acc in named if name not in FACE_ATTRIBUTES]
         columns = [self.read(acc) for acc in others]
         rows = np.concatenate([c.view(np.uint8).reshape(len(c), -1) for c in columns], axis=1)
         _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
@@ -524,24 +547,33 @@ class _Model:
                              options).reshape(-1, 3)
             parts.append(kept[_face_normals(positions, kept)[1]])
         kept = np.concatenate(parts)
-        normals = np.repeat(_face_normals(positions, kept)[0], 3, axis=0)
+        faces = self._face_attributes(prims[0], _face_normals(positions, kept)[0])
         # Corners that share a shadow vertex (and a face normal) become one vertex again.
-        corners = kept.reshape(-1, 1).view(np.uint8).reshape(-1, 4)
-        if "NORMAL" in prims[0]["attributes"]:
-            normal_acc = int(prims[0]["attributes"]["NORMAL"])
-            encoded = _encode_normals(normals, self._layout(normal_acc)[1])
-            corners = np.concatenate([corners, encoded.view(np.uint8).reshape(len(kept) * 3, -1)],
-                                     axis=1)
+        corners = np.concatenate([kept.reshape(-1, 1).view(np.uint8).reshape(-1, 4)] + [
+            data.view(np.uint8).reshape(len(kept) * 3, -1) for data in faces.values()], axis=1)
         _, unique, remap = np.unique(corners, axis=0, return_index=True, return_inverse=True)
         source = first[kept.reshape(-1)[unique]]
         for acc, column in zip(others, columns, strict=True):
             self.replaced[acc] = column[source]
-        if "NORMAL" in prims[0]["attributes"]:
-            self.replaced[normal_acc] = encoded[unique]
+        for acc, data in faces.items():
+            self.replaced[acc] = data[unique]
         ends = np.cumsum([3 * len(part) for part in parts])[:-1]
         indices = np.split(remap.reshape(-1).astype(np.uint32), ends)
         self._rewrite(prims, indices, compact=False, refs=refs)
         return before, len(kept)
+
+    def _face_attributes(self, prim: dict[str, Any], normals: NDArray[np.float64]
+                         ) -> dict[int, Array]:
+        """accessor → its new per-corner data, in its own type: NORMAL the face normals,
+        TANGENT a unit vector in each face's plane (handedness +1)."""
+        out: dict[int, Array] = {}
+        corners = np.repeat(normals, 3, axis=0)
+        for name in FACE_ATTRIBUTES:
+            if name in prim["attributes"]:
+                acc = int(prim["attributes"][name])
+                data = corners if name == "NORMAL" else _face_tangents(corners)
+                out[acc] = _encode_normals(data, self._layout(acc)[1])
+        return out
 
     def _positions(self, prim: dict[str, Any]) -> NDArray[np.float64]:
         acc = prim["attributes"]["POSITION"]
@@ -794,8 +826,24 @@ def _flat_cosine(dtype: np.dtype[Any]) -> float:
     return min(FLAT_COSINE, float(np.cos(np.sqrt(3) / np.iinfo(dtype).max)))
 
 
+def _unit_vectors(acc: dict[str, Any]) -> bool:
+    """A NORMAL or TANGENT accessor this module can write anew: float, or normalized signed
+    integers (the types glTF and KHR_mesh_quantization allow them)."""
+    return acc["componentType"] == 5126 or (bool(acc.get("normalized"))
+                                            and acc["componentType"] in (5120, 5122))
+
+
+def _face_tangents(normals: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A unit tangent in each normal's plane, handedness +1: the normal crossed with the
+    axis it is least aligned with (never parallel, so never a zero vector)."""
+    axes = np.eye(3)[np.argmin(np.abs(normals), axis=1)]
+    along = np.cross(normals, axes)
+    along /= np.linalg.norm(along, axis=1)[:, None]
+    return np.hstack([along, np.ones((len(along), 1))])
+
+
 def _encode_normals(normals: NDArray[np.float64], dtype: np.dtype[Any]) -> Array:
-    """Unit normals in the NORMAL accessor's own type: float, or normalized signed integers
+    """Unit normals (or tangents) in their accessor's own type: float, or normalized signed integers
     (decoded as ``max(c / max, -1)``: KHR_mesh_quantization, "Encoding quantized data")."""
     if dtype.kind != "i":
         return normals.astype(np.float32)
