@@ -82,9 +82,38 @@ def test_plain_props_render_the_bytes_of_the_general_path(make: Any, monkeypatch
 
 
 @pytest.mark.parametrize("key", ["n:n000001", "n:Ünï\"co\\de", "n:tab\there", "n:" + "x" * 300])
-def test_prefixed_file_ids_are_the_ids_hashed_one_by_one(key: str) -> None:
+def test_leaf_file_ids_are_the_ids_hashed_one_by_one(key: str) -> None:
     ids = UnityFileIds("seed ✓", "Assets/Scenes/Main.unity")
-    prefixes = ("g:", "t:", "mf:", "mr:")
+    prefixes = ("t:", "g:", "mf:", "mr:")
     expected = [unity_file_id("seed ✓", "Assets/Scenes/Main.unity", p + key) for p in prefixes]
-    assert ids.prefixed(prefixes, key) == expected
+    assert list(ids.leaf(key)) == expected
     assert [ids(p + key) for p in prefixes] == expected
+
+
+class _CrowdedFileIds(UnityFileIds):
+    """The real ids folded into 4,093 values (a test double: real 63-bit ids never meet), so
+    a few hundred props collide often, within a prop too, and the salting path runs."""
+
+    salted = 0
+
+    def __call__(self, key: str) -> int:
+        _CrowdedFileIds.salted += key.endswith("#")
+        return super().__call__(key) % 4093 + (1 << 20)
+
+    def leaf(self, key: str) -> tuple[int, int, int, int]:
+        t, g, mf, mr = (self(p + key) for p in ("t:", "g:", "mf:", "mr:"))
+        return t, g, mf, mr
+
+
+def test_plain_props_resolve_colliding_ids_as_the_general_path(monkeypatch: Any) -> None:
+    monkeypatch.setattr(unity, "UnityFileIds", _CrowdedFileIds)
+    monkeypatch.setattr(_CrowdedFileIds, "salted", 0)
+    ctx = BuildContext(manifest=_parse(_mixed_manifest()), seed="s", quality="high",
+                       include_assets=False)
+    fast = write_engine("unity", ctx)
+    fast_salted, _CrowdedFileIds.salted = _CrowdedFileIds.salted, 0
+    monkeypatch.setattr(unity, "_plain", lambda node: False)
+    general = write_engine("unity", ctx)
+    assert fast_salted > 10 and _CrowdedFileIds.salted == fast_salted
+    for path in fast:
+        assert fast[path] == general[path], path

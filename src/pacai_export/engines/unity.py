@@ -138,7 +138,9 @@ def _s(text: str) -> str:
     U+2029, so those are escaped too; lone surrogates cannot be written as UTF-8 at all and
     become U+FFFD.
     """
-    if not _YAML_UNSAFE.search(text):
+    # ASCII and printable (U+0020..U+007E) is the common case and cannot hold anything
+    # _YAML_UNSAFE matches: two C-level checks instead of a regex search.
+    if (text.isascii() and text.isprintable()) or not _YAML_UNSAFE.search(text):
         return "'" + text.replace("'", "''") + "'"
     return '"' + _YAML_SPECIAL.sub(_yaml_escape, text) + '"'
 
@@ -426,6 +428,7 @@ class _SceneWriter:
         # Everything to render, in order: GameObjects and plain props (which are not in gos).
         self.docs: collections.deque[_Go | _Leaf] = collections.deque()
         self.leaf_parts: dict[tuple[str, str | None], tuple[str, str]] = {}
+        self.pending: dict[str, tuple[int, int, int, int]] = {}  # leaf_tid's, not yet asked
         self.roots: list[str] = []
         self.ids: dict[str, int] = {}
         self.used_ids: set[int] = set()
@@ -448,19 +451,32 @@ class _SceneWriter:
         self.used_ids.add(value)
         return value
 
+    def leaf_tid(self, key: str) -> int:
+        """``fid("t:" + key)`` of a plain prop, asked by its parent: the prop's three other
+        ids are hashed with it (one call) and kept unregistered until ``leaf_ids`` asks for
+        them, so every id is registered when it was before and the ids are the same."""
+        t, g, mf, mr = self.file_id.leaf(key)
+        tkey = "t:" + key
+        if tkey in self.ids or t in self.used_ids:  # a collision: the general path salts
+            return self.fid(tkey)
+        self.ids[tkey] = t
+        self.used_ids.add(t)
+        self.pending[key] = (g, t, mf, mr)
+        return t
+
     def leaf_ids(self, key: str) -> tuple[int, int, int, int]:
         """``fid`` of a plain prop's GameObject, Transform, MeshFilter and MeshRenderer keys:
-        the same ids, registered in the same order. The common case is unrolled (the
-        Transform's id known, asked when the parent was written; the three others hashed in
-        one call and free); anything else takes ``fid`` key by key."""
-        ids, used = self.ids, self.used_ids
-        t = ids.get("t:" + key)
-        if t is not None:
-            g, mf, mr = self.file_id.prefixed(_LEAF_OWN, key)
+        the same ids, registered in the same order. The common case is unrolled: the
+        Transform's id registered by ``leaf_tid`` when the parent was written, the three
+        others hashed with it, registered here as used (not by key: nothing asks for a
+        plain prop's own ids again). Anything else takes ``fid`` key by key."""
+        ids = self.pending.pop(key, None)
+        if ids is not None:
+            g, _, mf, mr = ids
+            used = self.used_ids
             if g not in used and mf not in used and mr not in used and g != mf != mr != g:
-                ids["g:" + key], ids["mf:" + key], ids["mr:" + key] = g, mf, mr
                 used.update((g, mf, mr))
-                return g, t, mf, mr
+                return ids
         fid = self.fid
         return fid("g:" + key), fid("t:" + key), fid("mf:" + key), fid("mr:" + key)
 
@@ -805,25 +821,26 @@ class _SceneWriter:
         in the same order (GameObject, Transform, components, parent) so they are the same
         ids. One f-string: formatting ~2.3 KB from lists of lines was half of Unity's time
         on a big scene."""
-        g, t, mf, mr = self.leaf_ids("n:" + leaf.node.id)
-        father = self.fid("t:" + leaf.parent) if leaf.parent else 0
-        transform = leaf.node.transform
+        node, name, parent, mesh, renderer = leaf
+        g, t, mf, mr = self.leaf_ids("n:" + node.id)
+        father = self.fid("t:" + parent) if parent else 0
+        transform = node.transform
         x, y, z = transform.translation
         owner = f"{_COMPONENT_HEAD}\n  m_GameObject: {{fileID: {g}}}"
         return (
             f"--- !u!1 &{g}\n{_GO_HEAD}\n  - component: {{fileID: {t}}}\n"
             f"  - component: {{fileID: {mf}}}\n  - component: {{fileID: {mr}}}\n"
-            f"  m_Layer: 0\n  m_Name: {_s(leaf.name)}\n  m_TagString: Untagged\n"
+            f"  m_Layer: 0\n  m_Name: {_s(name)}\n  m_TagString: Untagged\n"
             "  m_Icon: {fileID: 0}\n  m_NavMeshLayer: 0\n  m_StaticEditorFlags: 0\n"
             f"  m_IsActive: 1\n--- !u!4 &{t}\nTransform:\n{owner}\n  serializedVersion: 2\n"
             f"  m_LocalRotation: {_leaf_rotation(transform.rotation)}\n"
             # unity_position, inlined: X negated (as glTFast).
             f"  m_LocalPosition: {{x: {_f(-x)}, y: {_f(y)}, z: {_f(z)}}}\n"
-            f"  m_LocalScale: {_v3(transform.scale)}\n"
+            f"  m_LocalScale: {_leaf_scale(transform.scale)}\n"
             f"  m_ConstrainProportionsScale: 0\n  m_Children: []\n"
             f"  m_Father: {{fileID: {father}}}\n"
-            f"--- !u!33 &{mf}\nMeshFilter:\n{owner}\n  m_Mesh: {leaf.mesh}\n"
-            f"--- !u!23 &{mr}\nMeshRenderer:\n{owner}\n{leaf.renderer}\n")
+            f"--- !u!33 &{mf}\nMeshFilter:\n{owner}\n  m_Mesh: {mesh}\n"
+            f"--- !u!23 &{mr}\nMeshRenderer:\n{owner}\n{renderer}\n")
 
     def _render_go(self, go: _Go) -> list[str]:
         # One f-string per document: a big scene renders ~4 documents a node, and building
@@ -833,7 +850,9 @@ class _SceneWriter:
         owner = f"{_COMPONENT_HEAD}\n  m_GameObject: {{fileID: {gid}}}"
         ids = [fid(key) for _, _, key, _ in go.components]
         comps = "".join(f"\n  - component: {{fileID: {c}}}" for c in ids)
-        children = "".join(f"\n  - {{fileID: {fid('t:' + c)}}}" for c in go.children)
+        gos, leaf_tid = self.gos, self.leaf_tid  # a child not in gos is a plain prop
+        children = "".join(f"\n  - {{fileID: {fid('t:' + c) if c in gos else leaf_tid(c)}}}"
+                           for c in go.children)
         father = fid("t:" + go.parent) if go.parent else 0
         docs = [
             f"--- !u!1 &{gid}\n{_GO_HEAD}\n  - component: {{fileID: {tid}}}{comps}\n"
@@ -882,10 +901,6 @@ def _docs(*docs: str) -> str:
     return "".join(d if d.endswith("\n") else d + "\n" for d in docs)
 
 
-# The keys of a plain prop's own ids, the Transform's aside (asked first by the parent).
-_LEAF_OWN = ("g:", "mf:", "mr:")
-
-
 @functools.lru_cache(maxsize=1 << 12)
 def _leaf_rotation(rotation: tuple[float, ...]) -> str:
     """A manifest rotation as a plain prop's ``m_LocalRotation``: the text ``_render_go``
@@ -893,6 +908,12 @@ def _leaf_rotation(rotation: tuple[float, ...]) -> str:
     big scene repeats a few (most props are not turned at all)."""
     return _q4(unity_rotation(quat_normalize((rotation[0], rotation[1], rotation[2],
                                               rotation[3]))))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _leaf_scale(scale: tuple[float, ...]) -> str:
+    """``_v3`` of a plain prop's scale, once per distinct scale (most props are not scaled)."""
+    return _v3((scale[0], scale[1], scale[2]))
 
 
 def _builtin_mesh(mesh_id: int) -> str:
