@@ -5,6 +5,7 @@
     │   ├── InvalidJob               job data breaks §2 (field and rule in the message)
     │   ├── InvalidManifest          manifest breaks §10 (JSON path in the message)
     │   ├── ManifestNotFound         no manifest for the project (§10.4)
+    │   ├── SourceNotFound           a fetched URL answered 404 or 410 (``status`` says which)
     │   └── LimitExceeded            a §13 limit was hit
     ├── TransientError               worth retrying: network, storage, Redis
     │   ├── StorageError             a storage backend failed
@@ -12,6 +13,15 @@
     ├── ConfigError                  bad settings; the CLI exits 2 with the message
     ├── VerificationFailed           a bundle does not match its bundle.json or signature
     └── PreviewUnavailable           ``preview`` lacks Chromium/Playwright, or the bundle a scene
+
+Every ``ExportError`` is built as ``Class(message, errors=..., status=...)``, both keywords
+optional, so code that adds context to an error it caught can rebuild any class alike:
+
+* ``errors``: JSON path → message, one entry per field to blame (``InvalidJob`` and
+  ``InvalidManifest`` from a pydantic validation; empty when no single field is). The API
+  answers them as its ``errors`` list instead of parsing the message.
+* ``status``: the HTTP status an upstream server answered (a fetched asset or manifest), or
+  None when no server was involved.
 
 Anything else escaping a job is a bug: it is retried like a transient error (the job may
 still succeed on another worker) and logged with its traceback.
@@ -21,11 +31,23 @@ The mapping to BullMQ's ``UnrecoverableError`` happens in one place: ``worker.py
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pydantic
+
 
 class ExportError(Exception):
     """Root of every error the export worker raises on purpose."""
 
     code = "export_error"
+
+    def __init__(self, message: str = "", *, errors: Mapping[str, str] | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.errors: dict[str, str] = dict(errors or {})
+        self.status = status
 
 
 class InvalidInput(ExportError):
@@ -44,6 +66,12 @@ class InvalidManifest(InvalidInput):
 
 class ManifestNotFound(InvalidInput):
     code = "manifest_not_found"
+
+
+class SourceNotFound(InvalidInput):
+    """A URL the export fetches answered 404 or 410: retrying will not make it appear."""
+
+    code = "invalid_input"  # the code callbacks have always carried for it
 
 
 class LimitExceeded(InvalidInput):
@@ -95,3 +123,42 @@ class PreviewUnavailable(ExportError):
     has no scene ``.glb``; the message says which and what to do."""
 
     code = "preview_unavailable"
+
+
+def validation_errors(exc: pydantic.ValidationError, root: str = "") -> list[tuple[str, str]]:
+    """Pydantic's errors as (JSON path in ``a.b[1]`` style, message) pairs, in its order."""
+    found = []
+    for err in exc.errors():
+        path = root
+        for loc in err["loc"]:
+            path += f"[{loc}]" if isinstance(loc, int) else (f".{loc}" if path else str(loc))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            message = "is required"
+        elif err["type"] == "extra_forbidden":
+            message = "is not a known field"
+        # Engine validators report the offending index in the message itself.
+        if message.startswith("[") and "]: " in message:
+            index, message = message[1:].split("]: ", 1)
+            path += f"[{index}]"
+        found.append((path or "$", message))
+    return found
+
+
+def field_errors(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """(path, message) pairs as the ``errors`` mapping; two messages on one path are joined
+    with ``"; "``."""
+    errors: dict[str, str] = {}
+    for path, message in pairs:
+        errors[path] = f"{errors[path]}; {message}" if path in errors else message
+    return errors
+
+
+def format_errors(pairs: list[tuple[str, str]]) -> str:
+    """(path, message) pairs as one message: ``path: message; path: message``."""
+    return "; ".join(f"{path}: {message}" for path, message in pairs)
+
+
+def format_validation_error(exc: pydantic.ValidationError, root: str = "") -> str:
+    """Pydantic errors as ``path: message`` lines, paths in JSON-path style (``a.b[1]``)."""
+    return format_errors(validation_errors(exc, root))

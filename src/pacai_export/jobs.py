@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 
-from .errors import InvalidJob
+from .errors import InvalidJob, field_errors, format_errors, validation_errors
 
 ENGINES = ("godot", "unity", "ue5")  # canonical order: bundle folders, results, hashes
 ENGINE_CHOICES = "ue5, unity, godot"  # the order the contract names them in messages
@@ -74,29 +74,10 @@ class ExportJob(BaseModel):
         try:
             job = cls.model_validate(dict(data))
         except pydantic.ValidationError as exc:
-            raise InvalidJob(format_validation_error(exc)) from None
+            pairs = validation_errors(exc)
+            raise InvalidJob(format_errors(pairs), errors=field_errors(pairs)) from None
         extras = sorted(str(k) for k in data if k not in cls.model_fields)
         return job, extras
-
-
-def format_validation_error(exc: pydantic.ValidationError, root: str = "") -> str:
-    """Pydantic errors as ``path: message`` lines, paths in JSON-path style (``a.b[1]``)."""
-    parts = []
-    for err in exc.errors():
-        path = root
-        for loc in err["loc"]:
-            path += f"[{loc}]" if isinstance(loc, int) else (f".{loc}" if path else str(loc))
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "missing":
-            message = "is required"
-        elif err["type"] == "extra_forbidden":
-            message = "is not a known field"
-        # Engine validators report the offending index in the message itself.
-        if message.startswith("[") and "]: " in message:
-            index, message = message[1:].split("]: ", 1)
-            path += f"[{index}]"
-        parts.append(f"{path or '$'}: {message}")
-    return "; ".join(parts)
 
 
 class ExportResult(BaseModel):

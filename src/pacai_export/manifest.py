@@ -15,9 +15,8 @@ from typing import Annotated, Any, Literal, Self
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import InvalidManifest, LimitExceeded
+from .errors import InvalidManifest, LimitExceeded, field_errors, format_errors, validation_errors
 from .gcpause import paused
-from .jobs import format_validation_error
 from .jsonlimits import check_json, load_json
 from .settings import Limits
 
@@ -342,7 +341,8 @@ def parse_manifest(data: object, limits: Limits, *, expected_id: str | None = No
         with paused():
             manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise InvalidManifest(_format(exc)) from None
+        pairs = _pairs(exc)
+        raise InvalidManifest(format_errors(pairs), errors=field_errors(pairs)) from None
     _check_depth(manifest, limits)
     if expected_id is not None and manifest.project.id != expected_id:
         raise InvalidManifest(f"manifest.project.id: {manifest.project.id!r} does not match the "
@@ -399,16 +399,17 @@ def _check_depth(manifest: Manifest, limits: Limits) -> None:
                     f"{limits.hierarchy_depth} levels")
 
 
-def _format(exc: pydantic.ValidationError) -> str:
+def _pairs(exc: pydantic.ValidationError) -> list[tuple[str, str]]:
     """Reference problems arrive as one model-level error of many ``path: message`` lines."""
-    text = format_validation_error(exc, root="manifest")
-    parts = []
-    for part in text.split("; "):
-        if part.startswith("manifest: ") and ": " in part.removeprefix("manifest: "):
-            parts += [f"manifest.{line}" for line in part.removeprefix("manifest: ").split("\n")]
+    pairs = []
+    for path, message in validation_errors(exc, root="manifest"):
+        if path == "manifest" and ": " in message:
+            for line in message.split("\n"):
+                sub, _, rule = line.partition(": ")
+                pairs.append((f"manifest.{sub}", rule))
         else:
-            parts.append(part)
-    return "; ".join(parts)
+            pairs.append((path, message))
+    return pairs
 
 
 def decode_manifest_bytes(raw: bytes, limits: Limits, source: str) -> object:

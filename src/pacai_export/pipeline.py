@@ -32,7 +32,7 @@ from .bundle import BundleMeta, prepare, zip_stage
 from .engines import component_report, write_engine
 from .engines.base import BuildContext, Chunks, Files
 from .engines.instancing import instancing_report
-from .errors import InvalidInput, InvalidManifest, LimitExceeded, ManifestNotFound
+from .errors import InvalidManifest, LimitExceeded, ManifestNotFound, SourceNotFound
 from .jobs import ExportJob, ExportResult
 from .jsonlimits import check_json
 from .logs import get_logger
@@ -165,10 +165,8 @@ class Exporter:
         try:
             with located(where):
                 fetched = await manifest_fetcher.fetch(url, work / "manifest.json")
-        except InvalidInput as exc:
-            if "HTTP 404" in str(exc) or "HTTP 410" in str(exc):
-                raise ManifestNotFound(f"{where}: not found") from None
-            raise
+        except SourceNotFound:
+            raise ManifestNotFound(f"{where}: not found") from None
         finally:
             await manifest_fetcher.aclose()
         raw = await asyncio.to_thread(fetched.path.read_bytes)

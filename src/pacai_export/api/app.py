@@ -74,7 +74,7 @@ async def enqueue(request: Request) -> Response:
         ExportJob.parse(data)
     except InvalidJob as exc:
         raise Problem(422, "invalid-job", "Invalid export job", str(exc),
-                      field_errors(str(exc))) from None
+                      field_errors(exc)) from None
     headers = {}
     if job_id is None:
         job_id = await ctx.client.enqueue(data)

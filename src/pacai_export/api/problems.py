@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import ExportError
+
 PROBLEM_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:pacai-export:problem:"
 
@@ -42,14 +44,12 @@ class Problem(Exception):
         return JSONResponse(body, self.status, headers=self.headers, media_type=PROBLEM_TYPE)
 
 
-def field_errors(message: str) -> list[dict[str, str]]:
-    """``"a: rule; b[1]: rule"`` (``ExportJob.parse``'s message) as ``[{"field", "message"}]``."""
-    errors = []
-    for part in message.split("; "):
-        field, sep, rule = part.partition(": ")
-        errors.append({"field": field, "message": rule} if sep else
-                      {"field": "$", "message": part})
-    return errors
+def field_errors(exc: ExportError) -> list[dict[str, str]]:
+    """An error's ``errors`` (path → message) as ``[{"field", "message"}]``; an error that
+    blames no single field is one entry for the whole body (``$``)."""
+    if not exc.errors:
+        return [{"field": "$", "message": str(exc)}]
+    return [{"field": path, "message": message} for path, message in exc.errors.items()]
 
 
 async def problem_handler(request: Request, exc: Exception) -> Response:

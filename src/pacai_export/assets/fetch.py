@@ -27,7 +27,7 @@ import httpcore
 import httpx
 
 from .. import __version__
-from ..errors import InvalidInput, LimitExceeded, TransientError
+from ..errors import InvalidInput, LimitExceeded, SourceNotFound, TransientError
 
 PERMANENT_STATUSES = {400, 401, 403, 404, 405, 406, 410, 414, 451}
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -306,9 +306,12 @@ class Fetcher:
     def _check_status(status: int) -> None:
         if 200 <= status < 300:
             return
+        message = f"the server answered HTTP {status}"
+        if status in (404, 410):
+            raise SourceNotFound(message, status=status)
         if status in PERMANENT_STATUSES or (400 <= status < 500 and status != 429):
-            raise InvalidInput(f"the server answered HTTP {status}")
-        raise TransientError(f"the server answered HTTP {status}")
+            raise InvalidInput(message, status=status)
+        raise TransientError(message, status=status)
 
     async def _save(self, response: httpx.Response, dest: Path) -> Fetched:
         declared = response.headers.get("content-length")
