@@ -8,6 +8,7 @@ report progress (``Reporter``) and where relative assets live. CPU-bound steps r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -57,43 +58,148 @@ class Reporter(Protocol):
     async def __call__(self, percent: int, stage: str, **fields: Any) -> None: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """The settings an export reads, and nothing else."""
+
+    limits: Limits
+    fetch_policy: FetchPolicy
+    s3_allow: tuple[str, ...]  # bucket/prefix entries s3:// assets may come from
+    projects_dir: Path | None = None  # relative assets of project P live in projects_dir/P
+    asset_base_url: str | None = None  # else under ASSET_BASE_URL/P
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExportConfig:
+        limits = settings.limits
+        return cls(
+            limits=limits,
+            fetch_policy=FetchPolicy(
+                allowlist=settings.asset_http_allowlist,
+                connect_timeout=limits.fetch_connect_timeout,
+                total_timeout=limits.fetch_timeout, max_redirects=limits.fetch_redirects),
+            s3_allow=(settings.asset_s3_allow if settings.asset_s3_allow is not None
+                      else default_s3_allow(settings.storage_url)),
+            projects_dir=settings.projects_dir, asset_base_url=settings.asset_base_url)
+
+
+class ManifestSource(Protocol):
+    """Where the manifest of a job without an inline one comes from, chosen once per process
+    (``manifest_source``)."""
+
+    async def load(self, project_id: str, work: Path) -> dict[str, Any]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class NoManifests:
+    """Neither PROJECTS_DIR nor PROJECT_MANIFEST_URL: only inline manifests can run."""
+
+    async def load(self, project_id: str, work: Path) -> dict[str, Any]:
+        raise ManifestNotFound(f"project {project_id!r}: the job has no manifest and "
+                               "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectsDir:
+    """``PROJECTS_DIR/<project_id>/manifest.json``."""
+
+    root: Path
+    limits: Limits
+
+    async def load(self, project_id: str, work: Path) -> dict[str, Any]:
+        path = self.root / project_id / "manifest.json"
+        name = f"PROJECTS_DIR/{project_id}/manifest.json"  # never the server's path
+        try:
+            raw = await asyncio.to_thread(_read_limited, path, self.limits.manifest_bytes)
+        except FileNotFoundError:
+            raise ManifestNotFound(f"project {project_id!r}: manifest not found "
+                                   f"({name})") from None
+        except OSError as exc:
+            raise InvalidManifest(f"manifest ({name}): cannot be read ({exc.strerror})") from None
+        if raw is None:
+            raise InvalidManifest(f"manifest ({name}): not a regular file")
+        # In a thread: decoding and walking megabytes of JSON would hold the event loop.
+        return _object(await asyncio.to_thread(decode_manifest_bytes, raw, self.limits, name))
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestUrl:
+    """``PROJECT_MANIFEST_URL`` with ``{project_id}`` filled in, fetched under the same
+    guards as assets and the manifest's own size limit."""
+
+    template: str
+    policy: FetchPolicy
+    limits: Limits
+
+    async def load(self, project_id: str, work: Path) -> dict[str, Any]:
+        url = self.template.replace("{project_id}", project_id)
+        where = f"project {project_id!r}: manifest ({url})"
+        size = self.limits.manifest_bytes
+        fetcher = Fetcher(self.policy, size, size)
+        try:
+            with located(where):
+                fetched = await fetcher.fetch(url, work / "manifest.json")
+        except SourceNotFound:
+            raise ManifestNotFound(f"{where}: not found") from None
+        finally:
+            await fetcher.aclose()
+        raw = await asyncio.to_thread(fetched.path.read_bytes)
+        return _object(await asyncio.to_thread(decode_manifest_bytes, raw, self.limits, url))
+
+
+def manifest_source(settings: Settings, config: ExportConfig) -> ManifestSource:
+    """PROJECTS_DIR when set, else PROJECT_MANIFEST_URL when set, else none."""
+    if settings.projects_dir is not None:
+        return ProjectsDir(settings.projects_dir, config.limits)
+    if settings.project_manifest_url:
+        return ManifestUrl(settings.project_manifest_url, config.fetch_policy, config.limits)
+    return NoManifests()
+
+
+def _object(data: object) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidManifest("manifest: must be a JSON object")
+    return data
+
+
 class Exporter:
     """Runs exports with one storage backend and one CPU pool, shared by every job."""
 
-    def __init__(self, settings: Settings, storage: Storage, pool: CpuPool,
-                 signer: Signer | None = None, cache: AssetCache | None = None,
+    def __init__(self, config: ExportConfig, manifests: ManifestSource, storage: Storage,
+                 pool: CpuPool, signer: Signer | None = None, cache: AssetCache | None = None,
                  s3_client: Any | None = None) -> None:
-        self.settings = settings
+        self.config = config
+        self.manifests = manifests
         self.storage = storage
         self.pool = pool
         self.signer = signer
         self.cache = cache
         self.s3_client = s3_client  # for s3:// asset URIs
         self.source_digests = SourceDigests()
-        self.s3_allow = (settings.asset_s3_allow if settings.asset_s3_allow is not None
-                         else default_s3_allow(settings.storage_url))
-        limits = settings.limits
-        self.fetch_policy = FetchPolicy(
-            allowlist=settings.asset_http_allowlist, connect_timeout=limits.fetch_connect_timeout,
-            total_timeout=limits.fetch_timeout, max_redirects=limits.fetch_redirects)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, storage: Storage, pool: CpuPool,
+                      signer: Signer | None = None, cache: AssetCache | None = None,
+                      s3_client: Any | None = None) -> Exporter:
+        config = ExportConfig.from_settings(settings)
+        return cls(config, manifest_source(settings, config), storage, pool, signer, cache,
+                   s3_client)
 
     @property
     def work_root(self) -> Path | None:
         """Where jobs stage their files: on the storage's file system when it has one (a
         finished bundle is then renamed into place), else the system's temp folder."""
-        root: Path | None = getattr(self.storage, "work_root", None)
-        return root
+        return self.storage.work_root
 
     def _fetcher(self) -> Fetcher:
-        limits = self.settings.limits
-        return Fetcher(self.fetch_policy, limits.asset_bytes, limits.job_fetch_bytes)
+        limits = self.config.limits
+        return Fetcher(self.config.fetch_policy, limits.asset_bytes, limits.job_fetch_bytes)
 
     async def export(self, job: ExportJob, job_id: str, report: Reporter, *,
                      asset_root: Path | None = None) -> ExportResult:
         started = time.monotonic()
-        limits = self.settings.limits
-        if asset_root is None and self.settings.projects_dir is not None:
-            asset_root = self.settings.projects_dir / job.project_id
+        limits = self.config.limits
+        if asset_root is None and self.config.projects_dir is not None:
+            asset_root = self.config.projects_dir / job.project_id
         workdir = await asyncio.to_thread(workdirs.create, self.work_root, job.project_id)
         work = workdir.path
         fetcher = self._fetcher()
@@ -124,56 +230,15 @@ class Exporter:
         )
 
     async def _load_manifest(self, job: ExportJob, work: Path) -> dict[str, Any]:
-        limits = self.settings.limits
-        if job.manifest is not None:
-            # In a thread: walking 10,000 nodes takes a few hundred ms of the loop's time.
-            size = await asyncio.to_thread(_inline_size, job.manifest, limits)
-            if size > limits.manifest_bytes:
-                raise LimitExceeded(f"manifest: {size} bytes exceed the limit of "
-                                    f"{limits.manifest_bytes}")
-            return job.manifest
-        if self.settings.projects_dir is None and self.settings.project_manifest_url:
-            return await self._fetch_manifest(job, work)
-        if self.settings.projects_dir is None:
-            raise ManifestNotFound(f"project {job.project_id!r}: the job has no manifest and "
-                                   "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
-        path = self.settings.projects_dir / job.project_id / "manifest.json"
-        name = f"PROJECTS_DIR/{job.project_id}/manifest.json"  # never the server's path
-        try:
-            raw = await asyncio.to_thread(_read_limited, path, limits.manifest_bytes)
-        except FileNotFoundError:
-            raise ManifestNotFound(f"project {job.project_id!r}: manifest not found "
-                                   f"({name})") from None
-        except OSError as exc:
-            raise InvalidManifest(f"manifest ({name}): cannot be read ({exc.strerror})") from None
-        if raw is None:
-            raise InvalidManifest(f"manifest ({name}): not a regular file")
-        # In a thread: decoding and walking megabytes of JSON would hold the event loop.
-        data = await asyncio.to_thread(decode_manifest_bytes, raw, limits, name)
-        if not isinstance(data, dict):
-            raise InvalidManifest("manifest: must be a JSON object")
-        return data
-
-    async def _fetch_manifest(self, job: ExportJob, work: Path) -> dict[str, Any]:
-        """The manifest from PROJECT_MANIFEST_URL, under the same guards as assets and the
-        manifest's own size limit."""
-        template = self.settings.project_manifest_url or ""
-        url = template.replace("{project_id}", job.project_id)
-        where = f"project {job.project_id!r}: manifest ({url})"
-        manifest_fetcher = Fetcher(self.fetch_policy, self.settings.limits.manifest_bytes,
-                                   self.settings.limits.manifest_bytes)
-        try:
-            with located(where):
-                fetched = await manifest_fetcher.fetch(url, work / "manifest.json")
-        except SourceNotFound:
-            raise ManifestNotFound(f"{where}: not found") from None
-        finally:
-            await manifest_fetcher.aclose()
-        raw = await asyncio.to_thread(fetched.path.read_bytes)
-        data = await asyncio.to_thread(decode_manifest_bytes, raw, self.settings.limits, url)
-        if not isinstance(data, dict):
-            raise InvalidManifest("manifest: must be a JSON object")
-        return data
+        if job.manifest is None:
+            return await self.manifests.load(job.project_id, work)
+        limits = self.config.limits
+        # In a thread: walking 10,000 nodes takes a few hundred ms of the loop's time.
+        size = await asyncio.to_thread(_inline_size, job.manifest, limits)
+        if size > limits.manifest_bytes:
+            raise LimitExceeded(f"manifest: {size} bytes exceed the limit of "
+                                f"{limits.manifest_bytes}")
+        return job.manifest
 
     async def _gather(self, job: ExportJob, manifest: Manifest, root: Path | None,
                       fetcher: Fetcher, work: Path, report: Reporter) -> GatheredAssets:
@@ -185,14 +250,14 @@ class Exporter:
         async def progress(done: int, of: int) -> None:
             await report(15 + 30 * done // of, "asset ready", done=done, of=of)
 
-        base = self.settings.asset_base_url
+        base = self.config.asset_base_url
         # Relative URIs: the project's folder on disk when there is one, else ASSET_BASE_URL.
         on_disk = root is not None and (not base or await asyncio.to_thread(root.is_dir))
         sources = Sources(root=root if on_disk else None,
                           base_url=f"{base.rstrip('/')}/{job.project_id}" if base else None,
-                          fetcher=fetcher, s3=self.s3_client, s3_allow=self.s3_allow,
+                          fetcher=fetcher, s3=self.s3_client, s3_allow=self.config.s3_allow,
                           project_id=job.project_id)
-        gatherer = AssetGatherer(self.settings.limits, self.pool, self.cache, job.quality,
+        gatherer = AssetGatherer(self.config.limits, self.pool, self.cache, job.quality,
                                  self.source_digests)
         gathered = await gatherer.gather(manifest, sources, work / "assets", progress)
         log.info("assets gathered", assets=total, cache_hits=gathered.cache_hits,

@@ -18,9 +18,13 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from ..storage.s3 import S3Storage
 
 CACHE_PREFIX = "_cache/assets"
 
@@ -146,12 +150,10 @@ class S3Cache:
                                 self.prefix + key)
 
 
-def open_cache(settings: Any, storage: Any) -> AssetCache:
-    """The fleet-shared cache in the S3 bucket when bundles go to S3, else a local folder
-    (``ASSET_CACHE_DIR``, default ``EXPORTS_DIR/_cache``)."""
-    from ..storage.s3 import S3Storage
-
-    if isinstance(storage, S3Storage):
-        return S3Cache(storage.client, storage.bucket, storage.prefix)
+def open_cache(settings: Settings, s3: S3Storage | None) -> AssetCache:
+    """The fleet-shared cache in the S3 bucket when bundles go to S3 (``s3``), else a local
+    folder (``ASSET_CACHE_DIR``, default ``EXPORTS_DIR/_cache``)."""
+    if s3 is not None:
+        return S3Cache(s3.client, s3.bucket, s3.prefix)
     root = settings.asset_cache_dir or settings.exports_dir / "_cache"
     return DiskCache(root, settings.asset_cache_max_bytes)

@@ -39,6 +39,11 @@ class Storage(Protocol):
     async def aclose(self) -> None:
         """Release what the backend holds."""
 
+    @property
+    def work_root(self) -> Path | None:
+        """Where jobs stage their files: on the backend's own file system when it has one (a
+        finished bundle is then renamed into place), None for the system's temp folder."""
+
 
 def preview_key(key: str) -> str:
     """Where a bundle's preview scene is kept: beside it, ``<key without .zip>.preview.glb``."""

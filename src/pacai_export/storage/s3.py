@@ -48,6 +48,7 @@ class S3Storage:
     def __init__(self, url: str, options: S3Options, client: Any | None = None) -> None:
         self.bucket, self.prefix = parse_s3_url(url)
         self.options = options
+        self.work_root: Path | None = None  # no local file system: stage in the temp folder
         # Some S3-compatible stores reject the checksum headers newer botocore sends by
         # default; S3_CHECKSUM=off sends checksums only where the API requires them.
         when: Literal["when_supported", "when_required"] = (
