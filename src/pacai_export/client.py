@@ -10,10 +10,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .jobs import ExportJob
-from .queues import DEFAULT_JOB_OPTIONS, add_job, get_job, job_state, make_queue
+from .queues import (
+    DEFAULT_JOB_OPTIONS,
+    TERMINAL_STATES,
+    add_job,
+    get_job,
+    job_state,
+    make_queue,
+)
 from .settings import Settings
-
-TERMINAL = ("completed", "failed")
 
 
 class ExportClient:
@@ -36,11 +41,11 @@ class ExportClient:
         if job is None:
             return None
         status: dict[str, Any] = {"id": job_id, "state": state, "progress": job.progress,
-                                  "attempts_made": job.attemptsMade}
+                                  "attempts_made": job.attempts_made}
         if state == "completed":
-            status["result"] = job.returnvalue
-        if job.failedReason:
-            status["error"] = job.failedReason
+            status["result"] = job.result
+        if job.failed_reason:
+            status["error"] = job.failed_reason
         return status
 
     async def wait(self, job_id: str, on_progress: Callable[[int], Awaitable[None]] | None = None,
@@ -50,10 +55,9 @@ class ExportClient:
             status = await self.status(job_id)
             if status is None:
                 raise LookupError(f"job {job_id!r} not found in the queue")
-            progress = status["progress"]
-            if on_progress is not None and isinstance(progress, int | float):
-                await on_progress(int(progress))
-            if status["state"] in TERMINAL:
+            if on_progress is not None:
+                await on_progress(status["progress"])
+            if status["state"] in TERMINAL_STATES:
                 return status
             await asyncio.sleep(poll)
 

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-QUEUE_STATES = ("waiting", "active", "delayed", "prioritized", "failed", "completed", "paused")
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 
@@ -55,8 +54,8 @@ class QueueGauges:
             return
         self._at = now
         counts = await self._counts()
-        for state in QUEUE_STATES:
-            self._metrics.queue_jobs.labels(state=state).set(counts.get(state, 0))
+        for state, count in counts.items():  # every state of queues.QUEUE_STATES
+            self._metrics.queue_jobs.labels(state=state).set(count)
 
 
 def render(metrics: Metrics) -> bytes:

@@ -1,12 +1,15 @@
-"""The BullMQ adapter: the only module that speaks ``bullmq`` and its camelCase options.
+"""The BullMQ adapter: the only module that speaks ``bullmq`` and its camelCase names.
 
-Everything else sees ``QueueJob`` (a typed view of a job) and plain functions. The Python
-``bullmq`` package runs the same Lua scripts and key layout as npm ``bullmq``, so jobs added
-by a Node producer are consumed here unchanged.
+Everything else sees ``JobView`` (one typed view of a job, for the worker, the client and the
+API alike), ``ExportWorker`` (a consumer: ``run``, ``drain``, ``force_close``, ``active``),
+``redis_client`` (every Redis client of the service is built there) and plain functions over
+a queue. The Python ``bullmq`` package runs the same Lua scripts and key layout as npm
+``bullmq``, so jobs added by a Node producer are consumed here unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import random
@@ -22,8 +25,11 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .metrics import QUEUE_STATES
 from .settings import Settings
+
+# Every state BullMQ keeps a job in, and the two a job ends in.
+QUEUE_STATES = ("waiting", "active", "delayed", "prioritized", "failed", "completed", "paused")
+TERMINAL_STATES = ("completed", "failed")
 
 # The contract's default job options for our producers (§2).
 DEFAULT_JOB_OPTIONS: dict[str, Any] = {
@@ -40,15 +46,27 @@ EVENTS_MAX_LEN = 10_000
 LOG_EVENT = "log"  # our own event in that stream: one line of the job's log (a stage line)
 
 
+def percent(value: object) -> int:
+    """BullMQ progress as the contract's integer percent, 0 to 100 (a Node producer may
+    store anything there)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return max(0, min(100, int(value)))
+    return 0
+
+
 @dataclasses.dataclass
-class QueueJob:
-    """What the worker needs of a BullMQ job, without BullMQ's spelling."""
+class JobView:
+    """A BullMQ job without BullMQ's spelling: what the worker, the client and the API read."""
 
     raw: bullmq.Job
 
     @property
     def id(self) -> str:
         return str(self.raw.id)
+
+    @property
+    def name(self) -> str:
+        return str(self.raw.name)
 
     @property
     def data(self) -> Any:
@@ -77,6 +95,11 @@ class QueueJob:
         return str(self.raw.failedReason) if self.raw.failedReason else None
 
     @property
+    def result(self) -> Any:
+        """What the job's processor returned (BullMQ's ``returnvalue``)."""
+        return self.raw.returnvalue
+
+    @property
     def deferred_failure(self) -> str | None:
         """Why BullMQ failed this job without running it (a job that stalled more than
         ``maxStalledCount`` times is failed by the next worker that takes it), or None."""
@@ -85,8 +108,23 @@ class QueueJob:
 
     @property
     def progress(self) -> int:
-        value = self.raw.progress
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+        return percent(self.raw.progress)
+
+    def fields(self) -> dict[str, Any]:
+        """The job's fields in snake_case: what the API and the dashboard show of it."""
+        job = self.raw
+        return {
+            "id": self.id,
+            "name": job.name,
+            "data": job.data,
+            "progress": job.progress,
+            "attempts_made": self.attempts_made,
+            "failed_reason": job.failedReason or None,
+            "returnvalue": job.returnvalue,
+            "timestamp": int(job.timestamp or 0),
+            "processed_on": int(job.processedOn or 0) or None,
+            "finished_on": int(job.finishedOn or 0) or None,
+        }
 
     async def write_progress(self, lines: list[str], percent: int | None) -> None:
         """Append ``lines`` to the job's log and set its progress, in one Redis round trip.
@@ -207,38 +245,105 @@ class _Worker(bullmq.Worker):  # type: ignore[misc]  # bullmq is untyped
         return job
 
 
-def connection(settings: Settings, *, bounded: bool = False) -> dict[str, Any]:
-    """bullmq's connection options. ``bounded``: a client that gives up on an unreachable
-    Redis within seconds (bullmq's own retries 20 times with backoff up to 20 s, right for a
-    worker that must ride out an outage, wrong for an HTTP request waiting on it)."""
+def redis_client(settings: Settings, *, name: str | None = None,
+                 socket_timeout: float | None = 5.0, bounded: bool = False) -> Redis | RedisCluster:
+    """The one way this service builds a Redis client (``REDIS_CLUSTER`` decides the kind).
+
+    ``name``: shown by ``CLIENT LIST``. ``socket_timeout``: None for clients bullmq blocks on.
+    ``bounded``: one connection that gives up on an unreachable Redis within seconds
+    (bullmq's own client retries 20 times with backoff up to 20 s, right for a worker that
+    must ride out an outage, wrong for an HTTP request waiting on it); not for Cluster.
+    """
     url = settings.require_redis()
-    if bounded and not settings.redis_cluster:
-        client = Redis.from_url(
-            url, decode_responses=True, single_connection_client=True,
-            socket_connect_timeout=2, socket_timeout=5,
+    if settings.redis_cluster:
+        return RedisCluster.from_url(url, decode_responses=True, client_name=name,
+                                     socket_timeout=socket_timeout)
+    if bounded:
+        return Redis.from_url(
+            url, decode_responses=True, single_connection_client=True, client_name=name,
+            socket_connect_timeout=2, socket_timeout=socket_timeout,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError])
-        return {"connection": client, "prefix": settings.queue_prefix}
+    return Redis.from_url(url, decode_responses=True, client_name=name,
+                          socket_connect_timeout=2, socket_timeout=socket_timeout)
+
+
+def connection(settings: Settings, *, bounded: bool = False) -> dict[str, Any]:
+    """bullmq's connection options; ``bounded`` as for ``redis_client``."""
     if settings.redis_cluster:
         # bullmq speaks Cluster only through a RedisCluster client; a fresh one per queue or
         # worker, since bullmq closes the client it is given.
-        return {"connection": RedisCluster.from_url(url, decode_responses=True),
-                "prefix": settings.queue_prefix}
-    return {"connection": url, "prefix": settings.queue_prefix}
+        client = redis_client(settings, socket_timeout=None)
+    elif bounded:
+        client = redis_client(settings, bounded=True)
+    else:  # bullmq builds its own client from the URL, with its retry policy
+        return {"connection": settings.require_redis(), "prefix": settings.queue_prefix}
+    return {"connection": client, "prefix": settings.queue_prefix}
 
 
 def make_queue(settings: Settings, name: str, *, bounded: bool = False) -> bullmq.Queue:
     return bullmq.Queue(name, connection(settings, bounded=bounded))
 
 
-def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awaitable[Any]],
-                *, concurrency: int) -> bullmq.Worker:
-    """A BullMQ worker with our lock/stall timing (docs/decisions.md explains the values)."""
+class ExportWorker:
+    """A BullMQ consumer with our lock/stall timing (docs/decisions.md explains the values),
+    seen through four verbs: ``run``, ``drain``, ``force_close`` and ``active``."""
 
-    async def processor(job: bullmq.Job, token: str) -> Any:
-        return await process(QueueJob(job))
+    def __init__(self, settings: Settings, name: str,
+                 process: Callable[[JobView], Awaitable[Any]], *, concurrency: int) -> None:
+        async def processor(job: bullmq.Job, token: str) -> Any:
+            return await process(JobView(job))
 
-    opts: dict[str, Any] = {
+        self._worker = _Worker(name, processor, _worker_options(settings, concurrency))
+        self._closing: asyncio.Future[Any] | None = None
+
+    async def run(self) -> None:
+        """Take and process jobs until drained or force-closed."""
+        await self._worker.run()
+
+    @property
+    def active(self) -> int:
+        """How many jobs this worker is processing now."""
+        return len(self._worker.jobs)
+
+    @property
+    def running(self) -> bool:
+        """Taking jobs: started and not closing."""
+        return bool(self._worker.running) and not self._worker.closing
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop taking jobs and wait up to ``timeout`` seconds for the active ones; False when
+        some are still running (call ``force_close``, then ``drain`` again to wait for the
+        end). Calls after the first wait for the same close."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._worker.close())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._closing), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def force_close(self) -> None:
+        """Abandon the active jobs to stall recovery. Marked force-closing first: a job whose
+        work dies afterwards is then left active (no attempt spent), not moved to failed."""
+        self._worker.forceClosing = True
+        self._worker.cancelProcessing()
+
+    def on_failed(self, handler: Callable[[JobView], None]) -> None:
+        """``handler(job)`` after each job that failed, by our processor or by BullMQ."""
+        self._worker.on("failed", lambda job, *_: handler(JobView(job)))
+
+    def on_error(self, handler: Callable[[Exception], None]) -> None:
+        """``handler(error)`` for each error of BullMQ's own loop (Redis away, mostly)."""
+        self._worker.on("error", lambda err, *_: handler(err))
+
+    def on_stalled(self, handler: Callable[[str], None]) -> None:
+        """``handler(job_id)`` for each job found stalled and put back in the queue."""
+        self._worker.on("stalled", lambda job_id, *_: handler(str(job_id)))
+
+
+def _worker_options(settings: Settings, concurrency: int) -> dict[str, Any]:
+    return {
         **connection(settings),
         "concurrency": concurrency,
         "lockDuration": settings.lock_duration_ms,
@@ -254,7 +359,6 @@ def make_worker(settings: Settings, name: str, process: Callable[[QueueJob], Awa
         "autorun": False,
         "settings": {"backoffStrategy": _callback_backoff},
     }
-    return _Worker(name, processor, opts)
 
 
 def _callback_backoff(attempts_made: int, backoff_type: str, err: Any, job: Any) -> int:
@@ -285,9 +389,9 @@ async def job_counts(queue: bullmq.Queue) -> dict[str, int]:
     return {state: int(counts.get(state, 0)) for state in QUEUE_STATES}
 
 
-async def get_job(queue: bullmq.Queue, job_id: str) -> bullmq.Job | None:
+async def get_job(queue: bullmq.Queue, job_id: str) -> JobView | None:
     raw = await queue.backend.getJobData(job_id)
-    return decode_job(queue, raw, job_id) if raw else None
+    return JobView(decode_job(queue, raw, job_id)) if raw else None
 
 
 async def job_state(queue: bullmq.Queue, job_id: str) -> str:
@@ -298,12 +402,12 @@ async def job_state(queue: bullmq.Queue, job_id: str) -> str:
 STALLED_REASON = "job stalled more than allowable limit"
 
 
-async def failed_since(queue: bullmq.Queue, since_ms: int) -> list[QueueJob]:
+async def failed_since(queue: bullmq.Queue, since_ms: int) -> list[JobView]:
     """The jobs that entered the failed set at or after ``since_ms`` (the set is scored by
     the time of failure), oldest first."""
     ids = await queue.client.zrangebyscore(queue.keys["failed"], since_ms, "+inf")
     jobs = [await get_job(queue, str(job_id)) for job_id in ids]
-    return [QueueJob(job) for job in jobs if job is not None]
+    return [job for job in jobs if job is not None]
 
 
 def unrecoverable(message: str) -> Exception:
@@ -312,31 +416,7 @@ def unrecoverable(message: str) -> Exception:
     return error
 
 
-def on(worker: bullmq.Worker, event: str, handler: Callable[..., Any]) -> None:
-    worker.on(event, handler)
-
-
-def is_running(worker: bullmq.Worker) -> bool:
-    return bool(worker.running) and not worker.closing
-
-
 # --- views for the HTTP API and the dashboard (api/) ------------------------------------------
-
-
-def job_fields(job: bullmq.Job) -> dict[str, Any]:
-    """A job's fields in snake_case: what the API and the dashboard show of it."""
-    return {
-        "id": str(job.id),
-        "name": job.name,
-        "data": job.data,
-        "progress": job.progress,
-        "attempts_made": int(job.attemptsMade or 0),
-        "failed_reason": job.failedReason or None,
-        "returnvalue": job.returnvalue,
-        "timestamp": int(job.timestamp or 0),
-        "processed_on": int(job.processedOn or 0) or None,
-        "finished_on": int(job.finishedOn or 0) or None,
-    }
 
 
 async def recent_jobs(queue: bullmq.Queue, states: tuple[str, ...],
@@ -349,7 +429,7 @@ async def recent_jobs(queue: bullmq.Queue, states: tuple[str, ...],
         for by_type in await queue.backend.scripts.getJobs(types, 0, limit - 1, False):
             for job_id, flat in by_type:
                 raw = dict(zip(flat[::2], flat[1::2], strict=False))
-                found.append((state, job_fields(decode_job(queue, raw, str(job_id)))))
+                found.append((state, JobView(decode_job(queue, raw, str(job_id))).fields()))
     return found
 
 
@@ -365,7 +445,7 @@ async def retry_failed(queue: bullmq.Queue, job_id: str) -> bool:
     if job is None:
         return False
     try:
-        await job.retry("failed")
+        await job.raw.retry("failed")
     except TypeError:  # bullmq's error for "missing" and "not in the failed state"
         return False
     return True

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from ..errors import ConfigError, InvalidJob
 from ..jobs import ExportJob
 from ..logs import get_logger
-from ..queues import get_job, job_fields
+from ..queues import get_job
 from ..server import OwnSignalsServer
 from ..settings import Settings
 from . import dashboard, events, openapi, preview, static
@@ -110,7 +110,7 @@ async def _enqueue_once(ctx: ApiContext, job_id: str, data: Any) -> bool:
         with contextlib.suppress(Exception):
             await ctx.idempotency.release(job_id, digest)
         raise
-    if stored is not None and job_fields(stored)["data"] != data:
+    if stored is not None and stored.data != data:
         await ctx.idempotency.release(job_id, digest)
         raise _key_reused(job_id)
     return False

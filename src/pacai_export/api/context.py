@@ -10,19 +10,13 @@ from redis.asyncio.cluster import RedisCluster
 from starlette.requests import Request
 
 from ..client import ExportClient
+from ..queues import redis_client
 from ..settings import Settings
 from ..storage import Storage, open_storage
 from .events import EventHub
 from .idempotency import IdempotencyStore
 from .receiver import OutcomeStore
 from .sessions import LoginThrottle
-
-
-def percent(value: object) -> int:
-    """BullMQ progress as the contract's integer percent (a Node producer may store anything)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return max(0, min(100, int(value)))
-    return 0
 
 
 REQUEST_SOCKET_TIMEOUT_S = 5.0  # a request waits seconds, not minutes, when Redis is away
@@ -54,12 +48,7 @@ class ApiContext:
 
     def _connect(self, name: str | None = None,
                  socket_timeout: float = REQUEST_SOCKET_TIMEOUT_S) -> Redis | RedisCluster:
-        url = self.settings.require_redis()
-        if self.settings.redis_cluster:
-            return RedisCluster.from_url(url, decode_responses=True, client_name=name,
-                                         socket_timeout=socket_timeout)
-        return Redis.from_url(url, decode_responses=True, client_name=name,
-                              socket_connect_timeout=2, socket_timeout=socket_timeout)
+        return redis_client(self.settings, name=name, socket_timeout=socket_timeout)
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as BullMQ has it, else as the callback receiver recorded it, else None."""
@@ -67,9 +56,6 @@ class ApiContext:
         if found is None or found["state"] == "unknown":
             outcome = await self.outcomes.get(job_id)
             return outcome.status() if outcome is not None else None
-        found["progress"] = percent(found["progress"])
-        if "error" in found:
-            found["error"] = str(found["error"])
         return found
 
     async def aclose(self) -> None:

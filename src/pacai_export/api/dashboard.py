@@ -31,8 +31,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..queues import get_job, job_counts, job_fields, job_logs, recent_jobs, retry_failed
-from .context import ApiContext, context, percent
+from ..queues import (
+    get_job,
+    job_counts,
+    job_logs,
+    percent,
+    recent_jobs,
+    retry_failed,
+)
+from .context import ApiContext, context
 from .problems import Problem, bearer, require_job_id, token_matches, unauthorized
 from .sessions import require_same_origin, session_valid, session_value
 
@@ -41,7 +48,6 @@ COOKIE_MAX_AGE = 12 * 3600
 CSRF_HEADER = "x-pacai-dashboard"
 LIST_STATES = ("active", "waiting", "prioritized", "delayed", "failed", "completed")
 RECENT_LIMIT = 50
-TERMINAL = ("completed", "failed")
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
     "connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -160,7 +166,7 @@ async def _detail(ctx: ApiContext, job_id: str) -> dict[str, Any]:
         raise Problem(404, "job-not-found", "Job not found",
                       f"no job {job_id!r} in queue {ctx.settings.queue_name}")
     job = await get_job(ctx.client.queue, job_id)
-    status["data"] = job_fields(job)["data"] if job is not None else None
+    status["data"] = job.data if job is not None else None
     status["logs"] = await job_logs(ctx.client.queue, job_id) if job is not None else []
     return status
 

@@ -33,6 +33,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..logs import get_logger
+from ..queues import TERMINAL_STATES, percent
 from . import context as api_context  # a module: context.py builds the hub defined here
 from .problems import Problem, require_job_id, require_token
 
@@ -49,7 +50,6 @@ CATCH_UP_CONCURRENCY = 16
 # What BullMQ writes beside ``event`` and ``jobId``, by event; anything else is not forwarded.
 STATE_EVENTS = ("added", "waiting", "active", "delayed", "waiting-children", "prioritized",
                 "stalled", "removed")
-TERMINAL_EVENTS = ("completed", "failed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +93,7 @@ class QueueEvent:
 
     @property
     def terminal(self) -> bool:
-        return self.name in TERMINAL_EVENTS
+        return self.name in TERMINAL_STATES
 
     @functools.cached_property
     def message(self) -> str:
@@ -117,7 +117,7 @@ def parse_entry(entry_id: str, fields: dict[str, str]) -> QueueEvent | None:
         return None
     data: dict[str, Any] = {"job_id": job_id}
     if name == "progress":
-        data["progress"] = api_context.percent(_json_field(fields.get("data")))
+        data["progress"] = percent(_json_field(fields.get("data")))
     elif name == "log":
         data["line"] = fields.get("data", "")
     elif name == "completed":
@@ -432,7 +432,7 @@ async def job_status_stream(request: Request, job_id: str) -> Response:
 
     async def snapshot() -> tuple[str, Any, bool]:
         status = await ctx.status(job_id) or {"id": job_id, "state": "unknown"}
-        return "status", status, status["state"] in TERMINAL_EVENTS
+        return "status", status, status["state"] in TERMINAL_STATES
 
     return stream_response(ctx, request, job_id, snapshot, end_on_terminal=True)
 
