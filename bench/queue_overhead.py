@@ -33,7 +33,7 @@ import redis
 from pacai_export.jobs import ExportJob, ExportResult
 from pacai_export.logs import configure
 from pacai_export.metrics import Metrics
-from pacai_export.queues import QueueJob, make_worker
+from pacai_export.queues import JobView, make_worker
 from pacai_export.redis_server import EmbeddedRedis
 from pacai_export.settings import Settings
 from pacai_export.worker import ExportProcessor
@@ -110,7 +110,7 @@ def ours(url: str, concurrency: int) -> Callable[[str, Callable[[], None]], Any]
     def make(name: str, completed: Callable[[], None]) -> Any:
         settings = Settings(redis_url=url, queue_name=name)
         processor = ExportProcessor(InstantExporter(), None, Metrics())  # type: ignore[arg-type]
-        process: Callable[[QueueJob], Awaitable[Any]] = processor.process
+        process: Callable[[JobView], Awaitable[Any]] = processor.process
         worker = make_worker(settings, name, process, concurrency=concurrency)
         worker.on("completed", lambda *_: completed())
         return worker

@@ -24,7 +24,7 @@ from . import __version__
 from .errors import TransientError
 from .logs import get_logger
 from .metrics import Metrics
-from .queues import QueueJob, add_job, callback_job_options, unrecoverable
+from .queues import JobView, add_job, callback_job_options, unrecoverable
 
 log = get_logger("pacai_export.callbacks")
 COMPLETED = "export.completed"
@@ -82,7 +82,7 @@ class CallbackDelivery:
             timeout=TIMEOUT, follow_redirects=False,
             headers={"user-agent": f"pacai-export/{__version__}"})
 
-    async def deliver(self, job: QueueJob) -> dict[str, Any]:
+    async def deliver(self, job: JobView) -> dict[str, Any]:
         payload = dict(job.data)
         webhook_id = payload.pop("webhook_id")
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -111,7 +111,7 @@ class CallbackDelivery:
         self._failed(bound, job, f"HTTP {status}")
         raise TransientError(f"callback {webhook_id}: receiver answered HTTP {status}")
 
-    def _failed(self, bound: Any, job: QueueJob, why: str) -> None:
+    def _failed(self, bound: Any, job: JobView, why: str) -> None:
         if job.is_last_attempt:
             self.metrics.callbacks.labels(outcome="gave_up").inc()
             bound.error("callback delivery gave up", reason=why, attempts=job.attempts)

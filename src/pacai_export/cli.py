@@ -268,12 +268,9 @@ def _read_manifest(path: Path, settings: Settings) -> Any:
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
-    from .assets.cache import DiskCache
     from .jobs import ExportJob
-    from .pipeline import POOL_PRELOAD, Exporter
-    from .pool import CpuPool
     from .progress import TerminalProgress
-    from .signing import open_signer
+    from .runtime import open_runtime
     from .storage import FileStorage
 
     try:
@@ -281,19 +278,11 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         project_id = manifest.get("project", {}).get("id") if isinstance(manifest, dict) else None
         job, _ = ExportJob.parse(_job_data(args, str(project_id), manifest))
         storage = FileStorage(args.out / f"{job.project_id}.zip")
-        pool = CpuPool(2, POOL_PRELOAD, settings.limits.pool_memory_bytes)
-        signer = open_signer(settings)
-        try:
+        async with open_runtime(settings, storage=storage, queues=False) as rt:
             with TerminalProgress(f"export {job.project_id}") as progress:
-                cache = (DiskCache(settings.asset_cache_dir, settings.asset_cache_max_bytes)
-                         if settings.asset_cache_dir else None)
-                result = await Exporter(settings, storage, pool, signer, cache).export(
+                result = await rt.require_exporter().export(
                     job, "offline", progress.report,
                     asset_root=args.assets or args.manifest.resolve().parent)
-        finally:
-            await asyncio.to_thread(pool.close)
-            if signer is not None:
-                await signer.aclose()
     except ConfigError:
         raise
     except ExportError as exc:

@@ -41,8 +41,8 @@ async def run_demo(settings: Settings) -> int:
     from .worker import WorkerService
 
     # The demo's worker listens on a free port unless HEALTH_PORT was chosen.
-    base = settings if settings.health_port != 8080 else dataclasses.replace(settings,
-                                                                              health_port=0)
+    chosen = settings.health_port != Settings.health_port  # the default, 8080
+    base = settings if chosen else dataclasses.replace(settings, health_port=0)
     with _redis(base) as s:
         service = WorkerService(s)
         worker = asyncio.create_task(service.run(install_signals=False))

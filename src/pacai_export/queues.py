@@ -311,7 +311,8 @@ class ExportWorker:
         """Taking jobs: started and not closing."""
         return bool(self._worker.running) and not self._worker.closing
 
-    async def drain(self, timeout: float) -> bool:
+    # A timed-out drain is an answer (False), not an error: hence a parameter, not a scope.
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Stop taking jobs and wait up to ``timeout`` seconds for the active ones; False when
         some are still running (call ``force_close``, then ``drain`` again to wait for the
         end). Calls after the first wait for the same close."""

@@ -1,50 +1,30 @@
-"""The worker process: consume export jobs, report progress, send callbacks, drain on signals.
+"""The worker process: consume export jobs, send callbacks, drain on signals.
 
-``ExportProcessor`` turns one BullMQ job into one export (the error → BullMQ mapping lives
-here, in ``process``). ``WorkerService`` owns the process's resources — the two BullMQ
-workers, the CPU pool, storage, the health server — and its lifecycle: start, stay up
-through Redis outages, drain on SIGTERM/SIGINT within ``SHUTDOWN_TIMEOUT``.
+``WorkerService`` takes its resources from ``open_runtime`` (storage, pool, exporter, Redis,
+queues), runs the two BullMQ consumers (``ExportProcessor`` for exports, ``CallbackDelivery``
+for webhooks), the health server and the background loops, and owns the lifecycle: start,
+stay up through Redis outages, drain on SIGTERM/SIGINT within ``SHUTDOWN_TIMEOUT``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-import structlog
-from redis.asyncio.cluster import RedisCluster
-
 from . import workdirs
-from .assets.cache import open_cache
-from .callbacks import COMPLETED, FAILED, CallbackDelivery, CallbackOutbox, failed_data
-from .errors import ExportError, InvalidInput, InvalidJob, JobStalled, error_code
-from .jobs import ExportJob
+from .callbacks import CallbackDelivery
 from .logs import get_logger
 from .metrics import Metrics, QueueGauges
-from .pipeline import POOL_PRELOAD, Exporter
-from .pool import CpuPool
-from .queues import (
-    STALLED_REASON,
-    QueueJob,
-    failed_since,
-    is_running,
-    job_counts,
-    make_queue,
-    make_worker,
-    on,
-    unrecoverable,
-)
+from .processor import ExportProcessor
+from .queues import STALLED_REASON, ExportWorker, JobView, failed_since, job_counts
+from .runtime import Runtime, open_runtime
 from .server import HealthServer
 from .settings import Settings
-from .signing import open_signer
-from .storage import open_storage
 
 log = get_logger("pacai_export.worker")
 PING_INTERVAL = 2.0
@@ -61,129 +41,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class JobProgress:
-    """Reports a job's progress to BullMQ: a numeric percent that never goes down, and the
-    stage as a job log line and a structured log line.
-
-    Reports are buffered and written by one background task per job, a batch per Redis
-    round trip, so the export never waits on Redis to say how far it got. ``close`` writes
-    what is left and must be awaited before the job completes.
-    """
-
-    def __init__(self, job: QueueJob) -> None:
-        self.job = job
-        self.percent = job.progress  # a re-run after a stall continues from here
-        self._lines: list[str] = []
-        self._dirty = False
-        self._writer: asyncio.Task[None] | None = None
-
-    async def __call__(self, percent: int, stage: str, **fields: Any) -> None:
-        details = "".join(f" {k}={v}" for k, v in fields.items())
-        self._lines.append(f"stage={stage}{details}")
-        if percent > self.percent:
-            self.percent = percent
-            self._dirty = True
-        log.info("stage", stage=stage, percent=self.percent, **fields)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        while self._lines or self._dirty:
-            lines, self._lines = self._lines, []
-            percent, self._dirty = (self.percent if self._dirty else None), False
-            await self.job.write_progress(lines, percent)
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            await self._writer
-        if self._lines or self._dirty:  # the writer failed or was never started
-            await self._write()
-
-
-class ExportProcessor:
-    def __init__(self, exporter: Exporter, outbox: CallbackOutbox | None, metrics: Metrics) -> None:
-        self.exporter = exporter
-        self.outbox = outbox
-        self.metrics = metrics
-
-    async def process(self, job: QueueJob) -> dict[str, Any]:
-        data = job.data if isinstance(job.data, dict) else {}
-        project_id = data.get("project_id")  # user input: only a string reaches the logs
-        structlog.contextvars.bind_contextvars(
-            job_id=job.id, project_id=project_id if isinstance(project_id, str) else None)
-        started = time.monotonic()
-        self.metrics.active.inc()
-        try:
-            return await self._run(job)
-        except InvalidInput as exc:
-            self.metrics.failed.labels(retryable="false").inc()
-            log.warning("job is invalid; failing it without retry", error=str(exc),
-                        code=exc.code)
-            await self._send_failed(job, exc)
-            raise unrecoverable(str(exc)) from exc
-        except Exception as exc:
-            final = job.is_last_attempt
-            self.metrics.failed.labels(retryable=str(not final).lower()).inc()
-            if isinstance(exc, ExportError):
-                log.warning("job attempt failed", error=str(exc), code=exc.code, final=final)
-            else:
-                log.exception("job attempt failed with an unexpected error", final=final)
-            if final:
-                await self._send_failed(job, exc)
-            raise
-        finally:
-            self.metrics.active.dec()
-            self.metrics.duration.observe(time.monotonic() - started)
-            structlog.contextvars.unbind_contextvars("job_id", "project_id")
-
-    async def _run(self, job: QueueJob) -> dict[str, Any]:
-        report = JobProgress(job)
-        try:
-            if job.decode_error is not None:
-                raise InvalidJob(job.decode_error)
-            export_job, extras = ExportJob.parse(job.data)
-            if extras:
-                log.warning("job data has unknown keys; ignored", keys=extras)
-            await report(5, "accepted", engines=",".join(export_job.engines))
-            result = await self.exporter.export(export_job, job.id, report)
-            value = result.model_dump(mode="json")
-            if self.outbox is not None:
-                # Enqueued before the job completes: if this process dies now, the re-run
-                # adds the same webhook-id again, which BullMQ ignores: nothing lost or doubled.
-                await self.outbox.send(job.id, COMPLETED, value)
-            await report(100, "done", key=result.key, reused=result.reused)
-        finally:
-            await report.close()
-        self.metrics.completed.inc()
-        log.info("job completed", key=result.key, bytes=result.bytes,
-                 duration_ms=result.duration_ms, reused=result.reused)
-        return value
-
-    async def fail_stalled(self, job: QueueJob, reason: str) -> None:
-        """A job BullMQ failed without running it: it stalled more than
-        ``MAX_STALLED_COUNT`` times, and the processor never sees it again."""
-        self.metrics.failed.labels(retryable="false").inc()
-        log.error("job failed: it stalled too often", job_id=job.id, reason=reason,
-                  attempts_made=job.attempts_made)
-        await self.send_stalled(job, reason)
-
-    async def send_stalled(self, job: QueueJob, reason: str) -> None:
-        """That job's ``export.failed`` (a no-op if it is already on the callback queue)."""
-        await self._send_failed(job, JobStalled(
-            f"{reason}: its worker stopped mid-job (crashed, killed, or its event loop "
-            f"blocked) more than MAX_STALLED_COUNT times"))
-
-    async def _send_failed(self, job: QueueJob, exc: BaseException) -> None:
-        if self.outbox is None:
-            return
-        data = job.data if isinstance(job.data, dict) else {}
-        project_id = data.get("project_id")
-        message = str(exc) if isinstance(exc, ExportError) else f"{type(exc).__name__}: {exc}"
-        await self.outbox.send(job.id, FAILED, failed_data(
-            job.id, project_id if isinstance(project_id, str) else None, error_code(exc),
-            message, job.attempts_made + 1))
-
-
 class WorkerService:
     """One worker process: export jobs, callback deliveries, health server, lifecycle."""
 
@@ -192,10 +49,13 @@ class WorkerService:
         self.metrics = Metrics()
         self.redis_ok = False
         self.draining = False
+        self.worker: ExportWorker | None = None
+        self.callback_worker: ExportWorker | None = None
         self._stop = asyncio.Event()
         self._signals = 0
         self._loop_tick = time.monotonic()
         self._exit_by = float("inf")  # set when the drain starts
+        self._pending: set[asyncio.Task[None]] = set()
 
     # --- state the health server reads ---------------------------------------------------
 
@@ -204,64 +64,54 @@ class WorkerService:
         return time.monotonic() - self._loop_tick < 10.0
 
     def ready(self) -> bool:
-        return self.redis_ok and not self.draining and is_running(self.worker)
+        return (self.redis_ok and not self.draining and self.worker is not None
+                and self.worker.running)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def run(self, *, install_signals: bool = True) -> int:
         """Run until a signal (or ``stop()``); return the exit code (0 after a clean drain)."""
+        async with open_runtime(self.settings) as rt:
+            return await self._serve(rt, install_signals)
+
+    async def _serve(self, rt: Runtime, install_signals: bool) -> int:
         s = self.settings
-        self.signer = open_signer(s)  # a bad key or token stops start-up here (exit 2)
-        client = RedisCluster if s.redis_cluster else aioredis.Redis
-        self.redis = client.from_url(s.require_redis(), socket_connect_timeout=2,
-                                     socket_timeout=5)
-        # No more pool processes than cores: more would only add memory (each holds its own
-        # imports and image buffers) without adding CPU.
-        self.pool = CpuPool(min(s.concurrency, os.cpu_count() or 1), POOL_PRELOAD,
-                            s.limits.pool_memory_bytes)
-        self.storage = open_storage(s)
-        self.queue = make_queue(s, s.queue_name)
-        outbox, delivery = self._callbacks()
-        exporter = Exporter(s, self.storage, self.pool, self.signer,
-                            cache=open_cache(s, self.storage),
-                            s3_client=getattr(self.storage, "client", None))
-        processor = ExportProcessor(exporter, outbox, self.metrics)
-        self.worker = make_worker(s, s.queue_name, processor.process, concurrency=s.concurrency)
-        self.callback_worker = (
-            make_worker(s, s.callback_queue_name, delivery.deliver, concurrency=8)
-            if delivery else None)
+        exporter = rt.require_exporter()
+        processor = ExportProcessor(exporter, rt.outbox, self.metrics)
+        self.worker = ExportWorker(s, s.queue_name, processor.process, concurrency=s.concurrency)
+        delivery = (CallbackDelivery(s.callback_url, s.callback_secret, self.metrics)
+                    if rt.outbox is not None and s.callback_url and s.callback_secret else None)
+        if delivery is not None:
+            self.callback_worker = ExportWorker(s, s.callback_queue_name, delivery.deliver,
+                                                concurrency=8)
         self._watch(self.worker, "export")
-        self._pending: set[asyncio.Task[None]] = set()
-        on(self.worker, "failed",
-           lambda job, *_: self._on_failed(processor, QueueJob(job)))
-        gauges = QueueGauges(self.metrics, lambda: job_counts(self.queue))
+        self.worker.on_failed(lambda job: self._on_failed(processor, job))
+        queue = rt.require_queue()
+        gauges = QueueGauges(self.metrics, lambda: job_counts(queue))
         server = HealthServer(self, self.metrics, gauges, s.health_port, s.health_host)
         if install_signals:
             self._install_signals()
         await server.start()
-        tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._ping()),
+        tasks = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._ping(rt)),
                  asyncio.create_task(self._sweep_work_folders(
                      exporter.work_root or Path(tempfile.gettempdir())))]
-        if outbox is not None:
-            tasks.append(asyncio.create_task(self._sweep_stalled(processor)))
-        await self._check_redis_policy()
-        runners = [asyncio.create_task(self.worker.run())]
-        if self.callback_worker is not None:
-            runners.append(asyncio.create_task(self.callback_worker.run()))
+        if rt.outbox is not None:
+            tasks.append(asyncio.create_task(self._sweep_stalled(processor, queue)))
+        await self._check_redis_policy(rt)
+        runners = [asyncio.create_task(w.run()) for w in self._consumers()]
         log.info("worker started", queue=s.queue_name, prefix=s.queue_prefix,
                  concurrency=s.concurrency, health_host=s.health_host, health_port=server.port)
         await self._stop.wait()
         self._exit_by = time.monotonic() + s.shutdown_timeout + EXIT_GRACE
-        clean = await self._drain()
+        clean = await self._drain(rt)
         for task in tasks:
             task.cancel()
         await self._stop_runners(runners)
         await server.stop()
-        try:
-            await asyncio.wait_for(self._close_connections(delivery), self._time_left())
-        except TimeoutError:
-            log.warning("closing connections timed out; exiting anyway")
-        await asyncio.to_thread(self.pool.close)  # idle, or terminated by the drain
+        if delivery is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(delivery.aclose(), self._time_left())
+        rt.close_by = self._exit_by  # the runtime closes the rest within what is left
         log.info("worker stopped", clean=clean)
         return 0 if clean else 1
 
@@ -270,11 +120,14 @@ class WorkerService:
         self._signals += 1
         self.draining = True
         self._stop.set()
-        if self._signals > 1:
+        if self._signals > 1 and self.worker is not None:
             log.warning("second stop signal: closing now; active jobs go to stall recovery")
-            self.worker.cancelProcessing()
+            self.worker.force_close()
 
-    def _on_failed(self, processor: ExportProcessor, job: QueueJob) -> None:
+    def _consumers(self) -> list[ExportWorker]:
+        return [w for w in (self.worker, self.callback_worker) if w is not None]
+
+    def _on_failed(self, processor: ExportProcessor, job: JobView) -> None:
         """BullMQ's ``failed`` event. Failures of our processor already sent their callback;
         a deferred failure (a job that stalled too often) never reached it."""
         reason = job.deferred_failure
@@ -283,14 +136,6 @@ class WorkerService:
         task = asyncio.create_task(processor.fail_stalled(job, reason))
         self._pending.add(task)  # awaited before the worker exits (_drain)
         task.add_done_callback(self._pending.discard)
-
-    def _callbacks(self) -> tuple[CallbackOutbox | None, CallbackDelivery | None]:
-        s = self.settings
-        if not s.callback_url or not s.callback_secret:
-            return None, None
-        self.callback_queue = make_queue(s, s.callback_queue_name)
-        return (CallbackOutbox(self.callback_queue, s.callback_max_attempts),
-                CallbackDelivery(s.callback_url, s.callback_secret, self.metrics))
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -302,30 +147,26 @@ class WorkerService:
                  timeout=self.settings.shutdown_timeout)
         self.stop()
 
-    async def _drain(self) -> bool:
+    async def _drain(self, rt: Runtime) -> bool:
         """Stop taking jobs, let active ones finish within SHUTDOWN_TIMEOUT."""
         self.draining = True
-        closing = [self.worker]
-        if self.callback_worker is not None:
-            closing.append(self.callback_worker)
-        close = asyncio.gather(*(w.close() for w in closing))
-        try:
-            await asyncio.wait_for(asyncio.shield(close), self.settings.shutdown_timeout)
+        consumers = self._consumers()
+        timeout = self.settings.shutdown_timeout
+        drained = await asyncio.gather(*(w.drain(timeout) for w in consumers))
+        if all(drained):
             if self._pending:  # callbacks of deferred failures still being enqueued
                 await asyncio.wait(self._pending, timeout=5)
             return True
-        except TimeoutError:
-            log.warning("shutdown timeout: leaving unfinished jobs to stall recovery",
-                        active=len(self.worker.jobs))
-            # forceClosing first: a job whose pool work dies below must not be moved to
-            # failed (spending an attempt); it stays active for stall recovery.
-            for w in closing:
-                w.forceClosing = True
-                w.cancelProcessing()
-            self.pool.terminate()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(close, self._time_left())
-            return False
+        log.warning("shutdown timeout: leaving unfinished jobs to stall recovery",
+                    active=sum(w.active for w in consumers))
+        # Force-closed first: a job whose pool work dies below must not be moved to failed
+        # (spending an attempt); it stays active for stall recovery.
+        for w in consumers:
+            w.force_close()
+        if rt.pool is not None:
+            rt.pool.terminate()
+        await asyncio.gather(*(w.drain(self._time_left()) for w in consumers))
+        return False
 
     def _time_left(self) -> float:
         return max(0.1, self._exit_by - time.monotonic())
@@ -338,19 +179,6 @@ class WorkerService:
             task.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
 
-    async def _close_connections(self, delivery: CallbackDelivery | None) -> None:
-        with contextlib.suppress(Exception):
-            await self.queue.close()
-        if delivery is not None:
-            await delivery.aclose()
-            with contextlib.suppress(Exception):
-                await self.callback_queue.close()
-        await self.storage.aclose()
-        if self.signer is not None:
-            await self.signer.aclose()
-        with contextlib.suppress(Exception):
-            await self.redis.aclose()
-
     # --- background checks ----------------------------------------------------------------
 
     async def _heartbeat(self) -> None:
@@ -358,11 +186,12 @@ class WorkerService:
             self._loop_tick = time.monotonic()
             await asyncio.sleep(1.0)
 
-    async def _ping(self) -> None:
+    async def _ping(self, rt: Runtime) -> None:
         """Track Redis reachability for /ready, logging each change once."""
+        assert rt.redis is not None
         while True:
             try:
-                ok = bool(await asyncio.wait_for(self.redis.ping(), 2.0))
+                ok = bool(await asyncio.wait_for(rt.redis.ping(), 2.0))
             except Exception:
                 ok = False
             if ok != self.redis_ok:
@@ -371,7 +200,7 @@ class WorkerService:
             self.metrics.redis_up.set(1 if ok else 0)
             await asyncio.sleep(PING_INTERVAL)
 
-    async def _sweep_stalled(self, processor: ExportProcessor) -> None:
+    async def _sweep_stalled(self, processor: ExportProcessor, queue: Any) -> None:
         """Every STALLED_INTERVAL, the jobs failed for stalling since the last look get their
         ``export.failed``: the worker that failed one may have died before sending it
         (``_on_failed``). The callback's job id makes a second send a no-op, so every worker
@@ -383,7 +212,7 @@ class WorkerService:
             await asyncio.sleep(interval_ms / 1000)
             started = now_ms()
             try:
-                for job in await failed_since(self.queue, since):
+                for job in await failed_since(queue, since):
                     if job.failed_reason == STALLED_REASON and job.id not in sent:
                         await processor.send_stalled(job, STALLED_REASON)
                         sent.add(job.id)
@@ -408,9 +237,10 @@ class WorkerService:
                              folders=removed[:20])
             await asyncio.sleep(WORK_SWEEP_INTERVAL)
 
-    async def _check_redis_policy(self) -> None:
+    async def _check_redis_policy(self, rt: Runtime) -> None:
+        assert rt.redis is not None
         try:
-            policy = (await self.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
+            policy = (await rt.redis.config_get("maxmemory-policy")).get("maxmemory-policy")
         except Exception as exc:  # managed Redis may forbid CONFIG; Redis may be down
             log.warning("could not read Redis maxmemory-policy; it must be noeviction",
                         error=str(exc))
@@ -419,16 +249,16 @@ class WorkerService:
             log.warning("REDIS MISCONFIGURED: maxmemory-policy is not noeviction; Redis may "
                         "evict queue keys and lose jobs", maxmemory_policy=policy)
 
-    def _watch(self, worker: Any, name: str) -> None:
+    def _watch(self, worker: ExportWorker, name: str) -> None:
         last: dict[str, float] = {}
 
-        def on_error(err: Exception, *_: Any) -> None:
+        def on_error(err: Exception) -> None:
             # BullMQ retries its own Redis calls; log each kind of error at most every 10 s.
             kind = type(err).__name__
             if time.monotonic() - last.get(kind, float("-inf")) > 10:
                 last[kind] = time.monotonic()
                 log.warning("bullmq worker error", worker=name, error=f"{kind}: {err}")
 
-        on(worker, "error", on_error)
-        on(worker, "stalled", lambda job_id, *_: log.warning("job stalled; requeued",
-                                                             stalled_job_id=job_id))
+        worker.on_error(on_error)
+        worker.on_stalled(lambda job_id: log.warning("job stalled; requeued",
+                                                     stalled_job_id=job_id))

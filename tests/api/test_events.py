@@ -21,7 +21,7 @@ import uvicorn
 from pacai_export.api import create_app
 from pacai_export.api.events import EventHub, LiveOptions, QueueEvent
 from pacai_export.client import ExportClient
-from pacai_export.queues import QueueJob
+from pacai_export.queues import JobView
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, ApiProcess
 from tests.conftest import job_data, wait_until
@@ -97,10 +97,10 @@ async def stream(http: httpx.AsyncClient, url: str,
         yield Events(response)
 
 
-async def run_jobs(s: Settings, step: Callable[[QueueJob], Awaitable[None]],
+async def run_jobs(s: Settings, step: Callable[[JobView], Awaitable[None]],
                    done: asyncio.Event) -> bullmq.Worker:
     async def process(job: bullmq.Job, token: str) -> Any:
-        await step(QueueJob(job))
+        await step(JobView(job))
         return {"status": "completed", "job_id": str(job.id)}
 
     worker = bullmq.Worker(s.queue_name, process, {"connection": s.redis_url,
@@ -115,7 +115,7 @@ async def test_job_stream_sends_status_progress_stage_and_completion_then_ends(
     job_id = await client.enqueue(job_data("sse-one", engines=["godot"]))
     gate = asyncio.Event()
 
-    async def step(job: QueueJob) -> None:
+    async def step(job: JobView) -> None:
         await gate.wait()
         await job.write_progress(["stage=building engine=godot"], 40)
         await job.write_progress([], 70)
@@ -154,7 +154,7 @@ async def test_last_event_id_replays_what_was_missed_and_a_trimmed_id_gets_a_sna
     client = ExportClient(api_settings)
     job_id = await client.enqueue(job_data("sse-resume", engines=["godot"]))
 
-    async def step(job: QueueJob) -> None:
+    async def step(job: JobView) -> None:
         for percent in (10, 20, 30):
             await job.write_progress([f"stage=step{percent}"], percent)
 

@@ -28,6 +28,7 @@ from ..errors import ConfigError, InvalidJob
 from ..jobs import ExportJob
 from ..logs import get_logger
 from ..queues import get_job
+from ..runtime import open_runtime
 from ..server import OwnSignalsServer
 from ..settings import Settings
 from . import dashboard, events, openapi, preview, static
@@ -152,11 +153,14 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.ctx = ApiContext(settings)
-        try:
-            yield
-        finally:
-            await app.state.ctx.aclose()
+        # The API's storage (the preview reads bundles) comes from the runtime; its Redis
+        # clients are bounded (a request waits seconds, not minutes), so they are its own.
+        async with open_runtime(settings, export=False, queues=False) as rt:
+            app.state.ctx = ApiContext(settings, rt.storage)
+            try:
+                yield
+            finally:
+                await app.state.ctx.aclose()
 
     middleware = [Middleware(BodyLimit, limit=settings.api_max_body_bytes)]
     if settings.api_cors_origins:

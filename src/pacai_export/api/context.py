@@ -12,19 +12,18 @@ from starlette.requests import Request
 from ..client import ExportClient
 from ..queues import redis_client
 from ..settings import Settings
-from ..storage import Storage, open_storage
+from ..storage import Storage
 from .events import EventHub
 from .idempotency import IdempotencyStore
 from .receiver import OutcomeStore
 from .sessions import LoginThrottle
-
 
 REQUEST_SOCKET_TIMEOUT_S = 5.0  # a request waits seconds, not minutes, when Redis is away
 READER_SOCKET_TIMEOUT_S = 60.0  # the events reader: longer than its blocking XREAD (5 s)
 
 
 class ApiContext:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
         self.settings = settings
         # Bounded: a request waits seconds, not minutes, when Redis is away (then 503).
         self.client = ExportClient(settings, bounded=True)
@@ -38,12 +37,10 @@ class ApiContext:
         # longer than its blocking XREAD.
         self.events = EventHub(lambda: self._connect("pacai-api-events:" + events_key,
                                                      READER_SOCKET_TIMEOUT_S), events_key)
-        self._storage: Storage | None = None
+        self._storage = storage
 
     def storage(self) -> Storage:
-        """Where bundles are stored (opened on first use: only the preview reads them)."""
-        if self._storage is None:
-            self._storage = open_storage(self.settings)
+        """Where bundles are stored (the preview reads them); closed by the runtime."""
         return self._storage
 
     def _connect(self, name: str | None = None,
@@ -60,8 +57,6 @@ class ApiContext:
 
     async def aclose(self) -> None:
         await self.events.aclose()
-        if self._storage is not None:
-            await self._storage.aclose()
         await self.client.aclose()
         await self.redis.aclose()
 
