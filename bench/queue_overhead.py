@@ -33,10 +33,10 @@ import redis
 from pacai_export.jobs import ExportJob, ExportResult
 from pacai_export.logs import configure
 from pacai_export.metrics import Metrics
-from pacai_export.queues import JobView, make_worker
+from pacai_export.processor import ExportProcessor
+from pacai_export.queues import ExportWorker, JobView
 from pacai_export.redis_server import EmbeddedRedis
 from pacai_export.settings import Settings
-from pacai_export.worker import ExportProcessor
 
 JOB = {"project_id": "bench", "engines": ["godot"], "include_assets": False, "quality": "low"}
 
@@ -75,7 +75,7 @@ async def consume(url: str, name: str, jobs: int, concurrency: int,
     except TimeoutError:
         raise SystemExit(f"{name}: only {count} of {jobs} jobs completed in time") from None
     elapsed = time.perf_counter() - started
-    await worker.close()
+    await (worker.drain(60) if isinstance(worker, ExportWorker) else worker.close())
     await runner
     await queue.obliterate(force=True)
     await queue.close()
@@ -110,10 +110,14 @@ def ours(url: str, concurrency: int) -> Callable[[str, Callable[[], None]], Any]
     def make(name: str, completed: Callable[[], None]) -> Any:
         settings = Settings(redis_url=url, queue_name=name)
         processor = ExportProcessor(InstantExporter(), None, Metrics())  # type: ignore[arg-type]
-        process: Callable[[JobView], Awaitable[Any]] = processor.process
-        worker = make_worker(settings, name, process, concurrency=concurrency)
-        worker.on("completed", lambda *_: completed())
-        return worker
+        run: Callable[[JobView], Awaitable[Any]] = processor.process
+
+        async def process(job: JobView) -> Any:
+            value = await run(job)
+            completed()  # as the job's processor returns, just before BullMQ records it
+            return value
+
+        return ExportWorker(settings, name, process, concurrency=concurrency)
     return make
 
 

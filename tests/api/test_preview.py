@@ -258,7 +258,7 @@ async def worker_export(s: Settings, storage: Any, engines: list[str]) -> Any:
     job, _ = ExportJob.parse({"project_id": "layout", "engines": engines, "quality": "low",
                               "include_assets": False, "manifest": LAYOUT})
     try:
-        return await Exporter(s, storage, pool).export(job, "t", _quiet)
+        return await Exporter.from_settings(s, storage, pool).export(job, "t", _quiet)
     finally:
         pool.close()
 

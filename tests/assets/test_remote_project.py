@@ -39,7 +39,8 @@ async def export(settings: Settings, project_id: str, out: Path) -> Any:
     job, _ = ExportJob.parse({"project_id": project_id, "engines": ["godot"],
                               "include_assets": True, "quality": "low"})
     try:
-        return await Exporter(settings, FileStorage(out), pool).export(job, "t", quiet)
+        exporter = Exporter.from_settings(settings, FileStorage(out), pool)
+        return await exporter.export(job, "t", quiet)
     finally:
         pool.close()
 

@@ -231,8 +231,8 @@ async def test_a_job_manifest_3000_deep_fails_before_anything_recursive(tmp_path
 
     try:
         with pytest.raises(InvalidManifest, match=r"^manifest\.extra\.p\.p.*nested deeper"):
-            await Exporter(Settings(), FileStorage(tmp_path / "out.zip"), pool).export(
-                job, "t", quiet)
+            exporter = Exporter.from_settings(Settings(), FileStorage(tmp_path / "out.zip"), pool)
+            await exporter.export(job, "t", quiet)
     finally:
         pool.close()
 
