@@ -19,7 +19,7 @@ from pacai_export.api import create_app
 from pacai_export.callbacks import sign, signing_key
 from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
-from tests.conftest import VENV_BIN, settings_env
+from tests.helpers import VENV_BIN, settings_env
 
 TOKEN = "tok-" + uuid.uuid4().hex
 OTHER_TOKEN = "tok2-" + uuid.uuid4().hex

@@ -19,7 +19,7 @@ from pacai_export.jobs import PROJECT_ID_RE
 from pacai_export.queues import DEFAULT_JOB_OPTIONS
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, OTHER_TOKEN, TOKEN
-from tests.conftest import VENV_BIN, job_data, settings_env
+from tests.helpers import VENV_BIN, job_data, settings_env
 
 PROBLEM = "application/problem+json"
 

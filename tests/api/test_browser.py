@@ -22,7 +22,7 @@ import pytest
 
 from pacai_export.settings import Settings
 from tests.api.conftest import TOKEN, ApiProcess
-from tests.conftest import job_data
+from tests.helpers import job_data
 
 pytestmark = pytest.mark.slow
 

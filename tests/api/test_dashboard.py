@@ -15,7 +15,7 @@ from pacai_export.api.sessions import session_value
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, TOKEN, event_body, signed_headers
-from tests.conftest import job_data, wait_until
+from tests.helpers import job_data, wait_until
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -24,7 +24,7 @@ from pacai_export.client import ExportClient
 from pacai_export.queues import JobView
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, ApiProcess
-from tests.conftest import job_data, wait_until
+from tests.helpers import job_data, wait_until
 
 STREAM = {**AUTH, "accept": "text/event-stream"}
 

@@ -19,8 +19,7 @@ import redis
 
 from pacai_export.settings import Settings
 from tests.api.conftest import TOKEN, ApiProcess
-from tests.conftest import VENV_BIN, job_data
-from tests.integration.test_node_interop import NODE_DIR, node_add
+from tests.helpers import NODE_DIR, VENV_BIN, job_data, node_add
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from pacai_export.render import CHROMIUM_ARGS
 from pacai_export.settings import Settings
 from tests.api.conftest import TOKEN, ApiProcess
 from tests.api.test_browser import CHROMIUM, _playwright
-from tests.conftest import VENV_BIN
+from tests.helpers import VENV_BIN
 
 pytestmark = pytest.mark.slow
 

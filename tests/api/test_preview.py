@@ -25,8 +25,7 @@ from pacai_export.storage import preview_key
 from pacai_export.storage.local import LocalStorage
 from tests.api.conftest import AUTH
 from tests.api.test_live_browser import LAYOUT, NODE_NAMES
-from tests.conftest import VENV_BIN, validate_gltf
-from tests.storage.conftest import bucket, s3_client, s3_endpoint  # noqa: F401 (fixtures)
+from tests.helpers import VENV_BIN, s3_client, validate_gltf
 
 KEY = "layout/0123456789abcdef/layout.zip"
 
@@ -149,8 +148,8 @@ async def test_preview_errors_name_the_job_and_the_entry(
 
 
 async def test_preview_reads_an_s3_bundle_by_range(
-        api_settings: Settings, tmp_path: Path, s3_endpoint: str,  # noqa: F811
-        bucket: str) -> None:  # noqa: F811
+        api_settings: Settings, tmp_path: Path, s3_endpoint: str,
+        bucket: str) -> None:
     from pacai_export.api import create_app
 
     bundle = export(tmp_path, "ue5")
@@ -323,8 +322,8 @@ async def test_a_reused_bundle_gets_its_missing_preview_written_once(
 
 
 async def test_an_s3_export_stores_and_serves_its_preview_file(
-        api_settings: Settings, tmp_path: Path, s3_endpoint: str,  # noqa: F811
-        bucket: str) -> None:  # noqa: F811
+        api_settings: Settings, tmp_path: Path, s3_endpoint: str,
+        bucket: str) -> None:
     from pacai_export.api import create_app
     from pacai_export.storage import open_storage
 

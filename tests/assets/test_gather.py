@@ -6,7 +6,6 @@ import base64
 import hashlib
 import os
 import stat
-import struct
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,22 +21,7 @@ from pacai_export.errors import InvalidInput
 from pacai_export.manifest import Manifest
 from pacai_export.pool import CpuPool
 from pacai_export.settings import Limits
-from tests.conftest import serve_folder
-from tests.storage.conftest import bucket, s3_client, s3_endpoint  # noqa: F401 (fixtures)
-
-
-def wav(seconds: float = 0.1, tone: int = 0) -> bytes:
-    rate, n = 8000, int(8000 * seconds)
-    data = bytes((i * (7 + tone)) % 256 for i in range(2 * n))
-    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-            + b"data" + struct.pack("<I", len(data)) + data)
-
-
-def manifest(assets: list[dict[str, Any]]) -> Manifest:
-    return Manifest.model_validate({
-        "schema": "pacai.manifest/v1", "project": {"id": "p", "name": "P"}, "assets": assets,
-        "scenes": [{"id": "main", "nodes": [{"id": "n"}]}], "main_scene": "main"})
+from tests.helpers import manifest, s3_client, serve_folder, wav
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +135,8 @@ async def test_relative_uris_over_asset_base_url_and_absolute_urls(
     assert fetcher.fetched_bytes == 2 * len(wav())
 
 
-async def test_s3_uris(tmp_path: Path, pool: CpuPool, s3_endpoint: str,  # noqa: F811
-                       bucket: str) -> None:  # noqa: F811
+async def test_s3_uris(tmp_path: Path, pool: CpuPool, s3_endpoint: str,
+                       bucket: str) -> None:
     client = s3_client(s3_endpoint)
     client.put_object(Bucket=bucket, Key="assets/a.wav", Body=wav())
     allow = Sources(s3=client, s3_allow=(bucket,))
@@ -274,7 +258,7 @@ async def test_a_file_swapped_for_a_fifo_after_the_check_does_not_block(
 
 
 async def test_s3_assets_outside_the_allowed_prefixes_are_refused(
-        tmp_path: Path, pool: CpuPool, s3_endpoint: str, bucket: str) -> None:  # noqa: F811
+        tmp_path: Path, pool: CpuPool, s3_endpoint: str, bucket: str) -> None:
     client = s3_client(s3_endpoint)
     client.put_object(Bucket=bucket, Key="tenant-b/secret.wav", Body=wav())
     uri = f"s3://{bucket}/tenant-b/secret.wav"

@@ -19,10 +19,8 @@ from pacai_export.errors import InvalidInput, LimitExceeded
 from pacai_export.pool import CpuPool
 from pacai_export.settings import Limits
 from tests.assets import corpus
-from tests.assets.test_gather import manifest
 from tests.assets.test_real_models import kit_prop
-from tests.conftest import serve_folder, validate_gltf
-from tests.storage.conftest import bucket, s3_client, s3_endpoint  # noqa: F401 (fixtures)
+from tests.helpers import manifest, s3_client, serve_folder, validate_gltf
 
 
 class CountingPool(CpuPool):
@@ -172,7 +170,7 @@ async def test_references_over_asset_base_url_count_against_the_job(
 
 
 async def test_references_beside_an_s3_model(tmp_path: Path, pool: CountingPool,
-                                             s3_endpoint: str, bucket: str  # noqa: F811
+                                             s3_endpoint: str, bucket: str
                                              ) -> None:
     local = tmp_path / "kit"
     uris = kit(local, 1)

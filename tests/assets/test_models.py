@@ -15,7 +15,7 @@ import pyvips  # type: ignore[import-untyped]
 
 from pacai_export.assets.models import process_model
 from pacai_export.errors import InvalidInput
-from tests.conftest import validate_gltf
+from tests.helpers import validate_gltf
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_PIXELS = 8192 * 8192

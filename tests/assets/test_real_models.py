@@ -27,7 +27,7 @@ from pacai_export.manifest import parse_manifest
 from pacai_export.settings import Limits
 from tests.assets import corpus
 from tests.assets.corpus import BYTE, FLOAT, SHORT, UBYTE, UINT, USHORT, Builder
-from tests.conftest import validate_gltf
+from tests.helpers import validate_gltf
 
 TIERS = ("low", "medium", "high")
 MAX_PIXELS = 4096 * 4096

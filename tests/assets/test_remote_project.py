@@ -17,8 +17,7 @@ from pacai_export.pipeline import Exporter
 from pacai_export.pool import CpuPool
 from pacai_export.settings import Settings
 from pacai_export.storage import FileStorage
-from tests.assets.test_gather import wav
-from tests.conftest import serve_folder
+from tests.helpers import serve_folder, wav
 
 
 @pytest.fixture

@@ -27,9 +27,10 @@ import httpx
 import pytest
 import yaml
 
+from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
-from tests.conftest import free_port, job_data
 from tests.deploy import podman as pm
+from tests.helpers import job_data
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "deploy" / "compose"

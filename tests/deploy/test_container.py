@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 
 from pacai_export.client import ExportClient
+from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
-from tests.conftest import free_port, job_data
 from tests.deploy import podman as pm
-from tests.integration.test_end_to_end import finished
-from tests.integration.test_lifecycle import heavy_job, wait_active
+from tests.helpers import finished, heavy_job, job_data, wait_active
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(2400)]
 

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import tomllib
-from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,9 +28,10 @@ import pytest
 import yaml
 from bullmq.queue_keys import QueueKeys
 
-from pacai_export.errors import ConfigError
-from pacai_export.metrics import QUEUE_STATES, Metrics
+from pacai_export.metrics import Metrics
+from pacai_export.queues import QUEUE_STATES
 from pacai_export.settings import Settings
+from tests.helpers import SECRET_VARS, settings_from
 
 if TYPE_CHECKING:
     from dockerfile_parse import DockerfileParser
@@ -43,8 +43,6 @@ FLY = DEPLOY / "fly"
 K8S = DEPLOY / "k8s"
 MONITORING = DEPLOY / "monitoring"
 OPERATIONS = ROOT / "docs" / "operations.md"
-SECRET_VARS = {"REDIS_URL", "WORKER_CALLBACK_SECRET", "PKCS11_PIN", "API_TOKENS",
-               "AWS_SECRET_ACCESS_KEY"}
 CALLBACK_OUTCOMES = {"delivered", "retry", "gone", "gave_up"}
 METRIC_RE = re.compile(r"\bpacai_export_[a-z0-9_]+")
 
@@ -79,47 +77,10 @@ def assert_known_metrics(expr: str, where: str) -> set[str]:
     return {known[name] for name in used}
 
 
-class RecordingEnv(Mapping[str, str]):
-    """An environment that records which variables ``Settings.from_env`` asks for."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = dict(values)
-        self.asked: set[str] = set()
-
-    def __getitem__(self, key: str) -> str:
-        self.asked.add(key)
-        return self.values[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.asked.add(key)
-        return self.values.get(key, default)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    def __len__(self) -> int:
-        return len(self.values)
 
 
-def known_setting_names() -> set[str]:
-    env = RecordingEnv({"REDIS_URL": "redis://127.0.0.1:6379"})
-    Settings.from_env(env)
-    return env.asked
 
 
-def settings_from(env: Mapping[str, str], where: str) -> Settings:
-    """The worker's own parser accepts the shipped settings (secrets filled with dummies)."""
-    unknown = set(env) - known_setting_names()
-    assert not unknown, f"{where}: variables the worker does not read: {sorted(unknown)}"
-    leaked = set(env) & SECRET_VARS
-    assert not leaked, f"{where}: secrets belong in a Secret / fly secrets: {sorted(leaked)}"
-    full = {**env, "REDIS_URL": "redis://redis.invalid:6379"}
-    if "CALLBACK_URL" in env:
-        full["WORKER_CALLBACK_SECRET"] = "dummy"
-    try:
-        return Settings.from_env(full)
-    except ConfigError as exc:  # pragma: no cover - the failure message is the point
-        pytest.fail(f"{where}: the worker rejects these settings: {exc}")
 
 
 def seconds(value: int | str) -> float:

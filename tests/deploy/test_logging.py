@@ -22,8 +22,7 @@ import yaml
 
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
-from tests.conftest import job_data
-from tests.integration.test_end_to_end import finished
+from tests.helpers import finished, job_data
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTOR = ROOT / "deploy" / "logging" / "vector.yaml"

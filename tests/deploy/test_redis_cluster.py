@@ -31,7 +31,7 @@ import redis
 
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
-from tests.conftest import Receiver, WorkerProcess, job_data, settings_env
+from tests.helpers import Receiver, WorkerProcess, job_data, settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +144,7 @@ def start_cluster_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess
     started: list[WorkerProcess] = []
 
     def start(s: Settings, **extra_env: str) -> WorkerProcess:
-        from tests.conftest import WORKER_CMD
+        from tests.helpers import WORKER_CMD
 
         port = free_port()
         log = tmp_path / f"worker-{len(started)}.log"

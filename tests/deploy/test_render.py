@@ -17,7 +17,7 @@ import yaml
 
 from pacai_export.api.app import create_app
 from pacai_export.settings import Settings
-from tests.deploy.test_deploy import SECRET_VARS, settings_from
+from tests.helpers import SECRET_VARS, settings_from
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINT = ROOT / "deploy" / "render" / "render.yaml"

@@ -18,7 +18,7 @@ from pacai_export.engines import COMPONENTS, write_engine
 from pacai_export.engines.base import BuildContext, Files
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
-from tests.conftest import small_manifest, stress_manifest
+from tests.helpers import small_manifest, stress_manifest
 
 ALL_COMPONENTS = ("spin", "bob", "player_controller", "pickup", "spawn_point", "trigger_zone")
 

@@ -16,8 +16,8 @@ from pacai_export.engines.instancing import (
     instancing_report,
 )
 from pacai_export.manifest import Manifest
-from tests.conftest import stress_manifest
 from tests.engines.fidelity_scene import instanced_manifest
+from tests.helpers import stress_manifest
 
 
 def _manifest(copies: int, **extra: Any) -> Manifest:

@@ -16,7 +16,7 @@ from pacai_export.engines import COMPONENTS, write_engine
 from pacai_export.engines.base import BuildContext, Files
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
-from tests.conftest import small_manifest, stress_manifest
+from tests.helpers import small_manifest, stress_manifest
 
 BUILTIN_GUIDS = {"0000000000000000e000000000000000", "0000000000000000f000000000000000"}
 # Unity's built-in primitive meshes in "Library/unity default resources".

@@ -28,8 +28,8 @@ from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
-from tests.conftest import small_manifest
 from tests.engines.fidelity_scene import fidelity_manifest_with_extras
+from tests.helpers import small_manifest
 
 # --- the UE 5.4 API surface the stand-in accepts ---------------------------------------------
 # Names from Epic's Python API reference (dev.epicgames.com/documentation/en-us/unreal-engine/

@@ -41,8 +41,8 @@ from pacai_export.engines.instancing import (
     instancing_report,
 )
 from pacai_export.manifest import Manifest, Node
-from tests.conftest import validate_gltf
 from tests.engines.fidelity_scene import fidelity_manifest_with_extras, instanced_manifest
+from tests.helpers import validate_gltf
 
 TOLERANCE_M = 0.01
 TOLERANCE_DEG = 0.5

@@ -20,7 +20,7 @@ from pacai_export.engines import gltf, write_engine
 from pacai_export.engines.base import BuildContext
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Bounds, Manifest, Scene
-from tests.conftest import validate_gltf
+from tests.helpers import validate_gltf
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "src" / "pacai_export" / "examples" / "forest-arena.json"

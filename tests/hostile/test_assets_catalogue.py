@@ -33,12 +33,18 @@ from pacai_export.client import ExportClient
 from pacai_export.queues import add_job
 from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
-from tests.assets.test_gather import wav
-from tests.conftest import WORKER_CMD, Receiver, WorkerProcess, settings_env
+from tests.helpers import (
+    S3_ENV,
+    WORKER_CMD,
+    Receiver,
+    WorkerProcess,
+    finished,
+    s3_client,
+    settings_env,
+    wav,
+)
 from tests.hostile import bombs
 from tests.hostile.bad_http import cut_short, garbage, redirect, reset, serve_badly
-from tests.integration.test_end_to_end import finished
-from tests.storage.conftest import S3_ENV, s3_client, s3_endpoint  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -86,10 +92,10 @@ def _project_files(root: Path, outside: Path) -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str,
-          s3_endpoint: str) -> Iterator[World]:  # noqa: F811 (the fixture)
+          s3_server: str) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("hostile")
     _project_files(tmp / "projects" / PROJECT, tmp / "outside")
-    s3 = s3_client(s3_endpoint)
+    s3 = s3_client(s3_server)
     own, other = (f"{kind}-{uuid.uuid4().hex[:10]}" for kind in ("own", "tenant"))
     for bucket in (own, other):
         s3.create_bucket(Bucket=bucket)
@@ -114,7 +120,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str,
                         callback_url=receiver.url, callback_secret=receiver.secret)
     port = free_port()
     env = {**settings_env(settings), **S3_ENV, "HEALTH_PORT": str(port),
-           "STORAGE_URL": f"s3://{own}/exports", "S3_ENDPOINT_URL": s3_endpoint,
+           "STORAGE_URL": f"s3://{own}/exports", "S3_ENDPOINT_URL": s3_server,
            "ASSET_HTTP_ALLOWLIST": "localhost"}
     log = tmp / "worker.log"
     with log.open("wb") as out:

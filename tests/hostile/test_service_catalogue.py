@@ -37,19 +37,23 @@ from pacai_export.client import ExportClient
 from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, TOKEN, ApiProcess
-from tests.conftest import (
+from tests.helpers import (
     ROOT,
     VENV_BIN,
     Receiver,
     WorkerProcess,
+    crash_mid_job,
+    finished,
+    heavy_job,
     job_data,
+    node_add,
     settings_env,
     small_manifest,
+    verified,
+    wait_active,
     wait_until,
+    with_callbacks,
 )
-from tests.integration.test_end_to_end import finished, verified, with_callbacks
-from tests.integration.test_lifecycle import crash_mid_job, heavy_job, wait_active
-from tests.integration.test_node_interop import node_add
 
 pytestmark = pytest.mark.slow
 

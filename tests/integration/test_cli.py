@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pacai_export.settings import Settings
-from tests.conftest import settings_env, small_manifest
+from tests.helpers import settings_env, small_manifest
 
 CLI = str(Path(sys.executable).parent / "pacai-export")
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import hashlib
 import json
 import subprocess
@@ -12,31 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from standardwebhooks.webhooks import Webhook
 
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
-from tests.conftest import Receiver, job_data, small_manifest, wait_until
-
-
-def with_callbacks(s: Settings, receiver: Receiver, **changes: Any) -> Settings:
-    return dataclasses.replace(s, callback_url=receiver.url, callback_secret=receiver.secret,
-                               **changes)
-
-
-def verified(receiver: Receiver, delivery: Any) -> dict[str, Any]:
-    wh = Webhook("whsec_" + base64.b64encode(receiver.secret.encode()).decode())
-    result: dict[str, Any] = wh.verify(delivery.body,
-                                       {k.lower(): v for k, v in delivery.headers.items()})
-    return result
-
-
-async def finished(client: ExportClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        status = await client.status(job_id)
-        return status if status and status["state"] in ("completed", "failed") else None
-    result: dict[str, Any] = await wait_until(done, timeout)
-    return result
+from tests.helpers import (
+    Receiver,
+    finished,
+    job_data,
+    small_manifest,
+    verified,
+    with_callbacks,
+)
 
 
 async def test_job_completes_with_result_bundle_progress_logs_and_callback(

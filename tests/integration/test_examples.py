@@ -119,7 +119,7 @@ def test_instanced_export_reports_its_groups_in_the_bundle(tmp_path: Path) -> No
     Godot MultiMesh read from the zip by an independent reader (zipfile)."""
     import zipfile
 
-    from tests.conftest import small_manifest
+    from tests.helpers import small_manifest
 
     manifest = small_manifest("grove", "Grove")
     nodes = manifest["scenes"][0]["nodes"]

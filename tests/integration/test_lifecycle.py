@@ -13,34 +13,16 @@ import pytest
 from pacai_export.client import ExportClient
 from pacai_export.redis_server import EmbeddedRedis
 from pacai_export.settings import Settings
-from tests.conftest import Receiver, job_data, stress_manifest, wait_until
-from tests.integration.test_end_to_end import finished, verified, with_callbacks
-
-# Big enough that an export takes seconds of CPU in the pool on this machine.
-HEAVY_NODES = 10_000
-
-
-def heavy_job(project_id: str) -> dict[str, Any]:
-    return job_data(project_id, include_assets=False,
-                    manifest=stress_manifest(project_id, HEAVY_NODES))
-
-
-async def wait_active(client: ExportClient, job_id: str) -> None:
-    async def active() -> bool:
-        status = await client.status(job_id)
-        return bool(status and status["state"] == "active" and 0 < status["progress"] < 100)
-    await wait_until(active, 60)
-
-
-async def crash_mid_job(start_worker: Any, s: Settings, client: ExportClient,
-                        project_id: str) -> str:
-    """A worker on ``s`` takes a heavy job and is SIGKILLed in the middle of it; the job id."""
-    first = start_worker(s)
-    job_id = await client.enqueue(heavy_job(project_id))
-    await wait_active(client, job_id)
-    first.proc.kill()
-    first.proc.wait(10)
-    return job_id
+from tests.helpers import (
+    Receiver,
+    crash_mid_job,
+    finished,
+    heavy_job,
+    job_data,
+    verified,
+    wait_active,
+    with_callbacks,
+)
 
 
 async def test_sigterm_drains_the_running_job_then_exits_0(

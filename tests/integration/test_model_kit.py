@@ -13,8 +13,7 @@ from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
 from tests.assets import corpus
 from tests.assets.test_real_models import kit_prop
-from tests.conftest import job_data, small_manifest, validate_gltf
-from tests.integration.test_end_to_end import finished
+from tests.helpers import finished, job_data, small_manifest, validate_gltf
 
 
 def kit_project(folder: Path, project_id: str) -> dict[str, Any]:

@@ -3,29 +3,10 @@ the result through ``job.returnvalue`` and ``QueueEvents``."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from pacai_export.settings import Settings
-from tests.conftest import job_data
-
-NODE_DIR = Path(__file__).resolve().parents[1] / "node"
-
-
-def node_add(settings: Settings, data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
-    if not (NODE_DIR / "node_modules" / "bullmq").is_dir():
-        pytest.fail("tests/node/node_modules missing: run `make setup` (npm ci in tests/node)")
-    out = subprocess.run(
-        [shutil.which("node") or "node", str(NODE_DIR / "producer.mjs"), settings.redis_url or "",
-         settings.queue_prefix, settings.queue_name, json.dumps(data), json.dumps(opts), "90000"],
-        capture_output=True, text=True, timeout=120, check=True)
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+from tests.helpers import job_data, node_add
 
 
 def test_node_producer_job_completes_and_node_sees_the_result(

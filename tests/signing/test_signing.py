@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from pacai_export.settings import Settings
-from tests.conftest import job_data
-from tests.integration.test_end_to_end import finished
+from tests.helpers import finished, job_data
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "pacai-export")

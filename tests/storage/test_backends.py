@@ -14,7 +14,7 @@ import pytest
 from pacai_export.errors import StorageError
 from pacai_export.storage import LocalStorage, Storage, StoredObject
 from pacai_export.storage.s3 import S3Options, S3Storage
-from tests.storage.conftest import s3_client
+from tests.helpers import s3_client
 
 KEY = "proj/0123456789abcdef/proj.zip"
 

@@ -7,9 +7,7 @@ from typing import Any
 
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
-from tests.conftest import job_data
-from tests.integration.test_end_to_end import finished
-from tests.storage.conftest import S3_ENV, s3_client
+from tests.helpers import S3_ENV, finished, job_data, s3_client
 
 
 async def test_worker_stores_in_s3_and_reuses(settings: Settings, start_worker: Any,

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from pacai_export.callbacks import CallbackDelivery, event, sign, signing_key
 from pacai_export.errors import TransientError
 from pacai_export.metrics import Metrics
-from tests.conftest import Receiver
+from tests.helpers import Receiver
 
 
 def verify(secret: str, delivery: Any) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from pacai_export.errors import InvalidManifest, LimitExceeded
 from pacai_export.manifest import decode_manifest_bytes, json_schema, parse_manifest
 from pacai_export.settings import Limits
-from tests.conftest import small_manifest
+from tests.helpers import small_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
