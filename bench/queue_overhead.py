@@ -52,7 +52,7 @@ class InstantExporter:
                             sha256="0" * 64, files=0, signed=False, duration_ms=0)
 
 
-async def consume(url: str, name: str, jobs: int, concurrency: int,
+async def consume(url: str, name: str, jobs: int,
                   make: Callable[[str, Callable[[], None]], Any]) -> float:
     """Fill a queue with ``jobs`` jobs, then time one worker draining it."""
     queue = bullmq.Queue(name, {"connection": url})
@@ -84,7 +84,7 @@ async def consume(url: str, name: str, jobs: int, concurrency: int,
 
 def bare(url: str, concurrency: int) -> Callable[[str, Callable[[], None]], Any]:
     def make(name: str, completed: Callable[[], None]) -> Any:
-        async def noop(job: Any, token: str) -> dict[str, str]:
+        async def noop(job: Any, token: str) -> dict[str, str]:  # noqa: ARG001 (bullmq passes the lock token)
             return {"ok": "yes"}
         worker = bullmq.Worker(name, noop, {"connection": url, "concurrency": concurrency,
                                             "autorun": False})
@@ -96,7 +96,7 @@ def bare(url: str, concurrency: int) -> Callable[[str, Callable[[], None]], Any]
 def floor(url: str, concurrency: int) -> Callable[[str, Callable[[], None]], Any]:
     """A bare worker doing only what the contract demands of every job: progress ends at 100."""
     def make(name: str, completed: Callable[[], None]) -> Any:
-        async def progress_only(job: Any, token: str) -> dict[str, str]:
+        async def progress_only(job: Any, token: str) -> dict[str, str]:  # noqa: ARG001 (bullmq passes the lock token)
             await job.updateProgress(100)
             return {"ok": "yes"}
         worker = bullmq.Worker(name, progress_only, {"connection": url,
@@ -141,7 +141,7 @@ async def main() -> None:
     for _ in range(args.rounds):  # interleaved, so machine noise hits all alike
         for label, factory in (("bare", bare), ("floor", floor), ("ours", ours)):
             rate = await consume(url, f"bench{uuid.uuid4().hex[:8]}", args.jobs,
-                                 args.concurrency, factory(url, args.concurrency))
+                                 factory(url, args.concurrency))
             results[label].append(rate)
     if embedded:
         embedded.stop()

@@ -93,7 +93,7 @@ class ManifestSource(Protocol):
 class NoManifests:
     """Neither PROJECTS_DIR nor PROJECT_MANIFEST_URL: only inline manifests can run."""
 
-    async def load(self, project_id: str, work: Path) -> dict[str, Any]:
+    async def load(self, project_id: str, work: Path) -> dict[str, Any]:  # noqa: ARG002 (ManifestSource protocol)
         raise ManifestNotFound(f"project {project_id!r}: the job has no manifest and "
                                "neither PROJECTS_DIR nor PROJECT_MANIFEST_URL is set")
 
@@ -105,7 +105,7 @@ class ProjectsDir:
     root: Path
     limits: Limits
 
-    async def load(self, project_id: str, work: Path) -> dict[str, Any]:
+    async def load(self, project_id: str, work: Path) -> dict[str, Any]:  # noqa: ARG002 (ManifestSource protocol)
         path = self.root / project_id / "manifest.json"
         name = f"PROJECTS_DIR/{project_id}/manifest.json"  # never the server's path
         try:

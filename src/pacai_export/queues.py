@@ -291,7 +291,7 @@ class ExportWorker:
 
     def __init__(self, settings: Settings, name: str,
                  process: Callable[[JobView], Awaitable[Any]], *, concurrency: int) -> None:
-        async def processor(job: bullmq.Job, token: str) -> Any:
+        async def processor(job: bullmq.Job, token: str) -> Any:  # noqa: ARG001 (bullmq passes the lock token)
             return await process(JobView(job))
 
         self._worker = _Worker(name, processor, _worker_options(settings, concurrency))
@@ -362,7 +362,7 @@ def _worker_options(settings: Settings, concurrency: int) -> dict[str, Any]:
     }
 
 
-def _callback_backoff(attempts_made: int, backoff_type: str, err: Any, job: Any) -> int:
+def _callback_backoff(attempts_made: int, backoff_type: str, err: Any, job: Any) -> int:  # noqa: ARG001 (bullmq.s backoffStrategy signature)
     """Exponential backoff with full jitter for callback deliveries (BullMQ's has no jitter)."""
     ceiling = min(CALLBACK_MAX_DELAY_MS, CALLBACK_BASE_DELAY_MS * 2 ** max(0, attempts_made - 1))
     return int(ceiling // 2 + random.random() * ceiling / 2)

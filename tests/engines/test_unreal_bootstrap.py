@@ -645,8 +645,8 @@ class _AddNewSubobjectParams:
     """unreal.AddNewSubobjectParams(parent_handle, new_class, ...)."""
 
     def __init__(self, parent_handle: Any = None, new_class: Any = None,
-                 blueprint_context: Any = None, skip_mark_blueprint_modified: bool = False,
-                 conform_transform_to_parent: bool = False) -> None:
+                 blueprint_context: Any = None, skip_mark_blueprint_modified: bool = False,  # noqa: ARG002 (the double keeps the real signature)
+                 conform_transform_to_parent: bool = False) -> None:  # noqa: ARG002 (the double keeps the real signature)
         assert isinstance(parent_handle, _Handle), parent_handle
         assert blueprint_context is None, "an instance, not a Blueprint"
         self.parent_handle, self.new_class = parent_handle, new_class

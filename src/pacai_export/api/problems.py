@@ -64,7 +64,7 @@ async def problem_handler(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-async def redis_unavailable(request: Request, exc: Exception) -> Response:
+async def redis_unavailable(request: Request, exc: Exception) -> Response:  # noqa: ARG001 (Starlette calls exception handlers with it)
     """Redis refused or timed out (after the client's few retries): 503, try again."""
     return Problem(503, "redis-unavailable", "Queue unavailable",
                    f"{request.method} {request.url.path}: the queue's Redis did not answer; "

@@ -59,7 +59,7 @@ class LocalStorage:
     async def has(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
 
-    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:  # noqa: ARG002 (Storage protocol)
         """Write ``data`` under ``key`` (temp file, fsync, rename): whole or not at all."""
         try:
             await asyncio.to_thread(_atomic_write, self._path(key), data)
@@ -183,7 +183,7 @@ class FileStorage:
         self.target = target
         self.work_root: Path | None = target.parent
 
-    async def stat(self, key: str) -> StoredObject | None:
+    async def stat(self, key: str) -> StoredObject | None:  # noqa: ARG002 (Storage protocol)
         return None  # the offline command always builds
 
     async def put_file(self, key: str, path: Path, info: StoredObject) -> StoredObject:
@@ -193,7 +193,7 @@ class FileStorage:
             raise StorageError(f"could not write {self.target}: {exc}") from exc
         return dataclasses.replace(info, key=key)
 
-    def url(self, key: str) -> str:
+    def url(self, key: str) -> str:  # noqa: ARG002 (Storage protocol)
         return self.target.resolve().as_uri()
 
     async def aclose(self) -> None:
