@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .engines import ENGINES
 from .errors import (
     ConfigError,
     ExportError,
@@ -24,7 +25,7 @@ from .errors import (
     PreviewUnavailable,
     VerificationFailed,
 )
-from .jobs import ENGINES, QUALITIES
+from .jobs import QUALITIES
 from .logs import configure
 from .settings import Settings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import ExportClient
-from .jobs import ENGINES
+from .engines import ENGINES
 from .progress import TerminalProgress
 from .redis_server import EmbeddedRedis
 from .settings import Settings

@@ -9,14 +9,15 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 
+from .engines import ENGINES
 from .errors import InvalidJob, field_errors, format_errors, validation_errors
 
-ENGINES = ("godot", "unity", "ue5")  # canonical order: bundle folders, results, hashes
-ENGINE_CHOICES = "ue5, unity, godot"  # the order the contract names them in messages
+# ENGINES, the writers' registry, is the canonical order: bundle folders, results, hashes.
+ENGINE_CHOICES = ", ".join(reversed(ENGINES))  # "ue5, unity, godot": the contract's order
 QUALITIES = ("low", "medium", "high")
 PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-Engine = Literal["godot", "unity", "ue5"]
+Engine = str  # one of ENGINES (ExportJob._engines checks it)
 Quality = Literal["low", "medium", "high"]
 
 

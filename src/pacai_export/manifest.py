@@ -34,7 +34,9 @@ Color3 = tuple[Unit, Unit, Unit]
 Color4 = tuple[Unit, Unit, Unit, Unit]
 
 
-class _Model(BaseModel):
+class _Strict(BaseModel):
+    """A manifest object: unknown fields are errors, parsed objects are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="after")
@@ -60,7 +62,7 @@ _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 _MAX_FIELDS_SETS = 4096
 
 
-class Transform(_Model):
+class Transform(_Strict):
     translation: Vec3 = (0.0, 0.0, 0.0)
     rotation: tuple[Finite, Finite, Finite, Finite] = (0.0, 0.0, 0.0, 1.0)
     scale: Vec3 = (1.0, 1.0, 1.0)
@@ -74,28 +76,28 @@ class Transform(_Model):
         return q
 
 
-class Box(_Model):
+class Box(_Strict):
     primitive: Literal["box"]
     size: Size3 = (1.0, 1.0, 1.0)
 
 
-class Sphere(_Model):
+class Sphere(_Strict):
     primitive: Literal["sphere"]
     radius: Positive = 0.5
 
 
-class Plane(_Model):
+class Plane(_Strict):
     primitive: Literal["plane"]
     size: Vec2 = (1.0, 1.0)
 
 
-class Capsule(_Model):
+class Capsule(_Strict):
     primitive: Literal["capsule"]
     radius: Positive = 0.5
     height: Positive = 2.0
 
 
-class Cylinder(_Model):
+class Cylinder(_Strict):
     primitive: Literal["cylinder"]
     radius: Positive = 0.5
     height: Positive = 1.0
@@ -104,14 +106,14 @@ class Cylinder(_Model):
 Mesh = Annotated[Box | Sphere | Plane | Capsule | Cylinder, Field(discriminator="primitive")]
 
 
-class Collider(_Model):
+class Collider(_Strict):
     shape: Literal["box", "sphere", "capsule", "mesh"]
     size: Size3 | None = None
     radius: Positive | None = None
     height: Positive | None = None
 
 
-class Light(_Model):
+class Light(_Strict):
     type: Literal["directional", "point", "spot"]
     color: Color3 = (1.0, 1.0, 1.0)
     intensity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 1.0
@@ -126,7 +128,7 @@ class Light(_Model):
         return self
 
 
-class Camera(_Model):
+class Camera(_Strict):
     projection: Literal["perspective", "orthographic"] = "perspective"
     yfov: Annotated[float, Field(gt=0.0, lt=math.pi)] = 0.8
     ymag: Positive = 5.0
@@ -140,19 +142,19 @@ class Camera(_Model):
         return self
 
 
-class Component(_Model):
+class Component(_Strict):
     type: Annotated[str, Field(min_length=1, max_length=64)]
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class Audio(_Model):
+class Audio(_Strict):
     asset: Id
     autoplay: bool = False
     loop: bool = False
     volume: Annotated[float, Field(ge=0.0, le=4.0)] = 1.0
 
 
-class Node(_Model):
+class Node(_Strict):
     id: Id
     name: Annotated[str, Field(max_length=256)] | None = None
     parent: Id | None = None
@@ -172,13 +174,13 @@ class Node(_Model):
         return self.name or self.id
 
 
-class Environment(_Model):
+class Environment(_Strict):
     sky_color: Color3 = (0.5, 0.7, 1.0)
     ambient_color: Color3 = (0.3, 0.3, 0.35)
     ambient_intensity: Annotated[float, Field(ge=0.0, le=16.0)] = 0.5
 
 
-class Scene(_Model):
+class Scene(_Strict):
     id: Id
     name: Annotated[str, Field(max_length=256)] | None = None
     environment: Environment = Environment()
@@ -189,12 +191,12 @@ class Scene(_Model):
         return self.name or self.id
 
 
-class Bounds(_Model):
+class Bounds(_Strict):
     min: Vec3
     max: Vec3
 
 
-class Asset(_Model):
+class Asset(_Strict):
     id: Id
     type: Literal["texture", "model", "audio"]
     uri: Annotated[str, Field(min_length=1, max_length=8192)]
@@ -203,7 +205,7 @@ class Asset(_Model):
     bounds: Bounds | None = None
 
 
-class Material(_Model):
+class Material(_Strict):
     id: Id
     base_color: Color4 = (1.0, 1.0, 1.0, 1.0)
     base_color_texture: Id | None = None
@@ -213,7 +215,7 @@ class Material(_Model):
     emissive: Color3 = (0.0, 0.0, 0.0)
 
 
-class Project(_Model):
+class Project(_Strict):
     id: Id
     name: Annotated[str, Field(min_length=1, max_length=256)]
     version: Annotated[str, Field(max_length=64)] = "1.0.0"
@@ -225,7 +227,7 @@ class Project(_Model):
                     "keeps every node separate.")
 
 
-class Manifest(_Model):
+class Manifest(_Strict):
     schema_: Literal["pacai.manifest/v1"] = Field(alias="schema")
     project: Project
     assets: list[Asset] = Field(default_factory=list)
