@@ -73,7 +73,7 @@ demo-forest: $(STAMP)
 
 ## lint: ruff over the package, tests, benchmarks and examples; mypy (strict) over the package
 lint: setup
-	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench examples scripts
 	$(VENV)/bin/mypy
 
 ## test: set up, lint, then the whole test suite (CI runs exactly this)

@@ -1,0 +1,76 @@
+"""``open_runtime``: what it opens is closed when the block ends, and after a failed start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pacai_export.errors import ConfigError
+from pacai_export.runtime import open_runtime, pool_size
+from pacai_export.settings import Settings
+from pacai_export.storage import FileStorage, LocalStorage
+
+
+class ClosingFileStorage(FileStorage):
+    """The offline command's real storage, counting its ``aclose`` calls."""
+
+    closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+        await super().aclose()
+
+
+def _double(x: int) -> int:
+    return 2 * x
+
+
+# Helpers multiprocessing keeps for the life of this process, whatever the pool does.
+LIFELONG = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+
+
+def _pool_processes() -> set[int]:
+    """Descendants of this process but its own helpers (pool processes are forked by the
+    forkserver, so they share its command line but not its parent)."""
+    me = psutil.Process()
+    return {p.pid for p in me.children(recursive=True)
+            if not (p.ppid() == me.pid
+                    and any(helper in " ".join(p.cmdline()) for helper in LIFELONG))}
+
+
+async def test_a_start_that_fails_at_a_late_step_closes_what_it_opened(tmp_path: Path) -> None:
+    storage = ClosingFileStorage(tmp_path / "out.zip")
+    settings = Settings(exports_dir=tmp_path, redis_url=None)
+    # Storage, pool, cache and exporter open; then the Redis step finds no REDIS_URL.
+    with pytest.raises(ConfigError, match=r"^REDIS_URL: required"):
+        async with open_runtime(settings, storage=storage):
+            pytest.fail("the block must not run")
+    assert storage.closed == 1
+
+
+async def test_the_block_gets_every_part_and_closes_the_pool_it_used(tmp_path: Path) -> None:
+    storage = ClosingFileStorage(tmp_path / "out.zip")
+    before = _pool_processes()
+    async with open_runtime(Settings(exports_dir=tmp_path), storage=storage,
+                            queues=False) as rt:
+        assert rt.storage is storage
+        assert rt.pool is not None and rt.exporter is not None and rt.cache is not None
+        assert rt.exporter.storage is storage and rt.exporter.pool is rt.pool
+        assert rt.redis is None and rt.queue is None and rt.outbox is None
+        assert await rt.pool.run(_double, 21) == 42
+        assert _pool_processes() - before, "the pool started no process"
+        assert rt.pool.workers == pool_size(rt.settings)
+    assert storage.closed == 1
+    left = _pool_processes() - before
+    assert not left, [psutil.Process(p).cmdline() for p in left]
+
+
+async def test_the_api_runtime_opens_storage_only(tmp_path: Path) -> None:
+    settings = Settings.from_env({"EXPORTS_DIR": str(tmp_path)})
+    async with open_runtime(settings, export=False, queues=False) as rt:
+        assert isinstance(rt.storage, LocalStorage)
+        assert (rt.signer, rt.pool, rt.exporter, rt.redis, rt.queue) == (None,) * 5
+        with pytest.raises(RuntimeError, match=r"^this runtime was opened without the exporter$"):
+            rt.require_exporter()
