@@ -364,7 +364,7 @@ async def crash_mid_job(start_worker: Any, s: Settings, client: ExportClient,
     return job_id
 
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "node"
+NODE_DIR = ROOT / "tests" / "node"
 
 
 def node_add(settings: Settings, data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
