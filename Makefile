@@ -71,13 +71,18 @@ demo-forest: $(STAMP)
 	$(VENV)/bin/pacai-export export exports/forest-20000/manifest.json \
 	  --engines godot,unity,ue5 --quality high --out exports
 
-## lint: ruff over the package, tests, benchmarks and examples; mypy (strict) over the package
-lint: setup
+## lint: ruff over the package, tests, benchmarks, examples and scripts; mypy (strict) over
+## the package. Needs the venv only (no apt packages, no node modules).
+lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench examples scripts
 	$(VENV)/bin/mypy
 
+## unit: the quick unit tests (seconds; no worker processes, no Node, no containers)
+unit: $(STAMP)
+	$(VENV)/bin/pytest tests/unit
+
 ## test: set up, lint, then the whole test suite (CI runs exactly this)
-test: lint
+test: setup lint
 	$(VENV)/bin/pytest
 
 BENCH_NODE_STAMP := bench/node/node_modules/.installed-stamp
