@@ -27,8 +27,10 @@ def test_export_offline_writes_the_zip_and_prints_the_result(tmp_path: Path) -> 
     manifest.write_text(json.dumps(small_manifest("offline-arena")))
     out = tmp_path / "out"
     proc = run(["export", str(manifest), "--engines", "godot,unity", "--quality", "low",
-                "--include-assets", "--seed", "s1", "--out", str(out)])
+                "--include-assets", "--seed", "s1", "--out", str(out)], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    # Processed assets went to the cache the worker would use (EXPORTS_DIR/_cache).
+    assert [p.name for p in (tmp_path / "exports" / "_cache").iterdir()]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     bundle = out / "offline-arena.zip"
     assert result["download_url"] == bundle.resolve().as_uri()

@@ -24,7 +24,8 @@ def export(manifest: Path, out: Path, **env: str) -> dict[str, object]:
     proc = subprocess.run(
         [CLI, "export", str(manifest), "--engines", "godot,unity,ue5", "--quality", "high",
          "--include-assets", "--out", str(out)],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+        # In the test's folder: the processed-asset cache defaults to ./exports/_cache.
+        env={**os.environ, **env}, cwd=out.parent, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
