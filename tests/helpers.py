@@ -132,7 +132,9 @@ class Receiver:
 
 
 @dataclasses.dataclass
-class WorkerProcess:
+class ServiceProcess:
+    """A ``pacai-export`` process the test started, listening on ``port``, logging to ``log``."""
+
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
@@ -141,6 +143,8 @@ class WorkerProcess:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+
+class WorkerProcess(ServiceProcess):
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.base + path, timeout=5)
 

@@ -19,7 +19,7 @@ from pacai_export.api import create_app
 from pacai_export.callbacks import sign, signing_key
 from pacai_export.redis_server import free_port
 from pacai_export.settings import Settings
-from tests.helpers import VENV_BIN, settings_env
+from tests.helpers import VENV_BIN, ServiceProcess, settings_env
 
 TOKEN = "tok-" + uuid.uuid4().hex
 OTHER_TOKEN = "tok2-" + uuid.uuid4().hex
@@ -54,16 +54,7 @@ def event_body(event_type: str, data: dict[str, Any]) -> bytes:
                        "data": data}).encode()
 
 
-@dataclasses.dataclass
-class ApiProcess:
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+class ApiProcess(ServiceProcess):
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers=AUTH, timeout=10)
 
