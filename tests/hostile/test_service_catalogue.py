@@ -461,7 +461,10 @@ def test_the_cookie_holds_a_session_derived_from_the_token_not_the_token(
         assert 0 < expires - time.time() <= 12 * 3600
 
         def with_cookie(cookie: str) -> int:
-            return http.get("/dashboard/api/jobs", cookies={COOKIE: cookie}).status_code
+            # A client of its own: only this cookie, none from the login above.
+            with httpx.Client(base_url=api.base, timeout=10,
+                              cookies={COOKIE: cookie}) as fresh:
+                return fresh.get("/dashboard/api/jobs").status_code
 
         assert with_cookie(value) == 200
         assert with_cookie(TOKEN) == 401  # the raw token is not a session
