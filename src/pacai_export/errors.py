@@ -157,8 +157,3 @@ def field_errors(pairs: list[tuple[str, str]]) -> dict[str, str]:
 def format_errors(pairs: list[tuple[str, str]]) -> str:
     """(path, message) pairs as one message: ``path: message; path: message``."""
     return "; ".join(f"{path}: {message}" for path, message in pairs)
-
-
-def format_validation_error(exc: pydantic.ValidationError, root: str = "") -> str:
-    """Pydantic errors as ``path: message`` lines, paths in JSON-path style (``a.b[1]``)."""
-    return format_errors(validation_errors(exc, root))

@@ -417,6 +417,44 @@ def unrecoverable(message: str) -> Exception:
     return error
 
 
+# --- the queue's events stream (the API's live view) -----------------------------------------
+
+# What BullMQ writes beside ``event`` and ``jobId``, by event; anything else is not forwarded.
+STATE_EVENTS = ("added", "waiting", "active", "delayed", "waiting-children", "prioritized",
+                "stalled", "removed")
+
+
+def _json_field(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def stream_event(fields: dict[str, str]) -> tuple[str, str, dict[str, Any]] | None:
+    """An entry of BullMQ's events stream as (event, job id, snake_case data), or None for
+    what is not about a job (or not forwarded)."""
+    name, job_id = fields.get("event"), fields.get("jobId")
+    if not name or not job_id:
+        return None
+    data: dict[str, Any] = {"job_id": job_id}
+    if name == "progress":
+        data["progress"] = percent(_json_field(fields.get("data")))
+    elif name == LOG_EVENT:
+        data["line"] = fields.get("data", "")
+    elif name == "completed":
+        data["result"] = _json_field(fields.get("returnvalue"))
+    elif name == "failed":
+        data["error"] = fields.get("failedReason", "")
+    elif name in STATE_EVENTS:
+        data["state"] = name
+    else:
+        return None
+    return name, job_id, data
+
+
 # --- views for the HTTP API and the dashboard (api/) ------------------------------------------
 
 

@@ -33,7 +33,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ..logs import get_logger
-from ..queues import TERMINAL_STATES, percent
+from ..queues import TERMINAL_STATES, stream_event
 from . import context as api_context  # a module: context.py builds the hub defined here
 from .problems import Problem, require_job_id, require_token
 
@@ -47,9 +47,6 @@ READ_COUNT = 500  # stream entries per XREAD / XRANGE page
 # Snapshots and replays running at once per process: a reconnect storm of hundreds of
 # browsers queues here instead of exhausting the Redis connection pools (100 each).
 CATCH_UP_CONCURRENCY = 16
-# What BullMQ writes beside ``event`` and ``jobId``, by event; anything else is not forwarded.
-STATE_EVENTS = ("added", "waiting", "active", "delayed", "waiting-children", "prioritized",
-                "stalled", "removed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,33 +98,12 @@ class QueueEvent:
         return sse_message(self.name, self.data, self.id)
 
 
-def _json_field(raw: str | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 def parse_entry(entry_id: str, fields: dict[str, str]) -> QueueEvent | None:
     """A stream entry as the event clients see, or None for what is not about a job."""
-    name, job_id = fields.get("event"), fields.get("jobId")
-    if not name or not job_id:
+    found = stream_event(fields)
+    if found is None:
         return None
-    data: dict[str, Any] = {"job_id": job_id}
-    if name == "progress":
-        data["progress"] = percent(_json_field(fields.get("data")))
-    elif name == "log":
-        data["line"] = fields.get("data", "")
-    elif name == "completed":
-        data["result"] = _json_field(fields.get("returnvalue"))
-    elif name == "failed":
-        data["error"] = fields.get("failedReason", "")
-    elif name in STATE_EVENTS:
-        data["state"] = name
-    else:
-        return None
+    name, job_id, data = found
     return QueueEvent(entry_id, name, job_id, data)
 
 
