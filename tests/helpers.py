@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,8 +29,11 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from standardwebhooks.webhooks import Webhook
 
+from pacai_export.api import create_app
+from pacai_export.api.events import LiveOptions
 from pacai_export.client import ExportClient
 from pacai_export.demo import example_manifest
 from pacai_export.errors import ConfigError
@@ -380,3 +384,99 @@ def node_add(settings: Settings, data: dict[str, Any], opts: dict[str, Any]) -> 
         capture_output=True, text=True, timeout=120, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_playwright() -> Any:
+    if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
+        pytest.fail("Chromium is missing: install Debian's browser with "
+                    "`apt-get install -y chromium` (the browser test drives /usr/bin/chromium; "
+                    "never `playwright install`)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is missing: pip install -e '.[test]' (the `playwright` package)")
+    return sync_playwright
+
+
+LAYOUT: dict[str, Any] = {
+    "schema": "pacai.manifest/v1",
+    "project": {"id": "layout", "name": "Layout"},
+    "materials": [{"id": "grass", "base_color": [0.1, 0.6, 0.1, 1]},
+                  {"id": "red", "base_color": [0.9, 0.02, 0.02, 1]},
+                  {"id": "blue", "base_color": [0.05, 0.1, 0.9, 1]}],
+    "scenes": [{"id": "main", "name": "Main", "nodes": [
+        {"id": "ground", "name": "Ground", "mesh": {"primitive": "plane", "size": [20, 20]},
+         "material": "grass"},
+        {"id": "props", "name": "Props"},
+        {"id": "red_box", "name": "Red Box", "parent": "props",
+         "transform": {"translation": [-5, 1, 0]},
+         "mesh": {"primitive": "box", "size": [2, 2, 2]}, "material": "red"},
+        {"id": "blue_ball", "name": "Blue Ball", "parent": "props",
+         "transform": {"translation": [5, 1, 0]},
+         "mesh": {"primitive": "sphere", "radius": 1}, "material": "blue"},
+        {"id": "sun", "name": "Sun", "light": {"type": "directional", "intensity": 3},
+         "transform": {"rotation": [-0.3826834, 0, 0, 0.9238795]}},
+        {"id": "cam", "name": "Camera", "transform": {"translation": [0, 6, 14]},
+         "camera": {"projection": "perspective", "yfov": 1.0, "znear": 0.1, "zfar": 200}},
+    ]}],
+    "main_scene": "main",
+}
+
+
+NODE_NAMES = ["Ground", "Props", "Red Box", "Blue Ball", "Sun", "Camera"]
+
+
+@contextlib.asynccontextmanager
+async def serve(s: Settings, opts: LiveOptions) -> AsyncIterator[str]:
+    """The API app under uvicorn on a port the kernel picks; its base URL."""
+    app = create_app(s)
+    app.state.live_options = opts
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await wait_until(lambda: server.started, timeout=15)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class Events:
+    """An SSE response read message by message: (id, event, data) or ("", "comment", text)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.lines = response.aiter_lines()
+
+    async def next(self, timeout: float = 20) -> tuple[str, str, Any]:
+        return await asyncio.wait_for(self._next(), timeout)
+
+    async def _next(self) -> tuple[str, str, Any]:
+        event_id, name, data = "", "message", None
+        async for line in self.lines:
+            if line.startswith(":"):
+                return "", "comment", line[1:].strip()
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+            elif line.startswith("retry: "):
+                name, data = "retry", int(line[7:])
+            elif line == "" and (data is not None or name != "message"):
+                return event_id, name, data
+        raise EOFError("stream ended")
+
+    async def until(self, name: str) -> tuple[str, str, Any]:
+        while True:
+            found = await self.next()
+            if found[1] == name:
+                return found

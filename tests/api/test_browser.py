@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -22,11 +21,10 @@ import pytest
 
 from pacai_export.settings import Settings
 from tests.api.conftest import TOKEN, ApiProcess
-from tests.helpers import job_data
+from tests.helpers import CHROMIUM, job_data, require_playwright
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 375, "height": 740}
@@ -50,16 +48,6 @@ def bucket(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     server.server_close()
 
 
-def _playwright() -> Any:
-    if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
-        pytest.fail("Chromium is missing: install Debian's browser with "
-                    "`apt-get install -y chromium` (the browser test drives /usr/bin/chromium; "
-                    "never `playwright install`)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: pip install -e '.[test]' (the `playwright` package)")
-    return sync_playwright
 
 
 def test_dashboard_in_chromium_follows_a_job_to_its_download(
@@ -68,7 +56,7 @@ def test_dashboard_in_chromium_follows_a_job_to_its_download(
     exports, bucket_url = bucket
     s = dataclasses.replace(api_settings, exports_dir=exports, export_bucket_url=bucket_url)
     api: ApiProcess = start_api(s)
-    sync_playwright = _playwright()
+    sync_playwright = require_playwright()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -16,36 +14,17 @@ import bullmq
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 
-from pacai_export.api import create_app
 from pacai_export.api.events import EventHub, LiveOptions, QueueEvent
 from pacai_export.client import ExportClient
 from pacai_export.queues import JobView
 from pacai_export.settings import Settings
 from tests.api.conftest import AUTH, ApiProcess
-from tests.helpers import job_data, wait_until
+from tests.helpers import Events, job_data, serve
 
 STREAM = {**AUTH, "accept": "text/event-stream"}
 
 
-@contextlib.asynccontextmanager
-async def serve(s: Settings, opts: LiveOptions) -> AsyncIterator[str]:
-    """The API app under uvicorn on a port the kernel picks; its base URL."""
-    app = create_app(s)
-    app.state.live_options = opts
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await wait_until(lambda: server.started, timeout=15)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @pytest.fixture
@@ -54,38 +33,6 @@ async def base(api_settings: Settings) -> AsyncIterator[str]:
         yield url
 
 
-class Events:
-    """An SSE response read message by message: (id, event, data) or ("", "comment", text)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.lines = response.aiter_lines()
-
-    async def next(self, timeout: float = 20) -> tuple[str, str, Any]:
-        return await asyncio.wait_for(self._next(), timeout)
-
-    async def _next(self) -> tuple[str, str, Any]:
-        event_id, name, data = "", "message", None
-        async for line in self.lines:
-            if line.startswith(":"):
-                return "", "comment", line[1:].strip()
-            if line.startswith("id: "):
-                event_id = line[4:]
-            elif line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = json.loads(line[6:])
-            elif line.startswith("retry: "):
-                name, data = "retry", int(line[7:])
-            elif line == "" and (data is not None or name != "message"):
-                return event_id, name, data
-        raise EOFError("stream ended")
-
-    async def until(self, name: str) -> tuple[str, str, Any]:
-        while True:
-            found = await self.next()
-            if found[1] == name:
-                return found
 
 
 @contextlib.asynccontextmanager

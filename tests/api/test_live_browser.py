@@ -24,36 +24,11 @@ from PIL import Image
 from pacai_export.render import CHROMIUM_ARGS
 from pacai_export.settings import Settings
 from tests.api.conftest import TOKEN, ApiProcess
-from tests.api.test_browser import CHROMIUM, _playwright
-from tests.helpers import VENV_BIN
+from tests.helpers import CHROMIUM, LAYOUT, NODE_NAMES, VENV_BIN, require_playwright
 
 pytestmark = pytest.mark.slow
 
 BACKGROUND = (0x20, 0x24, 0x2B)
-LAYOUT: dict[str, Any] = {
-    "schema": "pacai.manifest/v1",
-    "project": {"id": "layout", "name": "Layout"},
-    "materials": [{"id": "grass", "base_color": [0.1, 0.6, 0.1, 1]},
-                  {"id": "red", "base_color": [0.9, 0.02, 0.02, 1]},
-                  {"id": "blue", "base_color": [0.05, 0.1, 0.9, 1]}],
-    "scenes": [{"id": "main", "name": "Main", "nodes": [
-        {"id": "ground", "name": "Ground", "mesh": {"primitive": "plane", "size": [20, 20]},
-         "material": "grass"},
-        {"id": "props", "name": "Props"},
-        {"id": "red_box", "name": "Red Box", "parent": "props",
-         "transform": {"translation": [-5, 1, 0]},
-         "mesh": {"primitive": "box", "size": [2, 2, 2]}, "material": "red"},
-        {"id": "blue_ball", "name": "Blue Ball", "parent": "props",
-         "transform": {"translation": [5, 1, 0]},
-         "mesh": {"primitive": "sphere", "radius": 1}, "material": "blue"},
-        {"id": "sun", "name": "Sun", "light": {"type": "directional", "intensity": 3},
-         "transform": {"rotation": [-0.3826834, 0, 0, 0.9238795]}},
-        {"id": "cam", "name": "Camera", "transform": {"translation": [0, 6, 14]},
-         "camera": {"projection": "perspective", "yfov": 1.0, "znear": 0.1, "zfar": 200}},
-    ]}],
-    "main_scene": "main",
-}
-NODE_NAMES = ["Ground", "Props", "Red Box", "Blue Ball", "Sun", "Camera"]
 LAYOUTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
@@ -86,7 +61,7 @@ def test_job_page_is_live_then_previews_the_scene(
         job_id = http.post("/v5/export", json={
             "project_id": "layout", "engines": ["godot", "ue5"], "include_assets": False,
             "quality": "low", "manifest": LAYOUT}).json()["id"]
-    sync_playwright = _playwright()
+    sync_playwright = require_playwright()
     shots: list[Path] = []
     with sync_playwright() as p:
         browser = _launch(p)
@@ -216,7 +191,7 @@ def test_preview_command_renders_the_scene_and_says_what_is_missing(
     subprocess.run([cli, "export", str(manifest), "--engines", "godot,ue5", "--quality", "low",
                     "--out", str(tmp_path / "out")], check=True, capture_output=True)
     bundle = tmp_path / "out" / "layout.zip"
-    _playwright()
+    require_playwright()
     out = tmp_path / "still.png"
     done = subprocess.run([cli, "preview", str(bundle), "--out", str(out), "--size", "640x400"],
                           capture_output=True, text=True, timeout=180)
@@ -251,7 +226,7 @@ def test_preview_command_renders_the_scene_and_says_what_is_missing(
 def test_a_browser_without_event_source_keeps_polling(
         api_settings: Settings, start_worker: Any, start_api: Any) -> None:
     api: ApiProcess = start_api(api_settings)
-    sync_playwright = _playwright()
+    sync_playwright = require_playwright()
     with sync_playwright() as p:
         browser = _launch(p)
         try:

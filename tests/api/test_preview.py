@@ -24,8 +24,7 @@ from pacai_export.settings import Settings
 from pacai_export.storage import preview_key
 from pacai_export.storage.local import LocalStorage
 from tests.api.conftest import AUTH
-from tests.api.test_live_browser import LAYOUT, NODE_NAMES
-from tests.helpers import VENV_BIN, s3_client, validate_gltf
+from tests.helpers import LAYOUT, NODE_NAMES, VENV_BIN, s3_client, validate_gltf
 
 KEY = "layout/0123456789abcdef/layout.zip"
 

@@ -251,7 +251,7 @@ async def test_live_events_stream_through_a_cluster_node(
     import httpx
 
     from pacai_export.api.events import LiveOptions
-    from tests.api.test_events import Events, serve
+    from tests.helpers import Events, serve
 
     owner = cluster.slot_owner(PREFIX)
     other = next(port for port in cluster.ports if port != owner)
