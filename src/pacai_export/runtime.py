@@ -28,7 +28,7 @@ from .logs import get_logger
 from .queues import make_queue, redis_client
 from .settings import Settings
 from .signing import Signer, open_signer
-from .storage import LocalStorage, Storage, open_s3
+from .storage import Storage, open_s3, open_storage
 
 if TYPE_CHECKING:  # imported when opened: the API never loads the export pipeline
     from .assets.cache import AssetCache
@@ -96,8 +96,7 @@ async def _open(stack: contextlib.AsyncExitStack, settings: Settings, storage: S
     signer = open_signer(settings) if export else None
     s3 = open_s3(settings) if storage is None else None
     if storage is None:
-        storage = s3 if s3 is not None else LocalStorage(settings.exports_dir,
-                                                         settings.export_bucket_url)
+        storage = s3 if s3 is not None else open_storage(settings)
     rt = Runtime(settings, storage, signer)
     if signer is not None:
         _closing(stack, rt, "signer", signer.aclose)

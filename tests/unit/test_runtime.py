@@ -7,10 +7,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from pacai_export.assets.cache import S3Cache
 from pacai_export.errors import ConfigError
 from pacai_export.runtime import open_runtime, pool_size
 from pacai_export.settings import Settings
 from pacai_export.storage import FileStorage, LocalStorage
+from pacai_export.storage.s3 import S3Storage
 
 
 class ClosingFileStorage(FileStorage):
@@ -74,3 +76,14 @@ async def test_the_api_runtime_opens_storage_only(tmp_path: Path) -> None:
         assert (rt.signer, rt.pool, rt.exporter, rt.redis, rt.queue) == (None,) * 5
         with pytest.raises(RuntimeError, match=r"^this runtime was opened without the exporter$"):
             rt.require_exporter()
+
+
+async def test_with_s3_storage_the_cache_and_s3_assets_share_its_client(
+        tmp_path: Path, s3_endpoint: str, bucket: str) -> None:
+    settings = Settings(exports_dir=tmp_path, storage_url=f"s3://{bucket}/exports",
+                        s3_endpoint_url=s3_endpoint, export_bucket_url="https://cdn.test")
+    async with open_runtime(settings, queues=False) as rt:
+        assert isinstance(rt.storage, S3Storage) and isinstance(rt.cache, S3Cache)
+        assert rt.exporter is not None
+        assert rt.cache.client is rt.storage.client is rt.exporter.s3_client
+        assert rt.exporter.work_root is None  # staged in the system's temp folder
