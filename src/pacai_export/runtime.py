@@ -1,6 +1,6 @@
 """The one place that builds the service: ``async with open_runtime(settings) as rt``.
 
-Signer, storage, CPU pool, asset cache, the S3 client for ``s3://`` assets, the
+Storage, signer, CPU pool, asset cache, the S3 client for ``s3://`` assets, the
 ``Exporter``, Redis and the BullMQ queues are opened here, in that order, on one
 ``AsyncExitStack``, and closed in reverse when the block ends — also when a later step
 fails, so a half-failed start leaves nothing open. The worker, the offline ``export``
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported when opened: the API never loads the export pipeli
     from .assets.cache import AssetCache
     from .pipeline import Exporter
     from .pool import CpuPool
+    from .storage.s3 import S3Storage
 
 log = get_logger("pacai_export.runtime")
 
@@ -81,48 +82,58 @@ async def open_runtime(settings: Settings, *, storage: Storage | None = None,
     """Open the service's resources; close them in reverse when the block ends.
 
     ``storage``: a backend to use instead of the one ``STORAGE_URL`` selects (the offline
-    command's single file). ``export``: the signer, the CPU pool, the cache and the
-    ``Exporter``.
+    command's single file); constructing one does no I/O. ``export``: the signer, the CPU
+    pool, the cache and the ``Exporter``.
     ``queues``: Redis, the export queue and, when callbacks are configured, their queue.
     """
     async with contextlib.AsyncExitStack() as stack:
-        rt = await _open(stack, settings, storage, export=export, queues=queues)
+        rt = _open(stack, settings, storage, export=export, queues=queues)
         yield rt
 
 
-async def _open(stack: contextlib.AsyncExitStack, settings: Settings, storage: Storage | None,
+def _open(stack: contextlib.AsyncExitStack, settings: Settings, storage: Storage | None,
                 *, export: bool, queues: bool) -> Runtime:
-    # The signer first: a bad key or token stops start-up before anything else is opened.
-    signer = open_signer(settings) if export else None
     s3 = open_s3(settings) if storage is None else None
     if storage is None:
         storage = s3 if s3 is not None else open_storage(settings)
-    rt = Runtime(settings, storage, signer)
-    if signer is not None:
-        _closing(stack, rt, "signer", signer.aclose)
+    rt = Runtime(settings, storage, None)
     _closing(stack, rt, "storage", storage.aclose)
     if export:
-        from .assets.cache import open_cache
-        from .pipeline import POOL_PRELOAD, Exporter
-        from .pool import CpuPool
-
-        pool = rt.pool = CpuPool(pool_size(settings), POOL_PRELOAD,
-                                 settings.limits.pool_memory_bytes)
-        # Closed after the queues: the pool is idle by then (or terminated by the drain).
-        stack.push_async_callback(asyncio.to_thread, pool.close)
-        rt.cache = open_cache(settings, s3)
-        rt.exporter = Exporter.from_settings(settings, storage, pool, signer, rt.cache,
-                                             s3.client if s3 is not None else None)
+        _open_export(stack, rt, s3)
     if queues:
-        rt.redis = redis_client(settings)
-        _closing(stack, rt, "redis", rt.redis.aclose)
-        rt.queue = make_queue(settings, settings.queue_name)
-        _closing(stack, rt, "export queue", rt.queue.close)
-        if settings.callback_url and settings.callback_secret:
-            callback_queue = make_queue(settings, settings.callback_queue_name)
-            _closing(stack, rt, "callback queue", callback_queue.close)
-            rt.outbox = CallbackOutbox(callback_queue, settings.callback_max_attempts)
+        _open_queues(stack, rt)
     return rt
+
+
+def _open_export(stack: contextlib.AsyncExitStack, rt: Runtime, s3: S3Storage | None) -> None:
+    from .assets.cache import open_cache
+    from .pipeline import POOL_PRELOAD, Exporter
+    from .pool import CpuPool
+
+    settings = rt.settings
+    # Before the pool and Redis: a bad key or token stops start-up early (exit 2).
+    rt.signer = open_signer(settings)
+    if rt.signer is not None:
+        _closing(stack, rt, "signer", rt.signer.aclose)
+    pool = rt.pool = CpuPool(pool_size(settings), POOL_PRELOAD,
+                             settings.limits.pool_memory_bytes)
+    # Closed after the queues: the pool is idle by then (or terminated by the drain).
+    stack.push_async_callback(asyncio.to_thread, pool.close)
+    rt.cache = open_cache(settings, s3)
+    rt.exporter = Exporter.from_settings(settings, rt.storage, pool, rt.signer, rt.cache,
+                                         s3.client if s3 is not None else None)
+
+
+def _open_queues(stack: contextlib.AsyncExitStack, rt: Runtime) -> None:
+    settings = rt.settings
+    rt.redis = redis_client(settings)
+    _closing(stack, rt, "redis", rt.redis.aclose)
+    rt.queue = make_queue(settings, settings.queue_name)
+    _closing(stack, rt, "export queue", rt.queue.close)
+    if settings.callback_url and settings.callback_secret:
+        callback_queue = make_queue(settings, settings.callback_queue_name)
+        _closing(stack, rt, "callback queue", callback_queue.close)
+        rt.outbox = CallbackOutbox(callback_queue, settings.callback_max_attempts)
 
 
 def _closing(stack: contextlib.AsyncExitStack, rt: Runtime, name: str,
