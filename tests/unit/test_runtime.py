@@ -52,6 +52,15 @@ async def test_a_start_that_fails_at_a_late_step_closes_what_it_opened(tmp_path:
     assert storage.closed == 1
 
 
+async def test_a_signer_that_cannot_open_closes_the_storage_before_it(tmp_path: Path) -> None:
+    storage = ClosingFileStorage(tmp_path / "out.zip")
+    settings = Settings(exports_dir=tmp_path, signing_key_file=tmp_path / "missing.pem")
+    with pytest.raises(ConfigError, match=r"^SIGNING_KEY_FILE: cannot read "):
+        async with open_runtime(settings, storage=storage, queues=False):
+            pytest.fail("the block must not run")
+    assert storage.closed == 1
+
+
 async def test_the_block_gets_every_part_and_closes_the_pool_it_used(tmp_path: Path) -> None:
     storage = ClosingFileStorage(tmp_path / "out.zip")
     before = _pool_processes()
