@@ -19,7 +19,7 @@ from .metrics import Metrics
 from .pipeline import Exporter
 from .queues import JobView, unrecoverable
 
-log = get_logger("pacai_export.worker")
+log = get_logger("pacai_export.worker")  # the job lines keep the logger they always had
 
 
 class JobProgress:
