@@ -15,28 +15,27 @@
     └── PreviewUnavailable           ``preview`` lacks Chromium/Playwright, or the bundle a scene
 
 Every ``ExportError`` is built as ``Class(message, errors=..., status=...)``, both keywords
-optional, so code that adds context to an error it caught can rebuild any class alike:
+optional, and carries:
 
 * ``errors``: JSON path → message, one entry per field to blame (``InvalidJob`` and
   ``InvalidManifest`` from a pydantic validation; empty when no single field is). The API
   answers them as its ``errors`` list instead of parsing the message.
 * ``status``: the HTTP status an upstream server answered (a fetched asset or manifest), or
   None when no server was involved.
-* ``where``: what the error is about, as a user names it (``asset 'rock'
-  (textures/rock.png)``), set once by ``located(where)`` at the boundary that knows it (the
-  per-asset step), as httpx's ``request_context`` adds the request: the message gains the
-  prefix ``where: ``, the class and its data stay, so no constructor is called again.
+
+Where an error happened (``assets[2] 'rock' (rock.glb): …``) is added to its message once,
+at the boundary that knows it, by ``assets.location.located``: a copy that keeps the class
+and these attributes.
 
 Anything else escaping a job is a bug: it is retried like a transient error (the job may
 still succeed on another worker) and logged with its traceback.
 
-The mapping to BullMQ's ``UnrecoverableError`` happens in one place: ``worker.py``.
+The mapping to BullMQ's ``UnrecoverableError`` happens in one place: ``processor.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,13 +52,6 @@ class ExportError(Exception):
         super().__init__(message)
         self.errors: dict[str, str] = dict(errors or {})
         self.status = status
-        self.where: str | None = None
-
-    def locate(self, where: str) -> None:
-        """Name what the error is about (once: the innermost boundary knows best)."""
-        if self.where is None:
-            self.where = where
-            self.args = (f"{where}: {self}", *self.args[1:])
 
 
 class InvalidInput(ExportError):
@@ -169,13 +161,3 @@ def field_errors(pairs: list[tuple[str, str]]) -> dict[str, str]:
 def format_errors(pairs: list[tuple[str, str]]) -> str:
     """(path, message) pairs as one message: ``path: message; path: message``."""
     return "; ".join(f"{path}: {message}" for path, message in pairs)
-
-
-@contextlib.contextmanager
-def located(where: str) -> Iterator[None]:
-    """Errors raised inside name ``where`` (``ExportError.locate``); others pass unchanged."""
-    try:
-        yield
-    except ExportError as exc:
-        exc.locate(where)
-        raise

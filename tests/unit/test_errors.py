@@ -6,6 +6,7 @@ import pytest
 
 from pacai_export import errors
 from pacai_export.api.problems import field_errors
+from pacai_export.assets.location import located
 from pacai_export.errors import ExportError, InvalidJob, InvalidManifest, VerificationFailed
 from pacai_export.jobs import ExportJob
 from pacai_export.manifest import parse_manifest
@@ -73,17 +74,10 @@ def test_an_invalid_manifest_splits_reference_problems_into_paths() -> None:
 
 @pytest.mark.parametrize("cls", [c for c in _classes(ExportError) if c is not VerificationFailed],
                          ids=lambda c: c.__name__)
-def test_located_names_the_place_once_and_keeps_class_and_data(cls: type[ExportError]) -> None:
-    with pytest.raises(cls) as caught, errors.located("asset 'rock' (textures/rock.png)"), \
-            errors.located("asset 'inner'"):
+def test_the_location_boundary_keeps_class_and_data(cls: type[ExportError]) -> None:
+    with pytest.raises(cls) as caught, located("assets[0] 'rock' (rock.png)"):
         raise cls("the server answered HTTP 404", errors={"uri": "not found"}, status=404)
     exc = caught.value
-    assert type(exc) is cls  # no constructor called again
-    assert (exc.where, str(exc), exc.errors, exc.status) == (
-        "asset 'inner'", "asset 'inner': the server answered HTTP 404", {"uri": "not found"},
-        404)
-
-
-def test_located_leaves_other_errors_alone() -> None:
-    with pytest.raises(ValueError, match=r"^bad$"), errors.located("asset 'a'"):
-        raise ValueError("bad")
+    assert type(exc) is cls
+    assert (str(exc), exc.errors, exc.status) == (
+        "assets[0] 'rock' (rock.png): the server answered HTTP 404", {"uri": "not found"}, 404)
