@@ -13,8 +13,8 @@ from pacai_export.engines.base import BuildContext
 from pacai_export.engines.ids import UnityFileIds, unity_file_id
 from pacai_export.manifest import Manifest, parse_manifest
 from pacai_export.settings import Limits
-from tests.conftest import stress_manifest
 from tests.engines.fidelity_scene import fidelity_manifest
+from tests.helpers import stress_manifest
 
 
 def _mixed_manifest() -> dict[str, Any]:
@@ -69,7 +69,7 @@ def test_plain_props_render_the_bytes_of_the_general_path(make: Any, monkeypatch
     ctx = BuildContext(manifest=parsed, seed="s", quality="high",
                        include_assets=False)
     fast = write_engine("unity", ctx)
-    monkeypatch.setattr(unity, "_plain", lambda node: False)
+    monkeypatch.setattr(unity, "_plain", lambda _node: False)
     general = write_engine("unity", ctx)
     assert fast.keys() == general.keys()
     for path in fast:

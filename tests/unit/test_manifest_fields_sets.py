@@ -8,7 +8,7 @@ from typing import Any
 
 from pacai_export.manifest import Manifest, Node, parse_manifest
 from pacai_export.settings import Limits
-from tests.conftest import stress_manifest
+from tests.helpers import stress_manifest
 
 
 def _manifest() -> Manifest:
