@@ -12,7 +12,7 @@ from pacai_export.engines.base import BuildContext, Chunks
 from pacai_export.manifest import Manifest, parse_manifest
 from pacai_export.pipeline import stage_engine
 from pacai_export.settings import Limits
-from tests.conftest import stress_manifest
+from tests.helpers import stress_manifest
 
 SCENE = "Assets/Scenes/main.unity"
 
