@@ -112,7 +112,7 @@ def test_plain_props_resolve_colliding_ids_as_the_general_path(monkeypatch: Any)
                        include_assets=False)
     fast = write_engine("unity", ctx)
     fast_salted, _CrowdedFileIds.salted = _CrowdedFileIds.salted, 0
-    monkeypatch.setattr(unity, "_plain", lambda node: False)
+    monkeypatch.setattr(unity, "_plain", lambda _node: False)
     general = write_engine("unity", ctx)
     assert fast_salted > 10 and _CrowdedFileIds.salted == fast_salted
     for path in fast:
