@@ -37,9 +37,22 @@ def _pool_processes() -> set[int]:
     """Descendants of this process but its own helpers (pool processes are forked by the
     forkserver, so they share its command line but not its parent)."""
     me = psutil.Process()
-    return {p.pid for p in me.children(recursive=True)
-            if not (p.ppid() == me.pid
-                    and any(helper in " ".join(p.cmdline()) for helper in LIFELONG))}
+    return {p.pid for p in me.children(recursive=True) if _running(p) and not _lifelong(me, p)}
+
+
+def _running(p: psutil.Process) -> bool:
+    """Alive, not a zombie an earlier test's child left for its parent to reap."""
+    try:
+        return bool(p.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:  # ZombieProcess is one too
+        return False
+
+
+def _lifelong(me: psutil.Process, p: psutil.Process) -> bool:
+    try:
+        return p.ppid() == me.pid and any(h in " ".join(p.cmdline()) for h in LIFELONG)
+    except psutil.NoSuchProcess:
+        return False
 
 
 async def test_a_start_that_fails_at_a_late_step_closes_what_it_opened(tmp_path: Path) -> None:
