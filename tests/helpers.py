@@ -293,6 +293,43 @@ def heavy_job(project_id: str) -> dict[str, Any]:
                     manifest=stress_manifest(project_id, HEAVY_NODES))
 
 
+PROBE_NODES = 2_000
+
+
+async def _probe_seconds(settings: Settings) -> float:
+    """How long an export of ``PROBE_NODES`` takes here and now, through the service's own
+    runtime (same pool size, same machine load as a worker started from ``settings``)."""
+    from pacai_export.jobs import ExportJob
+    from pacai_export.runtime import open_runtime
+    from pacai_export.storage import FileStorage
+
+    job, _ = ExportJob.parse(job_data("probe", include_assets=False,
+                                      manifest=stress_manifest("probe", PROBE_NODES)))
+
+    async def report(percent: int, stage: str, **fields: Any) -> None:  # noqa: ARG001 (Reporter protocol)
+        return None
+
+    out = Path(tempfile.mkdtemp(dir=suite_tmp()))
+    try:
+        async with open_runtime(settings, storage=FileStorage(out / "probe.zip"),
+                                queues=False) as rt:
+            result = await rt.require_exporter().export(job, "probe", report)
+    finally:
+        shutil.rmtree(out)
+    return result.duration_ms / 1000
+
+
+async def cpu_job_lasting(settings: Settings, project_id: str,
+                          seconds: float) -> dict[str, Any]:
+    """A stress export sized by measuring so that it takes about ``seconds`` or more: the
+    node count scales linearly from a probe export. The probe's fixed costs make its time
+    per node an overestimate, so callers ask for a margin above what they assert."""
+    per_node = max(await _probe_seconds(settings), 1e-3) / PROBE_NODES
+    nodes = min(max(PROBE_NODES, round(seconds / per_node)), settings.limits.nodes)
+    return job_data(project_id, include_assets=False,
+                    manifest=stress_manifest(project_id, nodes))
+
+
 async def wait_active(client: ExportClient, job_id: str) -> None:
     async def active() -> bool:
         status = await client.status(job_id)

@@ -32,7 +32,8 @@ from typing import Any, BinaryIO
 
 from . import EXPORTER_NAME, __version__, zipwriter
 
-CHUNK = 1 << 20
+# Bytes read at a time from a file being hashed, deflated or verified (one reused buffer).
+FILE_BLOCK = 1 << 20
 BUNDLE_JSON = "bundle.json"
 README = "README.txt"
 PRECOMPRESSED = {".png", ".jpg", ".jpeg", ".webp", ".ogg", ".mp3", ".ktx2"}
@@ -86,7 +87,7 @@ class PackedBundle:
 
 
 @dataclasses.dataclass(frozen=True)
-class Content:
+class PackedContent:
     """One distinct file content as the zip carries it; every name of the file shares it."""
 
     size: int
@@ -103,7 +104,7 @@ class Prepared:
     """What ``prepare`` hands on: the document a signature covers, and the survey."""
 
     document: bytes
-    contents: dict[str, Content]
+    contents: dict[str, PackedContent]
 
 
 def staged_files(root: Path) -> Iterator[tuple[str, Path]]:
@@ -157,7 +158,7 @@ def prepare(stage_dir: Path, meta: BundleMeta, scratch: Path) -> Prepared:
 
 
 def survey(stage_dir: Path, scratch: Path | None,
-           known: Mapping[str, Content] | None = None) -> dict[str, Content]:
+           known: Mapping[str, PackedContent] | None = None) -> dict[str, PackedContent]:
     """Every staged file, name → content: as ``known`` says, or surveyed, each distinct file
     (inode) read once. Without ``scratch`` deflated data stays in memory whatever its size."""
     known = known or {}
@@ -187,11 +188,11 @@ def _level(name: str) -> int | None:
     return BINARY_LEVEL if suffix in BINARY else TEXT_LEVEL
 
 
-def _survey_file(path: Path, name: str, scratch: Path | None) -> Content:
+def _survey_file(path: Path, name: str, scratch: Path | None) -> PackedContent:
     level = _level(name)
     digest, crc, size = hashlib.sha256(), 0, 0
     deflated = _Deflated(level, scratch) if level is not None else None
-    buffer = bytearray(CHUNK)  # one buffer reused, not a megabyte of garbage per chunk
+    buffer = bytearray(FILE_BLOCK)  # one buffer reused, not a megabyte of garbage per chunk
     try:
         with path.open("rb", buffering=0) as src:
             while n := src.readinto(buffer):
@@ -209,8 +210,8 @@ def _survey_file(path: Path, name: str, scratch: Path | None) -> Content:
     if deflated is None or deflated.packed >= size:  # deflate would not make it smaller
         if deflated is not None:
             deflated.discard()
-        return Content(size, digest.hexdigest(), crc, zipwriter.STORED, size)
-    return Content(size, digest.hexdigest(), crc, zipwriter.DEFLATED, deflated.packed,
+        return PackedContent(size, digest.hexdigest(), crc, zipwriter.STORED, size)
+    return PackedContent(size, digest.hexdigest(), crc, zipwriter.DEFLATED, deflated.packed,
                    payload)
 
 
@@ -257,7 +258,7 @@ class _Deflated:
 # --- pass 2: the zip ----------------------------------------------------------------------
 
 
-def zip_stage(stage_dir: Path, out: Path, contents: Mapping[str, Content] | None = None,
+def zip_stage(stage_dir: Path, out: Path, contents: Mapping[str, PackedContent] | None = None,
               zip64_from: int = zipwriter.ZIP32_LIMIT) -> PackedBundle:
     """Zip everything staged, deterministically, at ``out``. ``contents`` is ``prepare``'s
     survey; files it does not know (bundle.json, its signature) are surveyed here.
@@ -270,7 +271,7 @@ def zip_stage(stage_dir: Path, out: Path, contents: Mapping[str, Content] | None
     return PackedBundle(path=out, bytes=size, sha256=digest, files=len(entries))
 
 
-def _zip_entry(name: str, path: Path, c: Content) -> zipwriter.ZipEntry:
+def _zip_entry(name: str, path: Path, c: PackedContent) -> zipwriter.ZipEntry:
     data: zipwriter.Segment = c.payload if isinstance(c.payload, bytes) else (
         c.payload or path, c.packed)
     return zipwriter.ZipEntry(name=name, size=c.size, crc32=c.crc32, method=c.method,

@@ -15,6 +15,7 @@ from pacai_export.redis_server import EmbeddedRedis
 from pacai_export.settings import Settings
 from tests.helpers import (
     Receiver,
+    cpu_job_lasting,
     crash_mid_job,
     finished,
     heavy_job,
@@ -116,14 +117,19 @@ async def test_long_cpu_job_keeps_its_lock(settings: Settings, receiver: Receive
                                            start_worker: Any, client: ExportClient) -> None:
     # A 1 s lock renewed every 0.5 s: a blocked event loop would lose it within a second,
     # and the stall checker (every 0.5 s) would hand the job to "another worker".
+    # The job is sized by measuring to last twice the periods asserted below, whatever the
+    # writers' speed; the assertion is on the job's own duration, in lock periods.
     s = with_callbacks(settings, receiver, lock_duration_ms=1000, stalled_interval_ms=500,
                        max_stalled_count=0)
+    periods = 3
+    data = await cpu_job_lasting(s, "long-cpu", 2 * periods * s.lock_duration_ms / 1000)
     worker = start_worker(s)
-    job_id = await client.enqueue(heavy_job("long-cpu"))
+    job_id = await client.enqueue(data)
     status = await finished(client, job_id, timeout=240)
     assert status["state"] == "completed", status
     assert status["attempts_made"] == 1
-    assert status["result"]["duration_ms"] > 2000, "the job was too short to prove anything"
+    assert status["result"]["duration_ms"] > periods * s.lock_duration_ms, (
+        f"the job was shorter than {periods} lock periods: it proves nothing")
     assert not [line for line in worker.logs() if "stalled" in line.get("event", "")]
     assert [d.headers["webhook-id"] for d in receiver.wait_for(1)] == [
         f"{job_id}.export.completed"]

@@ -31,7 +31,9 @@ from ..errors import InvalidInput, LimitExceeded, SourceNotFound, TransientError
 
 PERMANENT_STATUSES = {400, 401, 403, 404, 405, 406, 410, 414, 451}
 REDIRECTS = {301, 302, 303, 307, 308}
-CHUNK = 1 << 20
+# Bytes read at a time from a download: the most a body can pass its limit by before it is
+# refused.
+DOWNLOAD_PIECE = 1 << 20
 
 
 class BlockedAddress(httpcore.ConnectError):
@@ -322,7 +324,7 @@ class Fetcher:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             with dest.open("wb") as out:
-                async for chunk in response.aiter_raw(CHUNK):
+                async for chunk in response.aiter_raw(DOWNLOAD_PIECE):
                     size += len(chunk)
                     # Counted as it arrives: concurrent fetches of one job see each other's
                     # bytes, so together they cannot pass the job's limit.

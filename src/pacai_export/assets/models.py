@@ -148,7 +148,7 @@ def process_model(src: Path, dest_dir: Path, *, quality: str, max_pixels: int,
     dest = dest_dir / f"{src.stem}.glb"
     decode = decode or DecodeLimits()
     with located(src.name), _malformed():
-        model = _Model.load(src, externals or {}, decode.json_depth)
+        model = _EditableGltf.load(src, externals or {}, decode.json_depth)
         model.process_images(quality, max_pixels, decode)
         before, after = model.simplify(quality)
         model.check_scene()
@@ -228,7 +228,7 @@ def model_triangles(path: Path) -> tuple[int, int]:
         doc = json.loads(fh.read(size))
     triangles = 0
     accessors = doc.get("accessors", [])
-    for prim in _Model(doc, [])._triangle_primitives():
+    for prim in _EditableGltf(doc, [])._triangle_primitives():
         acc = prim.get("indices", prim["attributes"]["POSITION"])
         triangles += int(accessors[acc]["count"]) // 3
     return int(doc["asset"].get("extras", {}).get(SOURCE_TRIANGLES, triangles)), triangles
@@ -246,7 +246,7 @@ def _references(src: Path) -> list[Reference]:
         doc, _ = _parse_glb(src.read_bytes())
     else:
         doc = _parse_json(src.read_bytes())
-    linear = _Model(doc, [])._linear_images()
+    linear = _EditableGltf(doc, [])._linear_images()
     out = []
     for kind in ("buffers", "images"):
         for i, item in enumerate(_list(doc, kind)):
@@ -282,7 +282,7 @@ def _data_uri(uri: str, what: str) -> bytes:
         raise InvalidInput(f"{what}: data: URI is not valid base64") from None
 
 
-class _Model:
+class _EditableGltf:
     """A glTF document with its buffers, edited in place then written as one GLB."""
 
     def __init__(self, doc: dict[str, Any], buffers: list[Buffer],
@@ -295,7 +295,7 @@ class _Model:
 
     @classmethod
     def load(cls, src: Path, externals: Mapping[str, External],
-             max_depth: int = Limits.json_depth) -> _Model:
+             max_depth: int = Limits.json_depth) -> _EditableGltf:
         data = src.read_bytes()
         if src.suffix.lower() == ".glb":
             doc, binary = _parse_glb(data, max_depth)

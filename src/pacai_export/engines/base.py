@@ -43,8 +43,8 @@ class Chunks:
             yield from self.produce()
 
 
-Content = bytes | Path | Chunks
-Files = dict[str, Content]
+FileData = bytes | Path | Chunks
+Files = dict[str, FileData]
 
 
 def materialized(files: Files) -> dict[str, bytes | Path]:

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..bundle import BUNDLE_JSON, CHUNK
+from ..bundle import BUNDLE_JSON, FILE_BLOCK
 from ..errors import VerificationFailed
 from . import dsse
 from .keys import keyid, raw_public
@@ -74,7 +74,7 @@ def _check_files(zf: zipfile.ZipFile) -> tuple[list[str], dict[str, Any]]:
 def _measure(zf: zipfile.ZipFile, name: str) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
     with zf.open(name) as fh:
-        while chunk := fh.read(CHUNK):
+        while chunk := fh.read(FILE_BLOCK):
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
