@@ -306,7 +306,7 @@ async def _probe_seconds(settings: Settings) -> float:
     job, _ = ExportJob.parse(job_data("probe", include_assets=False,
                                       manifest=stress_manifest("probe", PROBE_NODES)))
 
-    async def report(percent: int, stage: str, **fields: Any) -> None:  # noqa: ARG001 (Reporter protocol)
+    async def report(percent: int, stage: str, **fields: Any) -> None:
         return None
 
     out = Path(tempfile.mkdtemp(dir=suite_tmp()))

@@ -17,8 +17,8 @@ import pytest
 
 from pacai_export.assets.models import External, process_model
 from tests.assets import corpus
-from tests.assets.test_real_models import (
-    BYTE,
+from tests.assets.corpus import BYTE
+from tests.assets.sample_models import (
     MAX_PIXELS,
     REGIONS,
     TIERS,

@@ -19,7 +19,7 @@ from pacai_export.errors import InvalidInput, LimitExceeded
 from pacai_export.pool import CpuPool
 from pacai_export.settings import Limits
 from tests.assets import corpus
-from tests.assets.test_real_models import kit_prop
+from tests.assets.sample_models import kit_prop
 from tests.helpers import manifest, s3_client, serve_folder, validate_gltf
 
 

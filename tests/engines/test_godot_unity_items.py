@@ -23,7 +23,7 @@ from pacai_export.errors import InvalidInput
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 from tests.engines.fidelity_scene import fidelity_manifest
-from tests.engines.test_godot_unity_fidelity import Tscn, UnityScene
+from tests.engines.scene_readers import Tscn, UnityScene
 
 CLI = str(Path(sys.executable).parent / "pacai-export")
 GLTFAST_IMPORTER = "715df9372183c47e389bb6e19fbc3b52"  # glTFast Editor/Scripts/GltfImporter.cs

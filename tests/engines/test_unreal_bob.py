@@ -23,14 +23,14 @@ import numpy as np
 import pytest
 
 from pacai_export.manifest import Manifest
-from tests.engines.test_unreal_bootstrap import open_editor, write_project
-from tests.engines.test_unreal_components import (
-    _bootstrap_namespace,
-    _scene_json,
+from tests.engines.ue_components import (
+    bootstrap_namespace,
     components_manifest,
+    ue_scene_json,
 )
-from tests.engines.test_unreal_fidelity import P, manifest_worlds
-from tests.engines.test_unreal_gameplay_cpp import DECLS, GXX, SOURCE, _plugin, needs_gxx
+from tests.engines.ue_frames import P, manifest_worlds
+from tests.engines.ue_plugin_build import DECLS, GXX, SOURCE, needs_gxx, plugin_tree
+from tests.engines.ue_standin import open_editor, write_project
 
 PLUGIN = ("PacaiGameMode", "PacaiPlayerStart", "PacaiPickupComponent", "PacaiTriggerComponent",
           "PacaiBobComponent")
@@ -92,7 +92,7 @@ def _up_cm(manifest: Manifest) -> np.ndarray:
 
 
 def test_with_the_plugin_bob_is_a_pacai_bob_component() -> None:
-    actions = _bootstrap_namespace()["plan"](_scene_json(components_manifest()), PLUGIN)
+    actions = bootstrap_namespace()["plan"](ue_scene_json(components_manifest()), PLUGIN)
     primary = _buoy(actions)
     assert primary["movement"] == []  # no InterpToMovementComponent beside it
     (spec,) = primary["gameplay"]
@@ -108,8 +108,8 @@ def test_with_the_plugin_bob_is_a_pacai_bob_component() -> None:
 
 
 def test_without_the_plugin_bob_stays_the_interp_to_movement() -> None:
-    namespace = _bootstrap_namespace()
-    scene = _scene_json(components_manifest())
+    namespace = bootstrap_namespace()
+    scene = ue_scene_json(components_manifest())
     without = namespace["plan"](scene)
     assert without == namespace["plan"](scene, PLUGIN[:4])  # the bob class alone decides
     (spec,) = _buoy(without)["movement"]
@@ -120,7 +120,7 @@ def test_a_negative_frequency_flips_the_plugin_amplitude() -> None:
     data = components_manifest()
     buoy = next(n for n in data["scenes"][0]["nodes"] if n["id"] == "buoy")
     buoy["components"] = [{"type": "bob", "params": {"amplitude": 0.5, "frequency": -2}}]
-    actions = _bootstrap_namespace()["plan"](_scene_json(data), PLUGIN)
+    actions = bootstrap_namespace()["plan"](ue_scene_json(data), PLUGIN)
     (spec,) = _buoy(actions)["gameplay"]
     assert spec["properties"]["frequency"] == 2.0
     manifest = Manifest.model_validate(data)
@@ -135,7 +135,7 @@ def test_bob_and_spin_on_one_node_keep_the_parent_up_axis() -> None:
     buoy = next(n for n in data["scenes"][0]["nodes"] if n["id"] == "buoy")
     buoy["transform"] = {"rotation": [0.0, 0.0, 0.5, 0.8660254]}
     buoy["components"].append({"type": "spin", "params": {"degrees_per_second": 90}})
-    actions = _bootstrap_namespace()["plan"](_scene_json(data), PLUGIN)
+    actions = bootstrap_namespace()["plan"](ue_scene_json(data), PLUGIN)
     primary = _buoy(actions)
     (rotating,) = primary["movement"]
     assert rotating["component"] == "rotating"
@@ -148,7 +148,7 @@ def test_bob_and_spin_on_one_node_keep_the_parent_up_axis() -> None:
 def _run_component(tmp_path: Path, amplitude: list[float], frequency: float,
                    start: list[float], frames: list[float]) -> np.ndarray:
     assert GXX is not None
-    root = _plugin(tmp_path)
+    root = plugin_tree(tmp_path)
     harness = tmp_path / "bob_harness.cpp"
     harness.write_text(HARNESS, "utf-8")
     binary = tmp_path / "bob_harness"
@@ -168,7 +168,7 @@ def _run_component(tmp_path: Path, amplitude: list[float], frequency: float,
 
 @needs_gxx
 def test_the_component_follows_the_manifest_sine(tmp_path: Path) -> None:
-    actions = _bootstrap_namespace()["plan"](_scene_json(components_manifest()), PLUGIN)
+    actions = bootstrap_namespace()["plan"](ue_scene_json(components_manifest()), PLUGIN)
     primary = _buoy(actions)
     (spec,) = primary["gameplay"]
     rng = np.random.default_rng(18)

@@ -26,50 +26,15 @@ import pytest
 from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext
 from pacai_export.manifest import Manifest
-from tests.engines.test_unreal_bootstrap import open_editor, write_project
-from tests.engines.test_unreal_fidelity import P, manifest_worlds, rotator_rows
-
-S = math.sqrt(0.5)
-
-
-def components_manifest() -> dict[str, Any]:
-    def comp(type_: str, **params: Any) -> dict[str, Any]:
-        return {"type": type_, "params": params}
-
-    return {
-        "schema": "pacai.manifest/v1",
-        "project": {"id": "components", "name": "Components"},
-        "scenes": [{"id": "main", "nodes": [
-            {"id": "coin", "name": "Coin", "mesh": {"primitive": "cylinder"},
-             "transform": {"translation": [1, 1, 0], "rotation": [S, 0, 0, S]},
-             "components": [comp("spin", degrees_per_second=90),
-                            comp("pickup", value=3, score=50)]},
-            {"id": "fan", "name": "Fan", "mesh": {"primitive": "box", "size": [2, 0.1, 0.3]},
-             "components": [comp("spin", degrees_per_second=-45, axis=[1, 0, 0])]},
-            {"id": "wobble", "name": "Wobble", "mesh": {"primitive": "sphere"},
-             "components": [comp("spin", degrees_per_second=30, axis=[1, 1, 0])]},
-            {"id": "float_group", "name": "Float Group", "transform": {
-                "rotation": [0, 0, 0.3826834, 0.9238795], "scale": [2, 2, 2]}},
-            {"id": "buoy", "name": "Buoy", "parent": "float_group", "body": "kinematic",
-             "mesh": {"primitive": "sphere", "radius": 0.3},
-             "light": {"type": "point", "range": 3},
-             "components": [comp("bob", amplitude=0.5, frequency=2, speed=3)]},
-            {"id": "start", "name": "Start", "transform": {"translation": [0, 0, 5]},
-             "components": [comp("spawn_point", index=0)]},
-            {"id": "door", "name": "Door", "transform": {"translation": [3, 1, 0]},
-             "components": [comp("trigger_zone", size=[2, 3, 1], event="door_open")]},
-            {"id": "player", "name": "Player", "mesh": {"primitive": "capsule"},
-             "body": "character",
-             "components": [comp("player_controller", speed=7, jump_velocity=5)]},
-        ]}],
-        "main_scene": "main",
-    }
+from tests.engines.ue_components import bootstrap_namespace, components_manifest, ue_scene_json
+from tests.engines.ue_frames import P, manifest_worlds, rotator_rows
+from tests.engines.ue_standin import open_editor, write_project
 
 
 @pytest.fixture
 def plan() -> tuple[Manifest, list[dict[str, Any]], dict[str, np.ndarray]]:
     manifest = Manifest.model_validate(components_manifest())
-    actions = _bootstrap_namespace()["plan"](_scene_json(components_manifest()))
+    actions = bootstrap_namespace()["plan"](ue_scene_json(components_manifest()))
     return manifest, actions, manifest_worlds(manifest)
 
 
@@ -182,8 +147,8 @@ def test_pickup_is_a_pickup_component_on_the_actor_it_removes(plan: Any) -> None
 
 def test_player_controller_is_the_game_mode_pawn_with_converted_speeds(plan: Any) -> None:
     _manifest, actions, _worlds = plan
-    scene = _scene_json(components_manifest())
-    namespace = _bootstrap_namespace()
+    scene = ue_scene_json(components_manifest())
+    namespace = bootstrap_namespace()
     level = namespace["level"](scene)
     assert level == {"game_mode": "PacaiGameMode", "player_node": "player",
                      "walk_speed": 700.0, "jump_velocity": 500.0}  # 7 and 5 m/s in cm/s
@@ -197,8 +162,8 @@ def test_player_controller_is_the_game_mode_pawn_with_converted_speeds(plan: Any
     assert all(a["attach_to"] == body["label"] for a in player if a is not body)
     data = components_manifest()
     data["scenes"][0]["nodes"] = [n for n in data["scenes"][0]["nodes"] if n["id"] != "player"]
-    assert namespace["level"](_scene_json(data)) == {"game_mode": None, "player_node": None}
-    (plain,) = [a for a in namespace["plan"](_scene_json(data)) if a["kind"] == "player_start"]
+    assert namespace["level"](ue_scene_json(data)) == {"game_mode": None, "player_node": None}
+    (plain,) = [a for a in namespace["plan"](ue_scene_json(data)) if a["kind"] == "player_start"]
     assert "gameplay_class" not in plain  # no player controller: the engine's default pawn
 
 
@@ -215,24 +180,6 @@ def test_every_component_has_its_construct(plan: Any) -> None:
     used = {c["type"] for n in components_manifest()["scenes"][0]["nodes"]
             for c in n.get("components", [])}
     assert used == {"spin", "bob", "player_controller", "pickup", "spawn_point", "trigger_zone"}
-
-
-def _scene_json(data: dict[str, Any]) -> dict[str, Any]:
-    files = write_engine("ue5", BuildContext(Manifest.model_validate(data), "s", "high", False,
-                                             {}))
-    scene: dict[str, Any] = json.loads(files["SourceArt/scene.json"])  # type: ignore[arg-type]
-    return dict(scene["scenes"][0])
-
-
-def _bootstrap_namespace() -> dict[str, Any]:
-    """The bootstrap the writer ships, run outside the editor (its plan needs no unreal)."""
-    files = write_engine("ue5", BuildContext(Manifest.model_validate(components_manifest()),
-                                             "s", "high", False, {}))
-    source = files["Content/Python/pacai_bootstrap.py"]
-    assert isinstance(source, bytes)
-    namespace: dict[str, Any] = {"__name__": "pacai_bootstrap_plan"}
-    exec(compile(source.decode(), "pacai_bootstrap.py", "exec"), namespace)
-    return namespace
 
 
 def test_logic_components_keep_every_parameter(plan: Any) -> None:
@@ -277,7 +224,7 @@ def test_without_a_spawn_point_the_player_starts_at_the_player(plan: Any) -> Non
     data = components_manifest()
     nodes = data["scenes"][0]["nodes"]
     data["scenes"][0]["nodes"] = [n for n in nodes if n["id"] != "start"]
-    actions = _bootstrap_namespace()["plan"](_scene_json(data))
+    actions = bootstrap_namespace()["plan"](ue_scene_json(data))
     (start,) = [a for a in actions if a["kind"] == "player_start"]
     assert start["node"] == "player" and start["label"] == "Player PlayerStart"
     assert np.allclose(np.asarray(start["location"]) @ P.T / 100.0, worlds["player"][:3, 3])
@@ -324,7 +271,7 @@ def test_the_stand_in_plugin_classes_are_the_headers() -> None:
     """The property names the bootstrap sets exist on the C++ classes: each UPROPERTY of the
     plugin's headers in the snake_case UE's Python uses (WalkSpeed -> walk_speed)."""
     from pacai_export.engines.unreal import plugin_files
-    from tests.engines.test_unreal_bootstrap import PLUGIN_API
+    from tests.engines.ue_standin import PLUGIN_API
 
     declared: dict[str, set[str]] = {}
     pattern = re.compile(r"class PACAIGAMEPLAY_API [AU](\w+) : public [AU](\w+)")

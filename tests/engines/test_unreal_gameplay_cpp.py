@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,32 +22,8 @@ import pytest
 from pacai_export.engines import unreal, write_engine
 from pacai_export.engines.base import BuildContext
 from pacai_export.manifest import Manifest
-from tests.engines.test_unreal_components import components_manifest
-
-DECLS = Path(__file__).parent / "ue_decls"
-SOURCE = "Plugins/PacaiGameplay/Source/PacaiGameplay"
-CLASS = re.compile(r"^class PACAIGAMEPLAY_API (\w+) : public (\w+)$", re.M)
-GXX = shutil.which("g++")
-needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is missing: run `make setup`")
-
-
-def _plugin(tmp_path: Path) -> Path:
-    """The plugin as the writer ships it, with UHT's generated headers beside it."""
-    root = tmp_path / "project"
-    for path, data in unreal.plugin_files().items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        assert isinstance(data, bytes)
-        target.write_bytes(data)
-    generated = root / "generated"
-    generated.mkdir()
-    for header in (root / SOURCE / "Public").glob("*.h"):
-        (cls, base), = CLASS.findall(header.read_text("utf-8"))
-        (generated / f"{header.stem}.generated.h").write_text(
-            "#undef PACAI_GENERATED_BODY\n"
-            f"#define PACAI_GENERATED_BODY public: using Super = {base}; "
-            f"using ThisClass = {cls}; static UClass* StaticClass(); private:\n", "utf-8")
-    return root
+from tests.engines.ue_components import components_manifest
+from tests.engines.ue_plugin_build import DECLS, GXX, SOURCE, needs_gxx, plugin_tree
 
 
 def _compile(root: Path, source: Path) -> subprocess.CompletedProcess[str]:
@@ -62,7 +37,7 @@ def _compile(root: Path, source: Path) -> subprocess.CompletedProcess[str]:
 
 @needs_gxx
 def test_every_source_compiles_for_syntax_and_types(tmp_path: Path) -> None:
-    root = _plugin(tmp_path)
+    root = plugin_tree(tmp_path)
     sources = sorted((root / SOURCE / "Private").glob("*.cpp"))
     assert [s.name for s in sources] == [
         "PacaiBobComponent.cpp", "PacaiCharacter.cpp", "PacaiGameMode.cpp",
@@ -88,7 +63,7 @@ def test_every_source_compiles_for_syntax_and_types(tmp_path: Path) -> None:
 ])
 def test_a_wrong_declaration_use_fails(tmp_path: Path, file: str, good: str, bad: str,
                                        error: str) -> None:
-    root = _plugin(tmp_path)
+    root = plugin_tree(tmp_path)
     source = root / SOURCE / "Private" / file
     text = source.read_text("utf-8")
     assert good in text

@@ -12,7 +12,7 @@ from typing import Any
 from pacai_export.client import ExportClient
 from pacai_export.settings import Settings
 from tests.assets import corpus
-from tests.assets.test_real_models import kit_prop
+from tests.assets.sample_models import kit_prop
 from tests.helpers import finished, job_data, small_manifest, validate_gltf
 
 
