@@ -71,7 +71,7 @@ class BundleMeta:
     seed: str
     left_out: tuple[dict[str, str], ...] = ()
     # Components and parameters no generated code uses, each kept as metadata in the engine
-    # files (engines.component_report): listed so that nothing is dropped silently.
+    # files (engines.components.component_report): listed so that nothing is dropped silently.
     kept_as_metadata: tuple[dict[str, str], ...] = ()
     # Per model asset: {"asset", "source_triangles", "triangles"} (what its tier kept).
     models: tuple[dict[str, Any], ...] = ()

@@ -30,8 +30,9 @@ from .assets.gather import AssetGatherer, Sources
 from .assets.limits import default_s3_allow
 from .assets.location import located
 from .bundle import BundleMeta, prepare, zip_stage
-from .engines import component_report, write_engine
+from .engines import write_engine
 from .engines.base import BuildContext, Chunks, Files
+from .engines.components import component_report
 from .engines.instancing import instancing_report
 from .errors import InvalidManifest, LimitExceeded, ManifestNotFound, SourceNotFound
 from .jobs import ExportJob, ExportResult

@@ -14,8 +14,9 @@ from gdtoolkit.linter import DEFAULT_CONFIG, lint_code  # type: ignore[import-un
 from gdtoolkit.parser import parser  # type: ignore[import-untyped]
 from lark import Tree
 
-from pacai_export.engines import COMPONENTS, write_engine
+from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
+from pacai_export.engines.components import COMPONENTS
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 from tests.helpers import small_manifest, stress_manifest

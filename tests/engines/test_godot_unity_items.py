@@ -17,8 +17,9 @@ import pytest
 import yaml
 from unityparser import UnityDocument  # type: ignore[import-untyped]
 
-from pacai_export.engines import component_report, write_engine
+from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
+from pacai_export.engines.components import component_report
 from pacai_export.errors import InvalidInput
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest

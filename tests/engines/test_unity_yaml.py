@@ -12,8 +12,9 @@ import pytest
 import yaml
 from unityparser import UnityDocument  # type: ignore[import-untyped]
 
-from pacai_export.engines import COMPONENTS, write_engine
+from pacai_export.engines import write_engine
 from pacai_export.engines.base import BuildContext, Files
+from pacai_export.engines.components import COMPONENTS
 from pacai_export.files import AssetFile
 from pacai_export.manifest import Manifest
 from tests.helpers import small_manifest, stress_manifest

@@ -19,16 +19,9 @@ from typing import Any
 
 from ..files import AssetFile
 from ..manifest import Asset, Component, Light, Manifest, Material, Node, Scene
-from . import (
-    COMPONENTS,
-    Param,
-    affine,
-    component_params,
-    instancing,
-    main_camera,
-    unused_params,
-)
+from . import affine, instancing, main_camera
 from .base import BuildContext, Files
+from .components import COMPONENTS, Param, component_params, unused_params
 from .coords import (
     Matrix3,
     Shape,

@@ -19,16 +19,9 @@ from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
 from ..manifest import Asset, Camera, Light, Material, Node, Scene
-from . import (
-    COMPONENTS,
-    Param,
-    affine,
-    component_params,
-    instancing,
-    main_camera,
-    unused_params,
-)
+from . import affine, instancing, main_camera
 from .base import BuildContext, Chunks, Files
+from .components import COMPONENTS, Param, component_params, unused_params
 from .coords import (
     UNITY_FORWARD_FIX,
     Matrix3,

@@ -38,8 +38,9 @@ from ..manifest import (
     Scene,
     Sphere,
 )
-from . import COMPONENTS, component_params, instancing, unused_params
+from . import instancing
 from .base import BuildContext, Chunks, Files
+from .components import COMPONENTS, component_params, unused_params
 from .coords import (
     IDENTITY4,
     UE_CM_PER_M,
