@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import math
 import re
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -311,21 +312,8 @@ class _SceneWriter:
         key = f"mesh:{mesh!r}:{node.material}"
         if key in self.sub_ids:
             return f'SubResource("{self.sub_ids[key]}")'
-        props: list[str]
-        if mesh.primitive == "box":
-            type_, props = "BoxMesh", [f"size = {_vec3(mesh.size)}"]
-        elif mesh.primitive == "sphere":
-            type_, props = "SphereMesh", [f"radius = {_f(mesh.radius)}",
-                                          f"height = {_f(2 * mesh.radius)}"]
-        elif mesh.primitive == "plane":
-            type_, props = "PlaneMesh", [f"size = Vector2({_f(mesh.size[0])}, {_f(mesh.size[1])})"]
-        elif mesh.primitive == "capsule":
-            type_, props = "CapsuleMesh", [f"radius = {_f(mesh.radius)}",
-                                           f"height = {_f(max(mesh.height, 2 * mesh.radius))}"]
-        else:
-            type_, props = "CylinderMesh", [f"top_radius = {_f(mesh.radius)}",
-                                            f"bottom_radius = {_f(mesh.radius)}",
-                                            f"height = {_f(mesh.height)}"]
+        type_, dimensions = _MESHES[mesh.primitive]
+        props = dimensions(mesh)
         if node.material is not None:
             props.append(f"material = {self._material(self.ctx.manifest.material(node.material))}")
         return self._sub(key, type_, props)
@@ -336,16 +324,9 @@ class _SceneWriter:
             points = [c for p in affine.hull_points(shape) for c in affine.apply3(rest, p)]
             type_ = "ConvexPolygonShape3D"
             props = ["points = PackedVector3Array(" + ", ".join(_f(c) for c in points) + ")"]
-        elif native.kind == "box":
-            type_, props = "BoxShape3D", [f"size = {_vec3(native.size)}"]
-        elif native.kind == "sphere":
-            type_, props = "SphereShape3D", [f"radius = {_f(native.radius)}"]
-        elif native.kind == "capsule":
-            type_, props = "CapsuleShape3D", [f"radius = {_f(native.radius)}",
-                                              f"height = {_f(native.height)}"]
         else:
-            type_, props = "CylinderShape3D", [f"radius = {_f(native.radius)}",
-                                               f"height = {_f(native.height)}"]
+            type_, dimensions = _SHAPES[native.kind]
+            props = dimensions(native)
         return self._sub(f"shape:{node.id}", type_, props)
 
     def _environment(self) -> None:
@@ -604,6 +585,32 @@ class _SceneWriter:
 
 def _group_names(groups: list[instancing.Group]) -> list[str]:
     return [f"{(g.primitive or '').capitalize()}Instances" for g in groups]
+
+
+def _radius_height(s: Shape) -> list[str]:
+    return [f"radius = {_f(s.radius)}", f"height = {_f(s.height)}"]
+
+
+# Godot's primitive meshes and native collision shapes, each with the properties that give it
+# the manifest primitive's (or the stretched shape's) dimensions. A capsule mesh is never
+# shorter than its two caps (CapsuleMesh.height includes them).
+_MESHES: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
+    "box": ("BoxMesh", lambda m: [f"size = {_vec3(m.size)}"]),
+    "sphere": ("SphereMesh", lambda m: [f"radius = {_f(m.radius)}",
+                                        f"height = {_f(2 * m.radius)}"]),
+    "plane": ("PlaneMesh", lambda m: [f"size = Vector2({_f(m.size[0])}, {_f(m.size[1])})"]),
+    "capsule": ("CapsuleMesh", lambda m: [f"radius = {_f(m.radius)}",
+                                          f"height = {_f(max(m.height, 2 * m.radius))}"]),
+    "cylinder": ("CylinderMesh", lambda m: [f"top_radius = {_f(m.radius)}",
+                                            f"bottom_radius = {_f(m.radius)}",
+                                            f"height = {_f(m.height)}"]),
+}
+_SHAPES: dict[str, tuple[str, Callable[[Shape], list[str]]]] = {
+    "box": ("BoxShape3D", lambda s: [f"size = {_vec3(s.size)}"]),
+    "sphere": ("SphereShape3D", lambda s: [f"radius = {_f(s.radius)}"]),
+    "capsule": ("CapsuleShape3D", _radius_height),
+    "cylinder": ("CylinderShape3D", _radius_height),
+}
 
 
 def _native_shape(shape: Shape, rest: Matrix3) -> Shape | None:
