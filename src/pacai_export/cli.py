@@ -56,6 +56,15 @@ def _job_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", help="drives every generated id (default: the project id)")
 
 
+def _bundle_command(sub: Any, name: str, summary: str,
+                    description: str) -> argparse.ArgumentParser:
+    """A command that reads one bundle zip (``verify``, ``preview``). ``sub`` is the
+    subparsers action, whose class argparse keeps private."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=description)
+    p.add_argument("bundle", type=Path, help="the bundle zip")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pacai-export", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -89,12 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--job-id", help="explicit BullMQ job id (a repeated id is not enqueued twice)")
     p.add_argument("--wait", action="store_true", help="follow the job until it ends")
 
-    p = sub.add_parser(
-        "verify", help="check a bundle's files against bundle.json and its signature",
-        description="Check that every file of BUNDLE matches its size and SHA-256 in "
-        "bundle.json, that none is missing or added, and, with --public-key, that "
-        "bundle.json.sig is a valid signature by one of the keys. Exit 0 only when all hold.")
-    p.add_argument("bundle", type=Path, help="the bundle zip")
+    p = _bundle_command(
+        sub, "verify", "check a bundle's files against bundle.json and its signature",
+        "Check that every file of BUNDLE matches its size and SHA-256 in bundle.json, that "
+        "none is missing or added, and, with --public-key, that bundle.json.sig is a valid "
+        "signature by one of the keys. Exit 0 only when all hold.")
     p.add_argument("--public-key", type=Path, action="append", default=[],
                    help="Ed25519 public key (PEM); repeat for several (key rotation)")
 
@@ -112,12 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         "API_PORT (default 8000). Bearer tokens come from API_TOKENS (comma list, required); "
         "see docs/api.md.")
 
-    p = sub.add_parser(
-        "preview", help="render a still of a bundle's scene (headless Chromium)",
-        description="Draw the scene of BUNDLE (the ue5 folder's .glb) with the dashboard's "
-        "3D viewer in headless Chromium and save it as PNG. Needs Chromium (PACAI_CHROMIUM "
-        "or chromium on PATH) and Playwright (pip install 'pacai-export[preview]').")
-    p.add_argument("bundle", type=Path, help="the bundle zip")
+    p = _bundle_command(
+        sub, "preview", "render a still of a bundle's scene (headless Chromium)",
+        "Draw the scene of BUNDLE (the ue5 folder's .glb) with the dashboard's 3D viewer in "
+        "headless Chromium and save it as PNG. Needs Chromium (PACAI_CHROMIUM or chromium on "
+        "PATH) and Playwright (pip install 'pacai-export[preview]').")
     p.add_argument("--out", type=Path, default=Path("preview.png"),
                    help="PNG to write (default: preview.png)")
     p.add_argument("--size", type=_size, default=(1280, 800), metavar="WxH",
