@@ -732,7 +732,7 @@ import json
 import math
 import os
 from collections.abc import Collection
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     import unreal
@@ -1135,6 +1135,24 @@ def _existing(path: str) -> unreal.Object | None:
     return None
 
 
+# A material asset's class, for _material_asset (a string bound: unreal is absent outside the
+# editor, where plan() runs).
+_AssetT = TypeVar("_AssetT", bound="unreal.Object")
+
+
+def _material_asset(name: str, cls: type[_AssetT],
+                    factory: type[unreal.Factory]) -> tuple[_AssetT, bool]:
+    """The asset ``name`` under MATERIALS: the one an earlier open made, or a new one made by
+    ``factory`` (AssetTools.CreateAsset); True when it is new and still to be filled in."""
+    found = _existing(MATERIALS + "/" + name)
+    if isinstance(found, cls):
+        return found, False
+    created = unreal.AssetToolsHelpers.get_asset_tools().create_asset(
+        name, MATERIALS, cls.static_class(), factory())
+    assert isinstance(created, cls)
+    return created, True
+
+
 def _expression(material: unreal.Material, cls: type[unreal.MaterialExpression], x: int,
                 y: int, **properties: Any) -> unreal.MaterialExpression:
     node = unreal.MaterialEditingLibrary.create_material_expression(
@@ -1148,13 +1166,9 @@ def _master(name: str, translucent: bool) -> unreal.Material:
     """The parameterised master: BaseColor x BaseColorTexture (alpha is the opacity when
     translucent), Metallic, Roughness, Emissive and NormalTexture, as glTF's metallic-
     roughness model; every material instance only sets parameters."""
-    found = _existing(MATERIALS + "/" + name)
-    if isinstance(found, unreal.Material):
-        return found
-    tools = unreal.AssetToolsHelpers.get_asset_tools()
-    material = tools.create_asset(name, MATERIALS, unreal.Material.static_class(),
-                                  unreal.MaterialFactoryNew())
-    assert isinstance(material, unreal.Material)
+    material, new = _material_asset(name, unreal.Material, unreal.MaterialFactoryNew)
+    if not new:
+        return material
     if translucent:
         material.set_editor_property("blend_mode", unreal.BlendMode.BLEND_TRANSLUCENT)
         material.set_editor_property("translucency_lighting_mode",
@@ -1193,15 +1207,11 @@ def _master(name: str, translucent: bool) -> unreal.Material:
 
 
 def _instance(name: str, parent: unreal.Material) -> unreal.MaterialInstanceConstant:
-    found = _existing(MATERIALS + "/" + name)
-    if isinstance(found, unreal.MaterialInstanceConstant):
-        return found
-    tools = unreal.AssetToolsHelpers.get_asset_tools()
-    created = tools.create_asset(name, MATERIALS, unreal.MaterialInstanceConstant.static_class(),
-                                 unreal.MaterialInstanceConstantFactoryNew())
-    assert isinstance(created, unreal.MaterialInstanceConstant)
-    unreal.MaterialEditingLibrary.set_material_instance_parent(created, parent)
-    return created
+    instance, new = _material_asset(name, unreal.MaterialInstanceConstant,
+                                    unreal.MaterialInstanceConstantFactoryNew)
+    if new:
+        unreal.MaterialEditingLibrary.set_material_instance_parent(instance, parent)
+    return instance
 
 
 def _texture(imported: dict[str, list[unreal.Object]], path: str | None) -> unreal.Texture | None:
@@ -1234,8 +1244,9 @@ def _material(spec: dict[str, Any], master: unreal.Material,
 
 def _sky_material(scene: dict[str, Any]) -> unreal.MaterialInstanceConstant:
     """An instance of the unlit sky master in this scene's sky colour."""
-    found = _existing(MATERIALS + "/" + SKY_MASTER)
-    master = found if isinstance(found, unreal.Material) else _sky_master()
+    master, new = _material_asset(SKY_MASTER, unreal.Material, unreal.MaterialFactoryNew)
+    if new:
+        _fill_sky_master(master)
     name = "MI_Sky_" + scene["map"].rsplit("/", 1)[-1]
     material = _instance(name, master)
     r, g, b = scene["environment"]["sky_color"]
@@ -1245,11 +1256,7 @@ def _sky_material(scene: dict[str, Any]) -> unreal.MaterialInstanceConstant:
     return material
 
 
-def _sky_master() -> unreal.Material:
-    tools = unreal.AssetToolsHelpers.get_asset_tools()
-    material = tools.create_asset(SKY_MASTER, MATERIALS, unreal.Material.static_class(),
-                                  unreal.MaterialFactoryNew())
-    assert isinstance(material, unreal.Material)
+def _fill_sky_master(material: unreal.Material) -> None:
     material.set_editor_property("shading_model", unreal.MaterialShadingModel.MSM_UNLIT)
     material.set_editor_property("two_sided", True)  # seen from inside the dome
     material.set_editor_property("is_sky", True)
@@ -1260,7 +1267,6 @@ def _sky_master() -> unreal.Material:
         color, "", unreal.MaterialProperty.MP_EMISSIVE_COLOR)
     unreal.MaterialEditingLibrary.recompile_material(material)
     unreal.EditorAssetLibrary.save_loaded_asset(material)
-    return material
 
 
 def _spawn(cls: type[unreal.Actor], action: Action) -> unreal.Actor:
