@@ -1,4 +1,5 @@
 import hashlib
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -34,6 +35,30 @@ async def test_put_is_atomic_and_reusable(tmp_path: Path) -> None:
     # no temp files left beside it
     assert sorted(os.listdir(tmp_path / "exports" / "proj" / "0123456789abcdef")) == [
         "proj.zip", "proj.zip.meta.json"]
+
+
+async def test_the_sidecar_is_synced_before_it_is_renamed_into_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spy on os.fsync (the real call still runs) records which files reach the disk: the
+    sidecar's temp file must, like the bundle, or a crash could leave an empty sidecar."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    src = tmp_path / "src.zip"
+    info = a_zip(src)
+    storage = LocalStorage(tmp_path / "exports", "https://cdn.example.test/exports")
+    await storage.put_file("proj/k/proj.zip", src, info)
+    folder = tmp_path / "exports" / "proj" / "k"
+    sidecar_temps = [p for p in synced if Path(p).name.startswith(".proj.zip.meta.json.")]
+    assert len(sidecar_temps) == 1 and Path(sidecar_temps[0]).parent == folder, synced
+    assert synced[-1] == str(folder)  # the folder last: the rename itself is durable
+    assert json.loads((folder / "proj.zip.meta.json").read_bytes()) == {
+        "bytes": info.bytes, "sha256": info.sha256, "files": 2}
 
 
 async def test_reuse_reads_the_sidecar_and_falls_back_to_the_zip(tmp_path: Path) -> None:

@@ -128,14 +128,8 @@ def _atomic_place(source: Path, target: Path, sidecar: bytes | None) -> None:
         _fsync_dir(target.parent)
     else:
         _atomic_copy(source, target)
-    if sidecar is None:
-        return
-    side = target.with_name(target.name + SIDECAR)
-    fd, tmp = tempfile.mkstemp(prefix=f".{side.name}.", suffix=".part", dir=target.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(sidecar)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, side)
+    if sidecar is not None:
+        _atomic_write(target.with_name(target.name + SIDECAR), sidecar)
 
 
 @contextlib.contextmanager
