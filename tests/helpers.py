@@ -293,18 +293,21 @@ def heavy_job(project_id: str) -> dict[str, Any]:
                     manifest=stress_manifest(project_id, HEAVY_NODES))
 
 
-PROBE_NODES = 2_000
+PROBES = (2_000, 6_000)  # nodes
+# Scenes past ~100,000 nodes outgrow a pool process's memory limit (LIMIT_POOL_MEMORY_BYTES).
+MAX_SIZED_NODES = 60_000
 
 
-async def _probe_seconds(settings: Settings) -> float:
-    """How long an export of ``PROBE_NODES`` takes here and now, through the service's own
-    runtime (same pool size, same machine load as a worker started from ``settings``)."""
+async def _probe_seconds(settings: Settings, nodes: int) -> float:
+    """How long an export of a ``nodes``-node stress scene takes here and now, through the
+    service's own runtime (same pool size, same machine load as a worker from ``settings``)."""
     from pacai_export.jobs import ExportJob
     from pacai_export.runtime import open_runtime
     from pacai_export.storage import FileStorage
 
-    job, _ = ExportJob.parse(job_data("probe", include_assets=False,
-                                      manifest=stress_manifest("probe", PROBE_NODES)))
+    project_id = f"probe-{nodes}"
+    job, _ = ExportJob.parse(job_data(project_id, include_assets=False,
+                                      manifest=stress_manifest(project_id, nodes)))
 
     async def report(percent: int, stage: str, **fields: Any) -> None:
         return None
@@ -313,7 +316,7 @@ async def _probe_seconds(settings: Settings) -> float:
     try:
         async with open_runtime(settings, storage=FileStorage(out / "probe.zip"),
                                 queues=False) as rt:
-            result = await rt.require_exporter().export(job, "probe", report)
+            result = await rt.require_exporter().export(job, project_id, report)
     finally:
         shutil.rmtree(out)
     return result.duration_ms / 1000
@@ -321,11 +324,14 @@ async def _probe_seconds(settings: Settings) -> float:
 
 async def cpu_job_lasting(settings: Settings, project_id: str,
                           seconds: float) -> dict[str, Any]:
-    """A stress export sized by measuring so that it takes about ``seconds`` or more: the
-    node count scales linearly from a probe export. The probe's fixed costs make its time
-    per node an overestimate, so callers ask for a margin above what they assert."""
-    per_node = max(await _probe_seconds(settings), 1e-3) / PROBE_NODES
-    nodes = min(max(PROBE_NODES, round(seconds / per_node)), settings.limits.nodes)
+    """A stress export sized by measuring so that it takes about ``seconds``, so that its
+    length does not depend on how fast the writers are. The time per node is the slope
+    between two probe exports (fixed costs cancel out), or the larger probe's own time per
+    node if that is less: a noisy slope may then make the job longer, never shorter."""
+    small, large = PROBES
+    spent = [await _probe_seconds(settings, n) for n in PROBES]
+    per_node = max(min((spent[1] - spent[0]) / (large - small), spent[1] / large), 1e-7)
+    nodes = min(max(large, round(seconds / per_node)), MAX_SIZED_NODES)
     return job_data(project_id, include_assets=False,
                     manifest=stress_manifest(project_id, nodes))
 
