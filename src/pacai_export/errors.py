@@ -61,14 +61,21 @@ class InvalidInput(ExportError):
 
 
 class InvalidJob(InvalidInput):
+    """The job data breaks §2 (``ExportJob.parse``); ``errors`` names each field."""
+
     code = "invalid_job"
 
 
 class InvalidManifest(InvalidInput):
+    """The manifest breaks §10, or its file cannot be read; ``errors`` names each JSON path
+    when a validation found it."""
+
     code = "invalid_manifest"
 
 
 class ManifestNotFound(InvalidInput):
+    """No manifest for the project: none inline, and none where the settings look (§10.4)."""
+
     code = "manifest_not_found"
 
 
@@ -79,6 +86,8 @@ class SourceNotFound(InvalidInput):
 
 
 class LimitExceeded(InvalidInput):
+    """An input passes a §13 limit (bytes, pixels, counts, memory); the message names it."""
+
     code = "limit_exceeded"
 
 
@@ -89,6 +98,8 @@ class TransientError(ExportError):
 
 
 class StorageError(TransientError):
+    """A storage backend could not check, read or write a key."""
+
     code = "storage_error"
 
 
