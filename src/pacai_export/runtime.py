@@ -92,7 +92,7 @@ async def open_runtime(settings: Settings, *, storage: Storage | None = None,
 
 
 def _open(stack: contextlib.AsyncExitStack, settings: Settings, storage: Storage | None,
-                *, export: bool, queues: bool) -> Runtime:
+          *, export: bool, queues: bool) -> Runtime:
     s3 = open_s3(settings) if storage is None else None
     if storage is None:
         storage = s3 if s3 is not None else open_storage(settings)
