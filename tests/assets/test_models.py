@@ -15,6 +15,7 @@ import pyvips  # type: ignore[import-untyped]
 
 from pacai_export.assets.models import process_model
 from pacai_export.errors import InvalidInput
+from tests.assets.corpus import read_glb
 from tests.helpers import validate_gltf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,17 +96,6 @@ def _glb(doc: dict[str, Any], binary: bytes) -> bytes:
     return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
 
 
-def _read_glb(path: Path) -> tuple[dict[str, Any], bytes]:
-    """An independent GLB reader: (JSON, BIN)."""
-    data = path.read_bytes()
-    magic, version, length = struct.unpack_from("<4sII", data)
-    assert (magic, version, length) == (b"glTF", 2, len(data))
-    json_len, _ = struct.unpack_from("<II", data, 12)
-    doc = json.loads(data[20:20 + json_len])
-    bin_len, _ = struct.unpack_from("<II", data, 20 + json_len)
-    return doc, data[28 + json_len:28 + json_len + bin_len]
-
-
 def _image_size(doc: dict[str, Any], binary: bytes) -> tuple[int, int]:
     view = doc["bufferViews"][doc["images"][0]["bufferView"]]
     png = binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]]
@@ -143,7 +133,7 @@ def test_tiers_reduce_triangles_and_images(tiers: dict[str, Any], quality: str, 
     assert done.path.name == "sphere.glb"
     assert done.source_triangles == SOURCE_TRIANGLES
     assert abs(done.triangles - share * SOURCE_TRIANGLES) <= 0.03 * SOURCE_TRIANGLES
-    doc, binary = _read_glb(done.path)
+    doc, binary = read_glb(done.path)
     indices = doc["accessors"][doc["meshes"][0]["primitives"][0]["indices"]]
     assert indices["count"] == 3 * done.triangles
     assert _image_size(doc, binary) == image
