@@ -59,5 +59,4 @@ def write_engine(engine: str, ctx: BuildContext, *, lazy: bool = False) -> Files
     return files if lazy else dict(materialized(files))
 
 
-__all__ = ["ALIASES", "COMPONENTS", "ENGINES", "WRITERS", "component_params", "component_report",
-           "main_camera", "unused_params", "write_engine"]
+__all__ = ["ENGINES", "WRITERS", "main_camera", "write_engine"]
