@@ -592,9 +592,6 @@ class _SceneWriter:
     def _model_asset(self, node: Node) -> Asset | None:
         return self.ctx.manifest.asset(node.model) if node.model else None
 
-    def _header(self, go: _Go) -> list[str]:
-        return [_COMPONENT_HEAD, f"  m_GameObject: {_ref(self.fid('g:' + go.key))}"]
-
     def _renderer(self, go: _Go, mesh_id: int, material_id: str | None) -> None:
         go.add(33, "MeshFilter", f"mf:{go.key}", [f"  m_Mesh: {_builtin_mesh(mesh_id)}"])
         go.add(23, "MeshRenderer", f"mr:{go.key}", [
@@ -646,8 +643,7 @@ class _SceneWriter:
         parts = _capsule_parts(shape.radius, shape.height) if shape.kind == "capsule" else None
         if parts is None:
             holder.scale = shape.size if shape.kind == "box" else (2 * shape.radius,) * 3
-            mesh = {"box": "box", "sphere": "sphere", "capsule": "capsule"}[shape.kind]
-            self._mesh_collider(holder, node, MESH_IDS[mesh])
+            self._mesh_collider(holder, node, MESH_IDS[shape.kind])
             return
         for part, primitive, offset, scale in parts:
             child = self._go(f"collider:{node.id}:{part}", part, holder.key)
@@ -658,7 +654,7 @@ class _SceneWriter:
         go.add(64, "MeshCollider", f"col:{go.key}", [
             *self._collider_common(node), "  serializedVersion: 5", "  m_Convex: 1",
             "  m_CookingOptions: 30",
-            f"  m_Mesh: {{fileID: {mesh_id}, guid: {BUILTIN_MESH_GUID}, type: 0}}"])
+            f"  m_Mesh: {_builtin_mesh(mesh_id)}"])
 
     def _collider_common(self, node: Node) -> list[str]:
         trigger = any(c.type == "trigger_zone" for c in node.components) and node.body is None
