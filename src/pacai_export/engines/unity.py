@@ -428,6 +428,7 @@ class _SceneWriter:
         self.file_id = UnityFileIds(ctx.seed, path)  # unity_file_id(seed, path, key)
         self.placements: list[tuple[str, str, str]] = []
         self.unknown_components = False
+        self.main_camera = main_camera(scene)
         self.children: dict[str | None, list[Node]] = {}
         for node in scene.nodes:
             self.children.setdefault(node.parent, []).append(node)
@@ -734,7 +735,7 @@ class _SceneWriter:
         sky = self.scene.environment.sky_color
         # Only the main camera renders (glTFast creates cameras disabled too); with several
         # enabled, whichever Unity drew last would win.
-        main = parent.key == f"n:{main_camera(self.scene)}"
+        main = parent.key == f"n:{self.main_camera}"
         child.add(20, "Camera", f"camera:{parent.key}", [
             f"  m_Enabled: {int(main)}", "  serializedVersion: 2", "  m_ClearFlags: 2",
             f"  m_BackGroundColor: {_rgba(sky, 0.0)}", "  m_projectionMatrixMode: 1",
