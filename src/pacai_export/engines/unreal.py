@@ -38,7 +38,7 @@ from ..manifest import (
     Scene,
     Sphere,
 )
-from . import instancing
+from . import instancing, main_camera
 from .base import BuildContext, Chunks, Files
 from .components import COMPONENTS, component_params, unused_params
 from .coords import (
@@ -337,7 +337,7 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
         children.setdefault(node.parent, []).append(node)
     out: list[dict[str, Any]] = []
     labels = UniqueNames()
-    main_camera = next((n.id for n in scene.nodes if n.camera is not None), None)
+    main_id = main_camera(scene)
 
     groups = _Groups(ctx.manifest, scene, children, labels, gen, assets)
     # Depth first, children in manifest order, with an explicit stack: a parent chain may be
@@ -354,7 +354,7 @@ def _scene(ctx: BuildContext, scene: Scene, map_name: str, assets: dict[str, str
         node_world = compose(world, trs(current.transform))
         data = _node(ctx, current, label, folder, node_world, world, assets, gen, scene.id)
         if current.camera is not None:
-            data["camera"]["main"] = current.id == main_camera
+            data["camera"]["main"] = current.id == main_id
         out.append(data)
         inner = f"{folder}/{label}" if folder else label
         # an outliner folder path is an FName (at most 1023 characters): deeper nodes stay
