@@ -19,6 +19,7 @@ _VERSION = "pacai-id/v1"
 _GODOT_ALPHABET = "abcdefghijklmnopqrstuvwxy012345678"
 _INT63 = (1 << 63) - 1
 _FILE_ID_RANGE = _INT63 - (1 << 21)  # Unity fileIDs: 2**20 + (hash mod this)
+_FILE_ID_BASE = 1 << 20
 
 
 def _digest(kind: str, seed: str, *parts: str) -> bytes:
@@ -41,7 +42,7 @@ def unity_file_id(seed: str, scene_path: str, key: str) -> int:
     settings objects (1..4) nor the SceneRoots id (2**63 - 1).
     """
     value = int.from_bytes(_digest("unity-fileid", seed, scene_path, key)[:8], "big")
-    return (value % (_INT63 - (1 << 21))) + (1 << 20)
+    return (value % _FILE_ID_RANGE) + _FILE_ID_BASE
 
 
 class UnityFileIds:
@@ -58,7 +59,7 @@ class UnityFileIds:
         h = self._prefix.copy()
         h.update((encode_basestring(key) + "]").encode("utf-8"))
         value = int.from_bytes(h.digest()[:8], "big")
-        return (value % _FILE_ID_RANGE) + (1 << 20)
+        return (value % _FILE_ID_RANGE) + _FILE_ID_BASE
 
     def leaf(self, key: str) -> tuple[int, int, int, int]:
         """``[self(p + key) for p in ("t:", "g:", "mf:", "mr:")]``, unrolled, as a tuple: the
@@ -81,7 +82,6 @@ class UnityFileIds:
 # The first 8 bytes of a digest as a big-endian integer, without slicing the digest:
 # the same value as ``int.from_bytes(digest[:8], "big")``.
 _FIRST_U64 = struct.Struct(">Q").unpack_from
-_FILE_ID_BASE = 1 << 20
 
 
 def godot_uid_int(seed: str, path: str) -> int:
