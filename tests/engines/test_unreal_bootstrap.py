@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import types
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from pacai_export.manifest import Manifest
 from tests.engines.fidelity_scene import fidelity_manifest_with_extras
+from tests.engines.ue_frames import rotator_rows
 from tests.engines.ue_standin import (
     Project,
     RecordingUnrealStandIn,
@@ -139,16 +139,6 @@ def to_ue(v: tuple[float, ...]) -> tuple[float, float, float]:
     return (v[0], v[2], v[1])
 
 
-def rotator_rows(r: Any) -> list[tuple[float, float, float]]:
-    """Rows of UE's FRotationMatrix(FRotator): the actor's X (forward), Y and Z axes."""
-    sp, cp = math.sin(math.radians(r.pitch)), math.cos(math.radians(r.pitch))
-    sy, cy = math.sin(math.radians(r.yaw)), math.cos(math.radians(r.yaw))
-    sr, cr = math.sin(math.radians(r.roll)), math.cos(math.radians(r.roll))
-    return [(cp * cy, cp * sy, sp),
-            (sr * sp * cy - cr * sy, sr * sp * sy + cr * cy, -sr * cp),
-            (-(cr * sp * cy + sr * sy), cy * sr - cr * sp * sy, cr * cp)]
-
-
 def _close(a: Any, b: Any, tol: float = 1e-3) -> bool:
     return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
 
@@ -180,8 +170,7 @@ def test_scene_json_is_the_manifest_in_ue_units(project: Project) -> None:
         assert _close(data["world"]["location"], expected), (node_id, data["world"], expected)
         assert _close(data["world"]["scale"], to_ue(w.scale))
         # the rotator, read the way UE reads it, turns UE's axes like the node turns glTF's
-        rows = rotator_rows(types.SimpleNamespace(**{k: data["world"]["rotation"][k]
-                                                     for k in ("pitch", "yaw", "roll")}))
+        rows = rotator_rows(*(data["world"]["rotation"][k] for k in ("pitch", "yaw", "roll")))
         for axis, row in zip(((1, 0, 0), (0, 0, 1), (0, 1, 0)), rows, strict=True):
             # UE axis e -> glTF axis P e, rotated, back to UE: P R P e
             assert _close(row, to_ue(_apply(w.rotation, axis)), 1e-4), (node_id, row)
@@ -237,7 +226,8 @@ def test_first_open_builds_the_level(project: Project, monkeypatch: pytest.Monke
                     and node.model not in {a["id"] for a in project.scene["assets"]}):
                 continue  # colliders and placeholders sit at their shape's centre
             assert _close(_vec(actor.state["location"]), location), (node.id, cls)
-            rows = rotator_rows(actor.state["rotation"])
+            r = actor.state["rotation"]
+            rows = rotator_rows(r.pitch, r.yaw, r.roll)
             if cls in ("DirectionalLight", "PointLight", "SpotLight", "CameraActor"):
                 # glTF lights/cameras look along -Z with +Y up; UE's along +X with +Z up
                 assert _close(rows[0], to_ue(_apply(w.rotation, (0, 0, -1))), 1e-4), node.id
