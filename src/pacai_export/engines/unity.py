@@ -556,8 +556,8 @@ class _SceneWriter:
         hull = shape is not None and shape.kind == "cylinder"
         if node.mesh is not None:
             mesh_scale = _mesh_scale(node)
-            if _capsule_parts(node.mesh.radius if node.mesh.primitive == "capsule" else 0.0,
-                              node.mesh.height if node.mesh.primitive == "capsule" else 0.0):
+            if node.mesh.primitive == "capsule" and _capsule_parts(node.mesh.radius,
+                                                                   node.mesh.height):
                 # A stretched built-in capsule distorts its caps: built from exact parts.
                 extra.append(("Mesh", lambda n: self._capsule_child(node, go, n)))
             elif mesh_scale == (1.0, 1.0, 1.0):
