@@ -36,8 +36,8 @@ from .coords import (
 from .ids import godot_uid
 from .names import (
     asset_filenames,
+    double_quoter,
     godot_node_name,
-    quoted_escaper,
     unique,
     unique_filenames,
 )
@@ -99,14 +99,11 @@ def _q(text: str) -> str:
     every control or line-breaking character as ``\\n``/``\\uXXXX`` (Godot's
     ``VariantParser`` reads both), lone surrogates as U+FFFD, so a value stays one token
     on one line."""
-    return '"' + _GODOT_UNSAFE.sub(_godot_escape, text) + '"'
+    return _godot_quote(text)
 
 
 _GODOT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_GODOT_UNSAFE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
-
-
-_godot_escape = quoted_escaper(_GODOT_ESCAPES)
+_godot_quote = double_quoter(_GODOT_ESCAPES)
 
 
 def _vec3(v: tuple[float, float, float]) -> str:

@@ -196,8 +196,14 @@ def ini_value(text: str) -> str:
     return _clean(text, set(), "")
 
 
-def quoted_escaper(table: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
-    """A ``re.sub`` replacement for a double-quoted string literal (Godot, YAML): the
+# What a double-quoted string literal (Godot, YAML) must escape to stay one token on one
+# line: the quote, the backslash, control and line-breaking characters, the BOM and lone
+# surrogates.
+_QUOTED_UNSAFE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
+
+
+def double_quoter(table: Mapping[str, str]) -> Callable[[str], str]:
+    """A function writing a text as a double-quoted string literal (Godot, YAML): the
     format's own escapes from ``table``, U+FFFD for a lone surrogate (it cannot be written as
     UTF-8), and ``\\uXXXX`` for every other unsafe character."""
     def escape(match: re.Match[str]) -> str:
@@ -208,4 +214,7 @@ def quoted_escaper(table: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
             return "\ufffd"
         return f"\\u{ord(ch):04x}"
 
-    return escape
+    def quote(text: str) -> str:
+        return '"' + _QUOTED_UNSAFE.sub(escape, text) + '"'
+
+    return quote

@@ -41,8 +41,8 @@ from .coords import (
 from .ids import UnityFileIds, unity_guid
 from .names import (
     asset_filenames,
+    double_quoter,
     pascal_case,
-    quoted_escaper,
     unique,
     unique_filenames,
     unity_object_name,
@@ -135,17 +135,14 @@ def _s(text: str) -> str:
     # _YAML_UNSAFE matches: two C-level checks instead of a regex search.
     if (text.isascii() and text.isprintable()) or not _YAML_UNSAFE.search(text):
         return "'" + text.replace("'", "''") + "'"
-    return '"' + _YAML_SPECIAL.sub(_yaml_escape, text) + '"'
+    return _yaml_quote(text)
 
 
 _YAML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 # What a single-quoted scalar cannot hold on one line (YAML 1.1 also breaks lines at NEL,
-# U+2028 and U+2029), and what a double-quoted one must escape besides.
+# U+2028 and U+2029); a double-quoted one also escapes its quote and backslash.
 _YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
-_YAML_SPECIAL = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]')
-
-
-_yaml_escape = quoted_escaper(_YAML_ESCAPES)
+_yaml_quote = double_quoter(_YAML_ESCAPES)
 
 
 def _v3(v: Vec3) -> str:
