@@ -68,10 +68,7 @@ class ExportProcessor:
         self.metrics = metrics
 
     async def process(self, job: JobView) -> dict[str, Any]:
-        data = job.data if isinstance(job.data, dict) else {}
-        project_id = data.get("project_id")  # user input: only a string reaches the logs
-        structlog.contextvars.bind_contextvars(
-            job_id=job.id, project_id=project_id if isinstance(project_id, str) else None)
+        structlog.contextvars.bind_contextvars(job_id=job.id, project_id=_project_id(job))
         started = time.monotonic()
         self.metrics.active.inc()
         try:
@@ -137,9 +134,14 @@ class ExportProcessor:
     async def _send_failed(self, job: JobView, exc: BaseException) -> None:
         if self.outbox is None:
             return
-        data = job.data if isinstance(job.data, dict) else {}
-        project_id = data.get("project_id")
         message = str(exc) if isinstance(exc, ExportError) else f"{type(exc).__name__}: {exc}"
         await self.outbox.send(job.id, FAILED, failed_data(
-            job.id, project_id if isinstance(project_id, str) else None, error_code(exc),
-            message, job.attempts_made + 1))
+            job.id, _project_id(job), error_code(exc), message, job.attempts_made + 1))
+
+
+def _project_id(job: JobView) -> str | None:
+    """The job's ``project_id`` if it is a string: it is user input, so nothing else reaches
+    the logs or the failure callback."""
+    data = job.data if isinstance(job.data, dict) else {}
+    project_id = data.get("project_id")
+    return project_id if isinstance(project_id, str) else None
