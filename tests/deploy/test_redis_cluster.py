@@ -37,6 +37,7 @@ pytestmark = pytest.mark.slow
 
 HASHTAG = "pacai"
 PREFIX = "{" + HASHTAG + "}"
+CLUSTER_ENV = {"REDIS_CLUSTER": "true"}
 MASTERS = 3
 
 
@@ -178,6 +179,17 @@ def cluster_settings(tmp_path: Path, url: str, receiver: Receiver) -> Settings:
                     callback_url=receiver.url, callback_secret=receiver.secret)
 
 
+def settings_through_other_node(cluster: Cluster, tmp_path: Path, receiver: Receiver,
+                                **extra_env: str) -> tuple[Settings, Settings]:
+    """Settings for a node that does not own the queue's slot (so every command of a client
+    that is not cluster-aware meets MOVED), and those a client or API process reads from
+    the worker's environment with ``REDIS_CLUSTER=true`` and ``extra_env``."""
+    other = next(port for port in cluster.ports if port != cluster.slot_owner(PREFIX))
+    settings = cluster_settings(tmp_path, cluster.url(other), receiver)
+    env = {**settings_env(settings), **CLUSTER_ENV, **extra_env}
+    return settings, dataclasses.replace(Settings.from_env(env), exports_dir=settings.exports_dir)
+
+
 def assert_one_completed_callback(receiver: Receiver, job_id: str) -> None:
     deliveries = receiver.wait_for(1)
     assert len(deliveries) == 1, deliveries
@@ -223,18 +235,13 @@ async def test_hashtag_prefix_keeps_every_queue_key_in_one_slot(
 async def test_worker_and_client_work_through_any_cluster_node(
         cluster: Cluster, tmp_path: Path, receiver: Receiver,
         start_cluster_worker: Callable[..., WorkerProcess]) -> None:
-    owner = cluster.slot_owner(PREFIX)
-    other = next(port for port in cluster.ports if port != owner)
-    cluster_env = {"REDIS_CLUSTER": "true"}
-    settings = cluster_settings(tmp_path, cluster.url(other), receiver)
-    env = {**settings_env(settings), **cluster_env}
-    client_settings = dataclasses.replace(Settings.from_env(env), exports_dir=settings.exports_dir)
+    settings, client_settings = settings_through_other_node(cluster, tmp_path, receiver)
 
     # Enqueue first: on a non-cluster-aware client this is where MOVED surfaces, at once.
     client = ExportClient(client_settings)
     try:
         job_id = await client.enqueue(job_data("cluster-arena"))
-        worker = start_cluster_worker(settings, **cluster_env)
+        worker = start_cluster_worker(settings, **CLUSTER_ENV)
         status = await asyncio.wait_for(client.wait(job_id), 90)
     finally:
         await client.aclose()
@@ -253,12 +260,8 @@ async def test_live_events_stream_through_a_cluster_node(
     from pacai_export.api.events import LiveOptions
     from tests.helpers import Events, serve
 
-    owner = cluster.slot_owner(PREFIX)
-    other = next(port for port in cluster.ports if port != owner)
-    cluster_env = {"REDIS_CLUSTER": "true"}
-    settings = cluster_settings(tmp_path, cluster.url(other), receiver)
-    env = {**settings_env(settings), **cluster_env, "API_TOKENS": "cluster-token"}
-    api_settings = dataclasses.replace(Settings.from_env(env), exports_dir=settings.exports_dir)
+    settings, api_settings = settings_through_other_node(cluster, tmp_path, receiver,
+                                                         API_TOKENS="cluster-token")
     client = ExportClient(api_settings)
     try:
         job_id = await client.enqueue(job_data("cluster-live", engines=["godot"]))
@@ -269,7 +272,7 @@ async def test_live_events_stream_through_a_cluster_node(
                     "accept": "text/event-stream"}) as response:
             events = Events(response)
             assert (await events.until("status"))[2]["state"] == "waiting"
-            start_cluster_worker(settings, **cluster_env)
+            start_cluster_worker(settings, **CLUSTER_ENV)
             seen = []
             with contextlib.suppress(EOFError):
                 while True:
