@@ -3,7 +3,7 @@
 BullMQ appends every job event (``added``, ``active``, ``progress``, ``completed``,
 ``failed``…) to the Redis stream ``<prefix>:<queue>:events`` — the stream Node's and Python's
 ``QueueEvents`` read — and the worker appends its stage lines there as ``log`` events
-(``QueueJob.write_progress``). One ``EventHub`` per API process reads that stream with a
+(``JobView.write_progress``). One ``EventHub`` per API process reads that stream with a
 blocking ``XREAD`` and fans each entry out to every connected client's bounded buffer, so a
 thousand browsers cost one Redis reader, and an event reaches them as soon as Redis has it.
 
