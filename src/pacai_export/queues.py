@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -134,13 +135,8 @@ class JobView:
         also published on the queue's events stream as a ``log`` event, which the API's live
         view streams (QueueEvents listeners see it as a custom event).
         """
-        backend = self.raw.backend
-        scripts = backend.scripts
-        conn = backend.connection.conn
-        if isinstance(conn, RedisCluster):
-            # redis-py refuses EVALSHA in a cluster pipeline: the same writes, one by one.
-            await self._write_unpipelined(conn, lines, percent)
-            return
+        scripts = self.raw.backend.scripts
+        conn = self.raw.backend.connection.conn
         pipe = conn.pipeline(transaction=False)
         if lines:
             logs_key = scripts.toKey(f"{self.raw.id}:logs")
@@ -153,30 +149,20 @@ class JobView:
                           maxlen=EVENTS_MAX_LEN, approximate=True)
         if percent is not None:
             self.raw.progress = percent
-            await scripts.commands["updateProgress"](
+            update = functools.partial(
+                scripts.commands["updateProgress"],
                 keys=[scripts.toKey(self.raw.id), scripts.keys["events"], scripts.keys["meta"]],
-                args=[self.raw.id, json.dumps(percent)], client=pipe)
+                args=[self.raw.id, json.dumps(percent)])
+            if isinstance(conn, RedisCluster):
+                # redis-py refuses EVALSHA in a cluster pipeline: the script runs after it.
+                await pipe.execute()
+                await update()
+                return
+            await update(client=pipe)
         await pipe.execute()
 
     def _log_event(self, line: str) -> dict[str, str]:
         return {"event": LOG_EVENT, "jobId": str(self.raw.id), "data": line}
-
-    async def _write_unpipelined(self, conn: Any, lines: list[str], percent: int | None) -> None:
-        scripts = self.raw.backend.scripts
-        if lines:
-            logs_key = scripts.toKey(f"{self.raw.id}:logs")
-            await conn.rpush(logs_key, *lines)
-            keep = int(self.raw.opts.get("keepLogs") or 0)
-            if keep:
-                await conn.ltrim(logs_key, -keep, -1)
-            for line in lines:
-                await conn.xadd(scripts.keys["events"], self._log_event(line),
-                                maxlen=EVENTS_MAX_LEN, approximate=True)
-        if percent is not None:
-            self.raw.progress = percent
-            await scripts.commands["updateProgress"](
-                keys=[scripts.toKey(self.raw.id), scripts.keys["events"], scripts.keys["meta"]],
-                args=[self.raw.id, json.dumps(percent)])
 
 
 # --- decoding a job's hash -------------------------------------------------------------------
