@@ -147,8 +147,6 @@ class ServiceProcess:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-
-class WorkerProcess(ServiceProcess):
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.base + path, timeout=5)
 
@@ -168,6 +166,8 @@ class WorkerProcess(ServiceProcess):
             time.sleep(0.1)
         return False
 
+
+class WorkerProcess(ServiceProcess):
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 

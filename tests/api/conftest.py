@@ -73,15 +73,9 @@ def start_api(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
                                     stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
         api = ApiProcess(proc, port, log)
         started.append(api)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(api.base + "/openapi.json", timeout=2).status_code == 200:
-                    return api
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"api not serving; log:\n{log.read_text()[-3000:]}")
+        if not api.wait_status("/openapi.json", 200):
+            raise AssertionError(f"api not serving; log:\n{log.read_text()[-3000:]}")
+        return api
 
     yield start
     for api in started:
