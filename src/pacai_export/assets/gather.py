@@ -171,19 +171,29 @@ class AssetGatherer:
         if scheme in ("http", "https"):
             return await self._http(asset.uri, sources, dest), ext
         if scheme == "s3":
-            bucket, key = parts.netloc, parts.path.removeprefix("/")
-            refusal = s3_refusal(bucket, key, sources.s3_allow, sources.project_id)
-            if refusal:
-                raise InvalidInput(f"refused: {refusal}")
-            return await asyncio.to_thread(self._s3, bucket, key, sources, dest), ext
+            return await self._s3_allowed(parts.netloc, parts.path.removeprefix("/"), sources,
+                                          dest), ext
         if scheme:
             raise InvalidInput(f"{scheme}: URIs are not supported")
-        rel = _relative_path(asset.uri)
+        return await self._relative(_relative_path(asset.uri), sources, dest), ext
+
+    async def _s3_allowed(self, bucket: str, key: str, sources: Sources,
+                          dest: Path) -> Fetched:
+        """``s3://bucket/key``, once ASSET_S3_ALLOW covers it: assets and the files models
+        refer to alike, so no job reads another tenant's keys."""
+        refusal = s3_refusal(bucket, key, sources.s3_allow, sources.project_id)
+        if refusal:
+            raise InvalidInput(f"refused: {refusal}")
+        return await asyncio.to_thread(self._s3, bucket, key, sources, dest)
+
+    async def _relative(self, rel: PurePosixPath, sources: Sources, dest: Path) -> Fetched:
+        """A relative path: under the project's folder on disk (in place), else under
+        ASSET_BASE_URL (downloaded to ``dest``)."""
         if sources.root is not None:
-            return await asyncio.to_thread(self._file, sources.root, rel), ext
+            return await asyncio.to_thread(self._file, sources.root, rel)
         if sources.base_url is not None:
             url = f"{sources.base_url}/{quote(rel.as_posix())}"
-            return await self._http(url, sources, dest), ext
+            return await self._http(url, sources, dest)
         raise InvalidInput("a relative URI needs an asset root (PROJECTS_DIR, "
                            "ASSET_BASE_URL or --assets)")
 
@@ -345,22 +355,13 @@ class AssetGatherer:
             if parts.scheme in ("http", "https"):
                 return await self._http(location, sources, dest)
             if parts.scheme == "s3":
-                key = unquote(parts.path.lstrip("/"))
-                # A model's references obey the same rule as assets: no other tenant's keys.
-                refusal = s3_refusal(parts.netloc, key, sources.s3_allow, sources.project_id)
-                if refusal:
-                    raise InvalidInput(f"refused: {refusal}")
-                return await asyncio.to_thread(self._s3, parts.netloc, key, sources, dest)
-            rel = PurePosixPath(unquote(parts.path))
-            if sources.root is not None:
-                found = await asyncio.to_thread(self._file, sources.root, rel)
-                # A private copy: the digest names exactly what the models embed.
-                return await asyncio.to_thread(_copy_hashing, found.path, dest)
-            if sources.base_url is not None:
-                url = f"{sources.base_url}/{quote(rel.as_posix())}"
-                return await self._http(url, sources, dest)
-        raise InvalidInput("a relative URI needs an asset root (PROJECTS_DIR, "
-                           "ASSET_BASE_URL or --assets)")
+                return await self._s3_allowed(parts.netloc, unquote(parts.path.lstrip("/")),
+                                              sources, dest)
+            found = await self._relative(PurePosixPath(unquote(parts.path)), sources, dest)
+            if not found.in_place:
+                return found
+            # A private copy: the digest names exactly what the models embed.
+            return await asyncio.to_thread(_copy_hashing, found.path, dest)
 
     async def _shared_image(self, location: str, source: Fetched, color_space: str,
                             work: Path, what: str) -> Path:
