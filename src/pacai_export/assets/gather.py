@@ -445,8 +445,7 @@ def _resolve_reference(model_uri: str, ref: str) -> str:
 
 
 def _join_under(folder: PurePosixPath, ref: str) -> str:
-    if any(ord(c) < 0x20 or c == "\x7f" for c in ref):  # %00 would end a C path early
-        raise InvalidInput("the path contains a control character")
+    _refuse_control_characters(ref)
     if not ref or ref.startswith("/"):
         raise InvalidInput("the path escapes the project's asset root")
     joined = posixpath.normpath(posixpath.join(folder.as_posix(), ref))
@@ -465,13 +464,17 @@ def _short(uri: str) -> str:
     return uri if len(uri) <= 80 else uri[:77] + "..."
 
 
+def _refuse_control_characters(path: str) -> None:
+    if any(ord(c) < 0x20 or c == "\x7f" for c in path):  # %00 would end a C path early
+        raise InvalidInput("the path contains a control character")
+
+
 def _relative_path(uri: str) -> PurePosixPath:
     """A relative URI as a path under the asset root; NUL, control characters, absolute
     paths and ``..`` refused (``%00`` would end the path early in C, or raise)."""
     text = unquote(uri)
     rel = PurePosixPath(text)
-    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
-        raise InvalidInput("the path contains a control character")
+    _refuse_control_characters(text)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
         raise InvalidInput("the path escapes the project's asset root")
     return rel
