@@ -294,15 +294,13 @@ class AssetGatherer:
             _verify(asset, fetched, ext)
             key = cache_key(_digest(fetched, refs), asset.type, self.quality,
                             asset.color_space, out_ext)
-        try:
-            path: Path = await self.pool.run(process_asset, asset.type, fetched.path, target,
-                                             self.quality, asset.color_space,
-                                             self.limits.image_pixels,
-                                             refs.externals if refs else None,
-                                             DecodeLimits.of(self.limits))
-        except MemoryError:  # the pool process's address-space cap (LIMIT_POOL_MEMORY_BYTES)
-            raise LimitExceeded("processing it needs more memory than a worker process may "
-                                "use") from None
+        # process_asset itself turns a MemoryError under the pool's address-space cap
+        # (LIMIT_POOL_MEMORY_BYTES) into LimitExceeded, naming the file.
+        path: Path = await self.pool.run(process_asset, asset.type, fetched.path, target,
+                                         self.quality, asset.color_space,
+                                         self.limits.image_pixels,
+                                         refs.externals if refs else None,
+                                         DecodeLimits.of(self.limits))
         if self.cache is not None:
             await self._cache_put(key, path)
         return AssetFile(asset_id=asset.id, filename=path.name, path=path), fetched
