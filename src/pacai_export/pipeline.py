@@ -11,9 +11,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +33,7 @@ from .engines.base import BuildContext, Chunks, Files
 from .engines.components import component_report
 from .engines.instancing import instancing_report
 from .errors import InvalidManifest, LimitExceeded, ManifestNotFound, SourceNotFound
+from .files import open_regular
 from .jobs import ExportJob, ExportResult
 from .jsonlimits import check_json
 from .logs import get_logger
@@ -417,11 +416,10 @@ def _inline_size(manifest: dict[str, Any], limits: Limits) -> int:
 
 
 def _read_limited(path: Path, limit: int) -> bytes | None:
-    """Up to ``limit + 1`` bytes of a regular file, None for anything else. Opened
-    non-blocking: a FIFO in the project's folder would otherwise block the read forever."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
+    """Up to ``limit + 1`` bytes of a regular file, None for anything else (a FIFO in the
+    project's folder would otherwise block the read forever)."""
+    fh = open_regular(path)
+    if fh is None:
         return None
-    with open(fd, "rb") as fh:
+    with fh:
         return fh.read(limit + 1)
