@@ -15,7 +15,7 @@ import pyvips  # type: ignore[import-untyped]
 
 from pacai_export.assets.models import process_model
 from pacai_export.errors import InvalidInput
-from tests.assets.corpus import read_glb
+from tests.assets.corpus import encode_glb, read_glb
 from tests.helpers import validate_gltf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,14 +88,6 @@ def _sphere_gltf() -> tuple[dict[str, Any], bytes]:
     return doc, binary
 
 
-def _glb(doc: dict[str, Any], binary: bytes) -> bytes:
-    text = json.dumps(doc).encode()
-    text += b" " * (-len(text) % 4)
-    body = struct.pack("<II", len(text), 0x4E4F534A) + text
-    body += struct.pack("<II", len(binary), 0x004E4942) + binary
-    return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
-
-
 def _image_size(doc: dict[str, Any], binary: bytes) -> tuple[int, int]:
     view = doc["bufferViews"][doc["images"][0]["bufferView"]]
     png = binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]]
@@ -109,7 +101,7 @@ def _image_size(doc: dict[str, Any], binary: bytes) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def sphere_glb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("src") / "sphere.glb"
-    path.write_bytes(_glb(*_sphere_gltf()))
+    path.write_bytes(encode_glb(*_sphere_gltf()))
     return path
 
 
@@ -157,7 +149,7 @@ def test_a_node_cycle_is_refused(tmp_path: Path) -> None:
     """A hierarchy that loops (the ball its own grandchild) would hang an importer."""
     doc, binary = _sphere_gltf()
     doc["nodes"] = [{"name": "ball", "mesh": 0, "children": [1]}, {"children": [0]}]
-    (tmp_path / "loop.glb").write_bytes(_glb(doc, binary))
+    (tmp_path / "loop.glb").write_bytes(encode_glb(doc, binary))
     with pytest.raises(InvalidInput) as info:
         process_model(tmp_path / "loop.glb", tmp_path / "out", quality="high",
                       max_pixels=MAX_PIXELS)
@@ -197,7 +189,7 @@ def test_non_indexed_triangles_are_welded_then_simplified(tmp_path: Path) -> Non
     binary = b"".join(parts)
     doc["buffers"] = [{"byteLength": len(binary)}]
     src = tmp_path / "soup.glb"
-    src.write_bytes(_glb(doc, binary))
+    src.write_bytes(encode_glb(doc, binary))
     done = process_model(src, tmp_path / "out", quality="low", max_pixels=MAX_PIXELS)
     assert abs(done.triangles - 0.25 * SOURCE_TRIANGLES) <= 0.03 * SOURCE_TRIANGLES
     (report,) = validate_gltf([done.path])
@@ -236,13 +228,13 @@ def test_json_chunk_length_that_lies(sphere_glb: Path, tmp_path: Path) -> None:
 def test_lying_buffer_views_and_indices(tmp_path: Path) -> None:
     doc, binary = _sphere_gltf()
     doc["accessors"][0]["count"] += 10  # reads past its buffer view
-    (tmp_path / "over.glb").write_bytes(_glb(doc, binary))
+    (tmp_path / "over.glb").write_bytes(encode_glb(doc, binary))
     with pytest.raises(InvalidInput, match=r"^over.glb: accessors\[0\] .* reaches past its "):
         process_model(tmp_path / "over.glb", tmp_path / "out", quality="low",
                       max_pixels=MAX_PIXELS)
     doc, binary = _sphere_gltf()
     doc["bufferViews"][4]["byteLength"] += 1000  # the image view leaves the buffer
-    (tmp_path / "view.glb").write_bytes(_glb(doc, binary))
+    (tmp_path / "view.glb").write_bytes(encode_glb(doc, binary))
     with pytest.raises(InvalidInput, match=r"^view.glb: bufferViews\[4\] .* lies outside"):
         process_model(tmp_path / "view.glb", tmp_path / "out", quality="low",
                       max_pixels=MAX_PIXELS)
@@ -251,7 +243,7 @@ def test_lying_buffer_views_and_indices(tmp_path: Path) -> None:
     for accessor in doc["accessors"][1:3]:
         accessor["count"] -= 100
     doc["accessors"][0]["max"] = doc["accessors"][0]["min"] = [0, 0, 0]
-    (tmp_path / "index.glb").write_bytes(_glb(doc, binary))
+    (tmp_path / "index.glb").write_bytes(encode_glb(doc, binary))
     with pytest.raises(InvalidInput, match=r"holds an index beyond the primitive's 10101 "):
         process_model(tmp_path / "index.glb", tmp_path / "out", quality="low",
                       max_pixels=MAX_PIXELS)
@@ -260,7 +252,7 @@ def test_lying_buffer_views_and_indices(tmp_path: Path) -> None:
 def test_an_external_file_the_gatherer_did_not_fetch_is_refused(tmp_path: Path) -> None:
     doc, binary = _sphere_gltf()
     doc["images"] = [{"uri": "bark.png"}]
-    (tmp_path / "ext.glb").write_bytes(_glb(doc, binary))
+    (tmp_path / "ext.glb").write_bytes(encode_glb(doc, binary))
     (tmp_path / "bark.png").write_bytes(_texture_png(8, 8))  # beside it, but not handed over
     with pytest.raises(InvalidInput) as caught:
         process_model(tmp_path / "ext.glb", tmp_path / "out", quality="low",
@@ -270,7 +262,7 @@ def test_an_external_file_the_gatherer_did_not_fetch_is_refused(tmp_path: Path) 
 
 def test_an_oversized_embedded_image_is_refused(tmp_path: Path) -> None:
     doc, binary = _sphere_gltf()
-    (tmp_path / "big.glb").write_bytes(_glb(doc, binary))
+    (tmp_path / "big.glb").write_bytes(encode_glb(doc, binary))
     with pytest.raises(InvalidInput, match=r"^big.glb: images\[0\]: 1500×750 = 1125000 pixels"):
         process_model(tmp_path / "big.glb", tmp_path / "out", quality="low",
                       max_pixels=1_000_000)
