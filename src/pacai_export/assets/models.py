@@ -84,7 +84,7 @@ from .limits import (
     whole_number,
 )
 from .location import located
-from .textures import QUALITY_CAPS, process_image
+from .textures import QUALITY_CAPS, image_format, process_image
 
 DETAIL = {"low": 0.25, "medium": 0.5, "high": 1.0}
 # meshopt's relative error, a fraction of the mesh's extent: where each tier stops
@@ -418,7 +418,7 @@ class _EditableGltf:
             else:
                 raise InvalidInput(f"{where} has neither uri nor bufferView")
             mime = image.get("mimeType")
-            if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+            if image_format(data) is not None:
                 done = process_image(data, quality=quality, max_pixels=max_pixels, what=where,
                                      color_space="linear" if i in linear else "srgb",
                                      decode=decode)
@@ -738,10 +738,9 @@ def _buffer_bytes(buf: dict[str, Any], i: int, binary: Buffer | None,
 
 
 def _sniff_mime(data: bytes, declared: Any) -> str | None:
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return IMAGE_TYPES["png"]
-    if data[:3] == b"\xff\xd8\xff":
-        return IMAGE_TYPES["jpeg"]
+    fmt = image_format(data)
+    if fmt is not None:
+        return IMAGE_TYPES[fmt]
     return declared if isinstance(declared, str) else None
 
 

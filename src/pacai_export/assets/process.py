@@ -62,10 +62,10 @@ def process_referenced_image(src: Path, target: Path, quality: str, color_space:
                              max_pixels: int, what: str) -> Path:
     """A model's external image sized for ``quality`` (PNG and JPEG; other formats, such as
     WebP or KTX2, pass through as the models would pass them) and written to ``target``."""
-    from .textures import process_image
+    from .textures import image_format, process_image
 
     data = src.read_bytes()
-    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+    if image_format(data) is not None:
         data = process_image(data, quality=quality, color_space=color_space,
                              max_pixels=max_pixels, what=what).data
     target.parent.mkdir(parents=True, exist_ok=True)

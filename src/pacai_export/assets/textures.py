@@ -138,13 +138,21 @@ def _cap(quality: str) -> int:
         raise ValueError(f"unknown quality {quality!r}") from None
 
 
+def image_format(data: bytes) -> str | None:
+    """The format from the magic bytes: ``png``, ``jpeg``, or None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    return None
+
+
 def _sniff(head: bytes, what: str) -> str:
     """The format from the magic bytes: ``png`` or ``jpeg``."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    raise InvalidInput(f"{what}: the content is neither a PNG nor a JPEG image")
+    fmt = image_format(head)
+    if fmt is None:
+        raise InvalidInput(f"{what}: the content is neither a PNG nor a JPEG image")
+    return fmt
 
 
 def _check_complete(fmt: str, tail: bytes, what: str) -> None:
