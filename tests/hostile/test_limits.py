@@ -18,6 +18,7 @@ from pacai_export.assets.limits import (
     whole_number,
 )
 from pacai_export.assets.location import located
+from pacai_export.assets.process import process_referenced_image
 from pacai_export.assets.textures import process_texture
 from pacai_export.errors import ConfigError, InvalidInput, InvalidManifest, LimitExceeded
 from pacai_export.jobs import ExportJob
@@ -100,6 +101,29 @@ async def test_native_code_short_of_memory_is_limit_exceeded_not_a_crash(
         await _gather_soup(small, tmp_path / "low", 100 * MiB, quality="low")
     assert str(info.value) == ("assets[0] 'soup' (models/soup.glb): soup.glb: processing it "
                                "needs more memory than a worker process may use")
+
+
+async def test_a_referenced_image_short_of_memory_is_limit_exceeded_naming_it(
+        tmp_path: Path) -> None:
+    """A model's external image is processed by its own pool call: a file too big for the
+    cap is refused as a limit naming the image, as a manifest asset is (not a MemoryError
+    that reads as a bug)."""
+    src = tmp_path / "big.webp"  # not PNG/JPEG: passed through, read whole
+    src.write_bytes(b"RIFF" + bytes(4) + b"WEBP" + bytes(64 * MiB))
+    probe = CpuPool(1, POOL_PRELOAD)
+    try:
+        resting = await probe.run(vm_size)
+    finally:
+        probe.close()
+    pool = CpuPool(1, POOL_PRELOAD, memory_bytes=resting + 16 * MiB)
+    try:
+        with pytest.raises(LimitExceeded) as info:
+            await pool.run(process_referenced_image, src, tmp_path / "out.image", "high",
+                           "srgb", 1 << 26, "rock.glb: images[0]")
+    finally:
+        pool.close()
+    assert str(info.value) == ("rock.glb: images[0]: processing it needs more memory than a "
+                               "worker process may use")
 
 
 # --- images: each side and the decoded row ---------------------------------------------------

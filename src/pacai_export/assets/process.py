@@ -4,8 +4,9 @@ image that models refer to by URI, processed once for every model of the job tha
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,23 @@ def process_asset(kind: str, src: Path, target: Path, quality: str, color_space:
     """Process ``src`` into ``target``'s folder; return the file written (named after
     ``target``). ``externals``: the files a model refers to (``models.external_references``).
     Raises ``InvalidInput``/``LimitExceeded`` for a bad or oversized file."""
-    try:
+    with _refused_as_input(src.name):
         return _process(kind, src, target, quality, color_space, max_pixels, externals,
                         decode or DecodeLimits())
+
+
+@contextlib.contextmanager
+def _refused_as_input(name: str) -> Iterator[None]:
+    """What a file's size or shape makes Python give up on is the file's fault: an error
+    naming it, never retried — not a crash or a bug report."""
+    try:
+        yield
     except MemoryError:
-        # The process's address-space cap (or the machine) said no: the file's fault, as a
-        # limit, not a crash that would be retried.
-        raise LimitExceeded(f"{src.name}: processing it needs more memory than a worker "
+        # The process's address-space cap (or the machine) said no.
+        raise LimitExceeded(f"{name}: processing it needs more memory than a worker "
                             "process may use") from None
     except (RecursionError, OverflowError) as exc:
-        raise InvalidInput(f"{src.name}: too deeply nested or out of range "
+        raise InvalidInput(f"{name}: too deeply nested or out of range "
                            f"({type(exc).__name__})") from None
 
 
@@ -64,10 +72,11 @@ def process_referenced_image(src: Path, target: Path, quality: str, color_space:
     WebP or KTX2, pass through as the models would pass them) and written to ``target``."""
     from .textures import image_format, process_image
 
-    data = src.read_bytes()
-    if image_format(data) is not None:
-        data = process_image(data, quality=quality, color_space=color_space,
-                             max_pixels=max_pixels, what=what).data
+    with _refused_as_input(what):
+        data = src.read_bytes()
+        if image_format(data) is not None:
+            data = process_image(data, quality=quality, color_space=color_space,
+                                 max_pixels=max_pixels, what=what).data
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
